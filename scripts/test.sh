@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh Debian/Ubuntu machine, then run the test suite.
+# This is the README's test command; CI (.ci/run) runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: bedtools (pybedtools, annotation overlaps).
+if ! command -v bedtools >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bedtools >/dev/null
+fi
+
+# Python environment: the pinned requirements the container images use, plus the test tools.
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r containers/requirements.txt \
+    -r requirements-test.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+
+# DeepSpeed and torch extensions compile once into this directory and are reused across tests.
+export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-$HOME/.cache/dnalm/torch_extensions}
+export TOKENIZERS_PARALLELISM=false
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,202 @@
+"""`dnalm`: one subcommand per pipeline step.
+
+Every subcommand reads explicit inputs, writes only its `--out` directory (atomically), is deterministic
+for a given `--seed`, and reports bad input as one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, NoReturn, Sequence
+
+from dnalm import __version__
+from dnalm.errors import InputError
+from dnalm.logs import setup_logging
+from dnalm.outputs import atomic_directory
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors on one line (no usage block), as every dnalm error is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or a positive integer, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def _int_list(text: str) -> list[int]:
+    values = [_positive_int(t) for t in text.split(",") if t.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError("needs at least one positive integer")
+    return sorted(set(values))
+
+
+def _name_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _add_holdout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--holdout-contigs", type=_name_list, default=[], metavar="GLOBS",
+                   help="comma-separated contig names or globs held out of pretraining (e.g. chr21)")
+    p.add_argument("--holdout-regions", type=Path, metavar="BED",
+                   help="BED of regions held out of pretraining (e.g. holdout_default.bed of prepare-genome)")
+
+
+def _prepare_genome(a: argparse.Namespace) -> None:
+    from dnalm.genome import prepare_genome
+
+    genome_id = a.genome_id or a.fasta.name.split(".")[0]
+    with atomic_directory(a.out) as tmp:
+        prepare_genome(a.fasta, tmp, genome_id, a.contigs, a.exclude_contigs, a.min_run, a.holdout_fraction)
+
+
+def _vocab_sweep(a: argparse.Namespace) -> None:
+    from dnalm.bpe import vocab_sweep
+
+    with atomic_directory(a.out) as tmp:
+        vocab_sweep(a.genome, tmp, a.cycles, a.chunk_bp, a.sample_bp, a.seed)
+
+
+def _kmer_vocab(a: argparse.Namespace) -> None:
+    from dnalm.vocabulary import kmer_vocabulary
+
+    with atomic_directory(a.out) as tmp:
+        tmp.rmdir()
+        kmer_vocabulary(tmp, a.kind, a.k, a.stride)
+
+
+def _tokenize_genome(a: argparse.Namespace) -> None:
+    from dnalm.tokenized import tokenize_genome
+
+    with atomic_directory(a.out) as tmp:
+        tokenize_genome(a.genome, a.vocab, tmp, a.piece_bp)
+
+
+def _make_windows(a: argparse.Namespace) -> None:
+    from dnalm.windows import make_windows
+
+    with atomic_directory(a.out) as tmp:
+        make_windows(a.tokenized, tmp, a.holdout_contigs, a.holdout_regions, a.test_fraction, a.seed,
+                     a.max_len, a.min_len, a.p_max)
+
+
+def _vocab_stats(a: argparse.Namespace) -> None:
+    from dnalm.vocab_stats import vocab_stats
+
+    with atomic_directory(a.out) as tmp:
+        vocab_stats(a.tokenized, tmp)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full CLI; static tests read it to check the Nextflow modules' flags."""
+    parser = _Parser(prog="dnalm", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"dnalm {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
+        p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        return p
+
+    p = command("prepare-genome", _prepare_genome,
+                "clean a FASTA into N-free runs with genome statistics and a default holdout region")
+    p.add_argument("--fasta", type=Path, required=True, help="FASTA or FASTA.gz (multi-record)")
+    p.add_argument("--genome-id", help="name used in reports (default: FASTA file name)")
+    p.add_argument("--contigs", type=_name_list, default=[], metavar="GLOBS",
+                   help="keep only these contigs (comma-separated names or globs)")
+    p.add_argument("--exclude-contigs", type=_name_list, default=[], metavar="GLOBS",
+                   help="drop these contigs (e.g. 'chrUn*,*_random,chrM')")
+    p.add_argument("--min-run", type=_positive_int, default=50,
+                   help="drop N-free runs shorter than this many bp (default: 50)")
+    p.add_argument("--holdout-fraction", type=_fraction, default=0.05,
+                   help="share of sequence, from the end, written to holdout_default.bed (default: 0.05)")
+
+    p = command("vocab-sweep", _vocab_sweep,
+                "train byte-pair encoding once to max(cycles) merges; one vocabulary per cycle count")
+    p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
+    p.add_argument("--cycles", type=_int_list, required=True, help="merge counts, e.g. 100,600,5000")
+    p.add_argument("--chunk-bp", type=_positive_int, default=1000,
+                   help="runs are cut into chunks of this size that no merge crosses (default: 1000)")
+    p.add_argument("--sample-bp", type=_non_negative_int, default=0,
+                   help="train on a seeded random sample of chunks of this many bp (default: 0 = all)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("kmer-vocab", _kmer_vocab, "build a fixed k-mer vocabulary")
+    p.add_argument("--kind", choices=["kmer", "kmer-overlap", "kmer-stride"], required=True,
+                   help="kmer: non-overlapping (GROVER baselines); kmer-overlap: stride 1 (DNABERT); "
+                        "kmer-stride: every --stride bases (GenomeNet-BERT)")
+    p.add_argument("--k", type=_positive_int, required=True, help="k-mer length (1..8)")
+    p.add_argument("--stride", type=_positive_int, help="bases between k-mer starts (kmer-stride only)")
+
+    p = command("tokenize-genome", _tokenize_genome, "encode every N-free run whole into a flat token array")
+    p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
+    p.add_argument("--vocab", type=Path, required=True, help="vocabulary directory")
+    p.add_argument("--piece-bp", type=_non_negative_int, default=0,
+                   help="encode long runs in pieces of this size to bound memory; same result (default: 0 = whole)")
+
+    p = command("make-windows", _make_windows,
+                "sample pretraining windows (GROVER: 50%% 510 tokens, else 20..510) and split train/test")
+    p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
+    _add_holdout(p)
+    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of test windows (default: 0.2)")
+    p.add_argument("--max-len", type=_positive_int, default=510, help="longest window in tokens (default: 510)")
+    p.add_argument("--min-len", type=_positive_int, default=20, help="shortest window in tokens (default: 20)")
+    p.add_argument("--p-max", type=_fraction, default=0.5,
+                   help="probability of a window of --max-len tokens (default: 0.5)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("vocab-stats", _vocab_stats, "statistics of vocabularies over their tokenized genomes")
+    p.add_argument("--tokenized", type=Path, nargs="+", required=True, help="tokenize-genome output directories")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.command, args.verbose)
+    prog = f"dnalm {args.command}"
+    try:
+        args.func(args)
+    except InputError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{prog}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return 0

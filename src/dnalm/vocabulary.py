@@ -1,0 +1,212 @@
+"""Vocabularies and the one encoder/decoder of raw DNA for every kind of vocabulary.
+
+A vocabulary is a directory: HuggingFace `tokenizer.json` + `tokenizer_config.json` (so
+`transformers.AutoTokenizer` loads it) and `dnalm_vocab.json` naming its kind:
+
+- `bpe`: byte-pair encoding learned on the genome (GROVER);
+- `kmer`: non-overlapping k-mers (GROVER's k-mer baselines);
+- `kmer-overlap`: overlapping k-mers, stride 1 (DNABERT);
+- `kmer-stride`: k-mers every `stride` bases (GenomeNet-BERT: 6-mers, stride 3).
+
+All k-mer kinds are one rule: a k-mer starts every `stride` bases while one fits, then the bases left
+after the last k-mer form one shorter tail token, so `decode(encode(seq)) == seq` for any sequence.
+HF cannot split overlapping or strided k-mers; their `tokenizer.json` expects input pre-split by
+`presplit()`. Every step encodes through `Vocabulary.encode`, never with k-mer code of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+
+from dnalm.errors import InputError
+from dnalm.outputs import write_json
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+KINDS = ("bpe", "kmer", "kmer-overlap", "kmer-stride")
+CONFIG = "dnalm_vocab.json"
+MAX_LENGTH = 512
+
+_CODE = np.full(256, 255, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE[_b] = _i
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A loaded vocabulary: `tokens[i]` is the string of id i."""
+
+    path: Path
+    name: str
+    kind: str
+    k: int | None
+    stride: int | None
+    tokens: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> "Vocabulary":
+        path = Path(path)
+        try:
+            config = json.loads((path / CONFIG).read_text())
+            tok = json.loads((path / "tokenizer.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a dnalm vocabulary directory ({exc})") from None
+        vocab = tok["model"]["vocab"]
+        tokens = [""] * len(vocab)
+        for token, i in vocab.items():
+            tokens[i] = token
+        return cls(path=path, name=config["name"], kind=config["kind"], k=config.get("k"),
+                   stride=config.get("stride"), tokens=tuple(tokens))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @cached_property
+    def _hf(self) -> Tokenizer:
+        return Tokenizer.from_file(str(self.path / "tokenizer.json"))
+
+    @cached_property
+    def token_lengths(self) -> np.ndarray:
+        """Bases per token id (0 for special tokens)."""
+        return np.array([0 if t in SPECIAL_TOKENS else len(t) for t in self.tokens], dtype=np.int64)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The smallest unsigned integer type that holds every id."""
+        return np.dtype(np.uint16 if len(self) <= 1 << 16 else np.uint32)
+
+    def encode(self, seq: str | bytes) -> np.ndarray:
+        """Token ids of an A/C/G/T sequence, without special tokens."""
+        raw = seq.encode() if isinstance(seq, str) else bytes(seq)
+        if self.kind == "bpe":
+            return np.asarray(self._hf.encode(raw.decode(), add_special_tokens=False).ids, dtype=self.dtype)
+        return _kmer_ids(raw, self.k, self.stride).astype(self.dtype)
+
+    def decode(self, ids: np.ndarray | list[int]) -> str:
+        """The DNA sequence of ids produced by `encode` (inverse of `encode`)."""
+        tokens = [self.tokens[i] for i in np.asarray(ids).tolist()]
+        if self.kind == "bpe" or not tokens:
+            return "".join(tokens)
+        k, keep = self.k, self.stride
+        out = [tokens[0]]
+        for t in tokens[1:]:
+            out.append(t[k - keep:] if len(t) == k else t)
+        return "".join(out)
+
+    def token_spans(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (bp, relative to the sequence start) of each token of `encode(seq)`."""
+        lengths = self.token_lengths[np.asarray(ids, dtype=np.int64)]
+        if self.kind == "bpe":
+            ends = np.cumsum(lengths)
+            return ends - lengths, ends
+        n = len(lengths)
+        starts = np.arange(n, dtype=np.int64) * self.stride
+        if n and lengths[-1] < self.k:  # the tail token starts where the last full k-mer ends
+            starts[-1] = (n - 2) * self.stride + self.k if n > 1 else 0
+        return starts, starts + lengths
+
+    def presplit(self, seq: str) -> str:
+        """Space-separated tokens: the input that HF's `tokenizer.json` of k-mer kinds expects."""
+        return " ".join(self.tokens[i] for i in self.encode(seq).tolist())
+
+
+def encode(vocab_dir: Path, seq: str | bytes) -> np.ndarray:
+    """Token ids of `seq` under the vocabulary stored in `vocab_dir`."""
+    return Vocabulary.load(vocab_dir).encode(seq)
+
+
+def decode(vocab_dir: Path, ids: np.ndarray | list[int]) -> str:
+    """The sequence of `ids` under the vocabulary stored in `vocab_dir`."""
+    return Vocabulary.load(vocab_dir).decode(ids)
+
+
+def kmer_tokens(k: int) -> list[str]:
+    """Ids of k-mer vocabularies: specials, all 4^k k-mers, then the shorter tails (length 1..k-1)."""
+    tokens = list(SPECIAL_TOKENS)
+    for length in [k] + list(range(1, k)):
+        tokens += _all_words(length)
+    return tokens
+
+
+def _all_words(length: int) -> list[str]:
+    words = [""]
+    for _ in range(length):
+        words = [w + b for w in words for b in "ACGT"]
+    return words
+
+
+def _kmer_offsets(k: int) -> dict[int, int]:
+    """First id of the words of each length, following `kmer_tokens`."""
+    offsets, nxt = {k: len(SPECIAL_TOKENS)}, len(SPECIAL_TOKENS) + 4 ** k
+    for length in range(1, k):
+        offsets[length] = nxt
+        nxt += 4 ** length
+    return offsets
+
+
+def _kmer_ids(raw: bytes, k: int, stride: int) -> np.ndarray:
+    codes = _CODE[np.frombuffer(raw, dtype=np.uint8)].astype(np.int64)
+    if (codes == 255).any():
+        bad = raw[int(np.flatnonzero(codes == 255)[0])]
+        raise InputError(f"cannot encode {chr(bad)!r}: k-mer vocabularies take A/C/G/T only")
+    n = len(codes)
+    offsets = _kmer_offsets(k)
+    n_full = (n - k) // stride + 1 if n >= k else 0
+    ids = np.empty(n_full + 1, dtype=np.int64)
+    if n_full:
+        value = np.zeros(n - k + 1, dtype=np.int64)
+        for j in range(k):
+            value = value * 4 + codes[j:j + n - k + 1]
+        ids[:n_full] = offsets[k] + value[::stride][:n_full]
+    tail_start = (n_full - 1) * stride + k if n_full else 0
+    if tail_start >= n:
+        return ids[:n_full]
+    tail = 0
+    for c in codes[tail_start:].tolist():
+        tail = tail * 4 + c
+    ids[n_full] = offsets[n - tail_start] + tail
+    return ids
+
+
+def _post_processor() -> processors.TemplateProcessing:
+    return processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", SPECIAL_TOKENS.index("[CLS]")), ("[SEP]", SPECIAL_TOKENS.index("[SEP]"))])
+
+
+def save_vocabulary(tokenizer: Tokenizer, out: Path, name: str, kind: str, k: int | None = None,
+                    stride: int | None = None, **extra: int) -> Path:
+    """Write a vocabulary directory loadable by `Vocabulary.load` and `AutoTokenizer`."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    out.mkdir(parents=True, exist_ok=False)
+    tokenizer.post_processor = _post_processor()
+    tokenizer.save(str(out / "tokenizer.json"))
+    specials = dict(zip(["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"], SPECIAL_TOKENS))
+    write_json(out / "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast",
+                                               "model_max_length": MAX_LENGTH, **specials})
+    write_json(out / "special_tokens_map.json", specials)
+    write_json(out / CONFIG, {"name": name, "kind": kind, "k": k, "stride": stride, **extra})
+    return out
+
+
+def kmer_vocabulary(out: Path, kind: str, k: int, stride: int | None = None) -> Path:
+    """Build a fixed k-mer vocabulary directory (`kmer`, `kmer-overlap` or `kmer-stride`)."""
+    if not 1 <= k <= 8:
+        raise InputError(f"--k {k}: must be between 1 and 8")
+    stride = {"kmer": k, "kmer-overlap": 1}.get(kind, stride)
+    if stride is None or not 1 <= stride <= k:
+        raise InputError(f"--stride {stride}: kind {kind} needs a stride between 1 and k={k}")
+    vocab = {t: i for i, t in enumerate(kmer_tokens(k))}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    if kind == "kmer":
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{1,{k}}}"), behavior="isolated")
+    else:
+        tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    name = {"kmer": f"kmer{k}", "kmer-overlap": f"kmer{k}_overlap"}.get(kind, f"kmer{k}_stride{stride}")
+    return save_vocabulary(tokenizer, out, name=name, kind=kind, k=k, stride=stride)

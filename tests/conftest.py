@@ -1,0 +1,96 @@
+"""Shared fixtures: the real bundled genomes, prepared and tokenized once per test session."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets" / "test"
+HUMAN = ASSETS / "hg19_chr22_20-21Mb.fa.gz"
+CHR17 = ASSETS / "hg19_chr17_0-40kb.fa.gz"
+LAMBDA = ASSETS / "lambda_phage.fa.gz"
+ECOLI = ASSETS / "ecoli_536_NC_008253.fa.gz"
+SHARED = ROOT.parent / "shared" / "data"
+DNALM = ROOT / "bin" / "dnalm"
+BPE_CYCLES = (100, 600, 2000, 5000)
+KMER_VOCABS = {"kmer4": ["--kind", "kmer", "--k", "4"], "kmer6": ["--kind", "kmer", "--k", "6"],
+               "kmer6_overlap": ["--kind", "kmer-overlap", "--k", "6"],
+               "kmer6_stride3": ["--kind", "kmer-stride", "--k", "6", "--stride", "3"]}
+
+
+def dnalm(*args: object, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real CLI through bin/dnalm, as Nextflow tasks do."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, str(DNALM), *map(str, args)], capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dnalm {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def read_fasta_plain(path: Path) -> dict[str, str]:
+    """An independent, minimal FASTA reader for checking dnalm's results."""
+    records: dict[str, list[str]] = {}
+    name = None
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            line = line.strip()
+            if line.startswith(">"):
+                name = line[1:].split()[0]
+                records[name] = []
+            elif line:
+                records[name].append(line)
+    return {k: "".join(v) for k, v in records.items()}
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("chain")
+
+
+@pytest.fixture(scope="session")
+def human_genome(work) -> Path:
+    out = work / "genome"
+    dnalm("prepare-genome", "--fasta", HUMAN, "--out", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bpe_sweep(work, human_genome) -> Path:
+    out = work / "sweep"
+    dnalm("vocab-sweep", "--genome", human_genome, "--cycles", ",".join(map(str, BPE_CYCLES)), "--out", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def vocabs(work, bpe_sweep) -> dict[str, Path]:
+    """Every vocabulary kind: BPE at each cycle count and the fixed k-mer vocabularies."""
+    found = {f"bpe_{n}": bpe_sweep / f"bpe_{n}" for n in BPE_CYCLES}
+    for name, args in KMER_VOCABS.items():
+        dnalm("kmer-vocab", *args, "--out", work / name)
+        found[name] = work / name
+    return found
+
+
+@pytest.fixture(scope="session")
+def tokenized(work, human_genome, vocabs) -> dict[str, Path]:
+    out = {}
+    for name, vocab in vocabs.items():
+        out[name] = work / f"tokenized_{name}"
+        dnalm("tokenize-genome", "--genome", human_genome, "--vocab", vocab, "--out", out[name])
+    return out
+
+
+@pytest.fixture(scope="session")
+def windows(work, human_genome, tokenized) -> dict[str, Path]:
+    out = {}
+    for name, tok in tokenized.items():
+        out[name] = work / f"windows_{name}"
+        dnalm("make-windows", "--tokenized", tok, "--holdout-regions", human_genome / "holdout_default.bed",
+              "--out", out[name])
+    return out

@@ -1,0 +1,95 @@
+"""Bad input: one line naming the file or option, non-zero exit, no traceback, no output directory."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import pytest
+
+from conftest import HUMAN, LAMBDA, dnalm, read_fasta_plain
+
+LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))[:2000]
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+def _truncated_gz(path):
+    data = HUMAN.read_bytes()
+    return _write(path, data[: len(data) // 2])
+
+
+CASES = {
+    "empty file": (lambda d: _write(d / "empty.fa", b""), [], "empty"),
+    "plain text": (lambda d: _write(d / "notes.txt", b"Dear reviewer,\nthis is not a genome.\n"), [],
+                   "sequence before the first '>' header"),
+    "binary file": (lambda d: _write(d / "blob.bin", bytes(range(256)) * 40), [], "binary"),
+    "truncated gzip": (lambda d: _truncated_gz(d / "cut.fa.gz"), [], "truncated gzip"),
+    "duplicate contigs": (lambda d: _write(d / "dup.fa", f">a\n{LAMBDA_SEQ}\n>a\n{LAMBDA_SEQ}\n".encode()), [],
+                          "duplicate contig name 'a'"),
+    "missing contig": (lambda d: _write(d / "one.fa", f">chr1\n{LAMBDA_SEQ}\n".encode()),
+                       ["--contigs", "chr1,chr9"], "--contigs: no contig"),
+    "sequence before header": (lambda d: _write(d / "pre.fa", f"{LAMBDA_SEQ}\n>a\n{LAMBDA_SEQ}\n".encode()), [],
+                               "sequence before the first '>' header"),
+    "non-nucleotide characters": (lambda d: _write(d / "prot.fa", b">p\nMKVLAAGIVGLLLA*\n"), [],
+                                  "not a nucleotide code"),
+    "no ACGT at all": (lambda d: _write(d / "nn.fa", b">a\nNNNNNNNNNN\n>b\nRYRYRYRY\n"), [], "no A/C/G/T run"),
+    "unknown option value": (lambda d: _write(d / "ok.fa", f">a\n{LAMBDA_SEQ}\n".encode()),
+                             ["--min-run", "many"], "--min-run"),
+    "missing file": (lambda d: d / "absent.fa", [], "absent.fa: No such file"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_prepare_genome_rejects(case, tmp_path):
+    make, extra, message = CASES[case]
+    fasta = make(tmp_path)
+    out = tmp_path / "out"
+    proc = dnalm("prepare-genome", "--fasta", fasta, "--out", out, *extra, check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, proc.stderr
+    assert message in errors[0]
+    assert str(fasta.name) in errors[0] or extra and extra[0] in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert os.listdir(tmp_path) == ([fasta.name] if fasta.exists() else [])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["kmer-vocab", "--kind", "kmer-diagonal", "--k", "4"], "invalid choice: 'kmer-diagonal'"),
+    (["kmer-vocab", "--kind", "kmer", "--k", "12"], "--k 12"),
+    (["kmer-vocab", "--kind", "kmer-stride", "--k", "6"], "--stride"),
+    (["vocab-sweep", "--genome", "nowhere", "--cycles", "100"], "--genome nowhere"),
+    (["vocab-sweep", "--genome", "nowhere", "--cycles", "ten"], "--cycles"),
+    (["make-windows", "--tokenized", "nowhere"], "--tokenized nowhere"),
+])
+def test_other_steps_reject_bad_options(args, message, tmp_path):
+    out = tmp_path / "out"
+    proc = dnalm(*args, "--out", out, check=False)
+    assert proc.returncode != 0
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_existing_output_directory_is_never_overwritten(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out, check=False)
+    assert proc.returncode == 2 and "already exists" in proc.stderr
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_gzip_detection_is_by_content(tmp_path):
+    """A gzip file without .gz and a plain file with .gz both read correctly."""
+    plain = tmp_path / "x.fa.gz"
+    plain.write_text(f">a\n{LAMBDA_SEQ}\n")
+    packed = tmp_path / "x.fa"
+    packed.write_bytes(gzip.compress(f">a\n{LAMBDA_SEQ}\n".encode()))
+    for i, f in enumerate([plain, packed]):
+        dnalm("prepare-genome", "--fasta", f, "--out", tmp_path / f"o{i}")
+        assert (tmp_path / f"o{i}" / "runs.bed").read_text() == "a\t0\t2000\ta:0-2000\n"
