@@ -90,3 +90,14 @@ def test_autotokenizer_loads_every_vocabulary(vocabs, runs):
         ids = hf(text)["input_ids"]
         assert ids == [hf.cls_token_id] + v.encode(seq).tolist() + [hf.sep_token_id], name
         assert hf.mask_token == "[MASK]" and hf.pad_token_id == 0
+
+
+def test_sampled_training_chunks_are_seeded_and_in_genome_order(human_genome):
+    from dnalm.bpe import genome_chunks
+
+    full = genome_chunks(human_genome, 1000, 0, 0)
+    a = genome_chunks(human_genome, 1000, 300_000, 1)
+    assert a == genome_chunks(human_genome, 1000, 300_000, 1) != genome_chunks(human_genome, 1000, 300_000, 2)
+    assert 300_000 <= sum(map(len, a)) < 302_000
+    positions = [full.index(c) for c in a]
+    assert positions == sorted(positions)
