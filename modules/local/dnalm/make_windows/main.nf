@@ -1,0 +1,29 @@
+process DNALM_MAKE_WINDOWS {
+    tag "${meta.id}"
+    label 'process_low'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(tokenized), path(holdout_regions)
+
+    output:
+    tuple val(meta), path("${meta.id}_windows", type: 'dir'),                 emit: windows
+    path "${meta.id}_windows/*_mqc.*",                                        emit: mqc
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    def regions = holdout_regions ? "--holdout-regions ${holdout_regions}" : ''
+    """
+    dnalm make-windows --tokenized ${tokenized} ${regions} --out ${meta.id}_windows ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_windows
+    touch ${meta.id}_windows/train.npy ${meta.id}_windows/test.npy ${meta.id}_windows/windows.bed ${meta.id}_windows/windows.json ${meta.id}_windows/windows_lengths_mqc.yaml
+    """
+}

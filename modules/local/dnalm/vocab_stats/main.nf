@@ -1,0 +1,28 @@
+process DNALM_VOCAB_STATS {
+    tag "${meta.id}"
+    label 'process_single'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(tokenized, stageAs: 'tokenized/*')
+
+    output:
+    tuple val(meta), path("${meta.id}_vocab_stats", type: 'dir'),                 emit: stats
+    path "${meta.id}_vocab_stats/*_mqc.*",                                        emit: mqc
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    dnalm vocab-stats --tokenized ${tokenized} --out ${meta.id}_vocab_stats ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_vocab_stats
+    touch ${meta.id}_vocab_stats/vocab_stats.tsv ${meta.id}_vocab_stats/vocab_stats.json ${meta.id}_vocab_stats/vocab_stats_mqc.tsv ${meta.id}_vocab_stats/vocab_token_lengths_mqc.yaml
+    """
+}

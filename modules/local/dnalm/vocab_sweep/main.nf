@@ -1,0 +1,28 @@
+process DNALM_VOCAB_SWEEP {
+    tag "${meta.id}"
+    label 'process_high'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(genome)
+
+    output:
+    tuple val(meta), path("${meta.id}_vocabularies/bpe_*", type: 'dir'),           emit: vocabs
+    tuple val(meta), path("${meta.id}_vocabularies/*.{tsv,json}"),   emit: summary
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    dnalm vocab-sweep --genome ${genome} --out ${meta.id}_vocabularies ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_vocabularies/bpe_100
+    touch ${meta.id}_vocabularies/merges.tsv ${meta.id}_vocabularies/vocab_sweep.json ${meta.id}_vocabularies/bpe_100/tokenizer.json ${meta.id}_vocabularies/bpe_100/dnalm_vocab.json
+    """
+}

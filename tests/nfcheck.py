@@ -1,0 +1,259 @@
+"""Static checks of the Nextflow layer, runnable without Nextflow.
+
+Each check takes the repository root and returns a list of problems (empty when the tree is sound), so
+tests can run it on the real tree and on copies with planted defects. `render_command` turns a module's
+`script:` line plus its `ext.args` into the argv the task runs, which the end-to-end test executes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import reftrace
+
+from dnalm.cli import build_parser
+
+CONFIGS = ["nextflow.config", "conf/*.config"]
+PARAM_USE = re.compile(r"params\.([A-Za-z_]\w*)")
+
+
+def nf_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.nf")
+                  if not {".nf-test", "work", ".nextflow"} & set(p.relative_to(root).parts))
+
+
+def config_files(root: Path) -> list[Path]:
+    return sorted(p for pattern in CONFIGS for p in root.glob(pattern))
+
+
+def parse_errors(root: Path) -> list[str]:
+    """(a) every .nf and config file parses."""
+    problems = []
+    for path in nf_files(root):
+        if isinstance(reftrace.Module.from_file(str(path)), reftrace.ParseError):
+            problems.append(f"{path.relative_to(root)}: does not parse")
+    for path in config_files(root):
+        if reftrace.ConfigFile.from_file(str(path)).error is not None:
+            problems.append(f"{path.relative_to(root)}: does not parse")
+    return problems
+
+
+def _definitions(path: Path) -> set[str]:
+    module = reftrace.Module.from_file(str(path))
+    return {p.name for p in module.processes} | {w.name for w in module.workflows if w.name}
+
+
+def include_errors(root: Path) -> list[str]:
+    """(b) every include resolves to a file that defines the included process or workflow."""
+    problems = []
+    for path in nf_files(root):
+        for include in reftrace.Module.from_file(str(path)).includes:
+            if include.from_module.startswith("plugin/"):
+                continue
+            target = (path.parent / include.from_module).resolve()
+            target = next((t for t in (target.with_name(target.name + ".nf"), target / "main.nf", target)
+                           if t.is_file()), None)
+            if target is None:
+                problems.append(f"{path.relative_to(root)}:{include.line}: include from "
+                                f"'{include.from_module}' resolves to no file")
+                continue
+            defined = _definitions(target)
+            for item in include.items:
+                if item.name not in defined:
+                    problems.append(f"{path.relative_to(root)}:{include.line}: '{item.name}' is not defined in "
+                                    f"{target.relative_to(root.resolve())}")
+    return problems
+
+
+def module_files(root: Path) -> list[Path]:
+    return sorted((root / "modules").rglob("main.nf"))
+
+
+def section(text: str, name: str) -> str:
+    """The text of a process section (`script:`, `stub:`, `output:` ...) up to the next section."""
+    match = re.search(rf"^\s*{name}:\s*$(.*?)(?=^\s*(input|output|when|script|stub|exec):\s*$|\Z)", text,
+                      re.S | re.M)
+    return match.group(1) if match else ""
+
+
+def process_errors(root: Path) -> list[str]:
+    """(c) every process has tag, label, container (multi-node excepted), stub and a versions topic."""
+    problems = []
+    for path in module_files(root):
+        rel = path.relative_to(root)
+        text = path.read_text()
+        module = reftrace.Module.from_file(str(path))
+        if isinstance(module, reftrace.ParseError) or len(module.processes) != 1:
+            problems.append(f"{rel}: must define exactly one process")
+            continue
+        proc = module.processes[0]
+        labels = [lab._value.label for lab in proc.labels]
+        if not proc.tags:
+            problems.append(f"{rel}: {proc.name} has no tag")
+        if not labels:
+            problems.append(f"{rel}: {proc.name} has no resource label")
+        if not proc.containers and "process_multinode" not in labels:
+            problems.append(f"{rel}: {proc.name} has no container")
+        if not section(text, "stub").strip():
+            problems.append(f"{rel}: {proc.name} has no stub block")
+        if "topic: versions" not in section(text, "output"):
+            problems.append(f"{rel}: {proc.name} has no output on the versions topic")
+    return problems
+
+
+def module_script(path: Path) -> tuple[str, list[str], dict[str, str]]:
+    """(subcommand, argv template of the `dnalm` line, `def x = cond ? "..." : ''` definitions)."""
+    script = section(path.read_text(), "script")
+    lines = [line.strip() for line in script.splitlines()]
+    command = next((line for line in lines if line.startswith("dnalm ")), None)
+    if command is None:
+        raise ValueError(f"{path}: the script has no 'dnalm SUBCOMMAND' line")
+    defs = dict(re.findall(r"def (\w+) = (.+)$", script, re.M))
+    tokens = shlex.split(command)
+    return tokens[1], tokens[2:], defs
+
+
+def ext_args(root: Path) -> dict[str, str]:
+    """{process name: ext.args template} from conf/modules.config."""
+    text = (root / "conf" / "modules.config").read_text()
+    found = {}
+    for name, body in re.findall(r"withName:\s*'([A-Z_]+)'\s*\{(.*?)\n    \}", text, re.S):
+        args = re.search(r'ext\.args\s*=\s*\{\s*"(.*)"\s*\}', body)
+        if args:
+            found[name] = args.group(1)
+    return found
+
+
+def subcommand_flags() -> dict[str, set[str]]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return {name: {s for a in p._actions for s in a.option_strings} for name, p in sub.choices.items()}
+
+
+def flag_errors(root: Path) -> list[str]:
+    """(d) every --flag in a module script and in its ext.args exists in that dnalm subcommand."""
+    problems = []
+    flags = subcommand_flags()
+    args = ext_args(root)
+    for path in module_files(root):
+        rel = path.relative_to(root)
+        proc = reftrace.Module.from_file(str(path)).processes[0].name
+        try:
+            command, template, defs = module_script(path)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if command not in flags:
+            problems.append(f"{rel}: 'dnalm {command}' is not a dnalm subcommand")
+            continue
+        used = [t for t in template if t.startswith("--")]
+        used += [f for d in defs.values() for f in re.findall(r"(--[a-z][a-z0-9-]*)", d)]
+        used += re.findall(r"(--[a-z][a-z0-9-]*)", args.get(proc, ""))
+        for flag in used:
+            if flag not in flags[command]:
+                problems.append(f"{rel}: {proc} passes {flag}, which 'dnalm {command}' does not have")
+    for proc in args:
+        if not any(f"process {proc} " in p.read_text() for p in module_files(root)):
+            problems.append(f"conf/modules.config: ext.args for unknown process {proc}")
+    return problems
+
+
+def declared_params(root: Path) -> set[str]:
+    """Params set in the params block of nextflow.config."""
+    text = (root / "nextflow.config").read_text()
+    block = re.search(r"^params \{(.*?)^\}", text, re.S | re.M)
+    return set(re.findall(r"^\s+(\w+)\s*=", block.group(1), re.M)) if block else set()
+
+
+def schema_params(root: Path) -> set[str]:
+    schema = json.loads((root / "nextflow_schema.json").read_text())
+    return {p for group in schema.get("$defs", {}).values() for p in group.get("properties", {})}
+
+
+def used_params(root: Path) -> set[str]:
+    used = set()
+    for path in nf_files(root) + config_files(root):
+        used |= set(PARAM_USE.findall(strip_comments(path.read_text())))
+    return used - {"genomes"}
+
+
+def strip_comments(text: str) -> str:
+    """Nextflow code without `/* */` blocks and whole-line `//` comments."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"^\s*//.*$", "", text, flags=re.M)
+
+
+def param_errors(root: Path) -> list[str]:
+    """(e) params used are declared in nextflow.config and the schema; every schema param is used."""
+    declared, schema, used = declared_params(root), schema_params(root), used_params(root)
+    problems = [f"params.{p} is used but not declared in nextflow.config" for p in sorted(used - declared)]
+    problems += [f"params.{p} is used but not in nextflow_schema.json" for p in sorted(used - schema)]
+    problems += [f"params.{p} is in nextflow_schema.json but never used" for p in sorted(schema - used)]
+    problems += [f"params.{p} is declared in nextflow.config but not in nextflow_schema.json"
+                 for p in sorted(declared - schema)]
+    return problems
+
+
+ALL_CHECKS = [parse_errors, include_errors, process_errors, flag_errors, param_errors]
+
+
+def _interpolate(template: str, values: dict) -> str:
+    def lookup(match: re.Match) -> str:
+        value: object = values
+        for part in match.group(1).split("."):
+            value = value[part] if isinstance(value, dict) else getattr(value, part)
+        return "" if value is None else str(value)
+    return re.sub(r"\$\{([\w.]+)\}", lookup, template)
+
+
+def _truthy(value: object) -> bool:
+    return value not in (None, "", [], 0, False)
+
+
+def render_command(root: Path, process: str, values: dict) -> list[str]:
+    """The argv a task of `process` runs, from its module's script line and its ext.args.
+
+    `values` holds the task's inputs by name, `meta` and `params`. Supports exactly the forms the
+    modules use: `${a.b}` interpolation and `def x = cond ? "..." : ''`.
+    """
+    path = next(p for p in module_files(root) if f"process {process} " in p.read_text())
+    command, template, defs = module_script(path)
+    local = dict(values)
+    for name, expr in defs.items():
+        conditional = re.fullmatch(r"([\w.]+) \? \"(.*)\" : ''", expr.strip())
+        if name == "args" or not conditional:
+            continue
+        cond = _interpolate("${" + conditional.group(1) + "}", local)
+        local[name] = _interpolate(conditional.group(2), local) if _truthy(cond) else ""
+    local["args"] = _interpolate(ext_args(root).get(process, ""), local)
+    return ["dnalm", command] + shlex.split(_interpolate(" ".join(shlex.quote(t) if "$" not in t else t
+                                                                     for t in template), local))
+
+
+def nextflow_params(root: Path, profile_config: str | None = None) -> dict:
+    """Param values of nextflow.config, overridden by a profile's config (simple literals only)."""
+    params: dict = {}
+    for path in [root / "nextflow.config"] + ([root / profile_config] if profile_config else []):
+        block = re.search(r"^params \{(.*?)^\}", path.read_text(), re.S | re.M)
+        for name, value in re.findall(r"^\s+(\w+)\s*=\s*(.+?)\s*$", block.group(1), re.M):
+            params[name] = _literal(value, root)
+    return params
+
+
+def _literal(text: str, root: Path):
+    if text == "null":
+        return None
+    if text[0] in "'\"":
+        return text[1:-1].replace("${projectDir}", str(root))
+    return float(text) if "." in text else int(text)
+
+
+def publish_dir(root: Path, process: str, params: dict) -> str:
+    """The publishDir path of a process in conf/modules.config, rendered with `params`."""
+    text = (root / "conf" / "modules.config").read_text()
+    body = dict(re.findall(r"withName:\s*'([A-Z_]+)'\s*\{(.*?)\n    \}", text, re.S))[process]
+    template = re.search(r'publishDir\s*=\s*\[path:\s*\{\s*"(.*?)"\s*\}', body).group(1)
+    return _interpolate(template, {"params": params})

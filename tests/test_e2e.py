@@ -1,0 +1,137 @@
+"""End to end: the chain of `dnalm` commands that the workflow wires, rendered from the modules.
+
+Each task's command line comes from its module's `script:` block and its `ext.args` in
+conf/modules.config (nfcheck.render_command), with the params of `-profile test`, so the tested chain and
+the `.nf` wiring cannot drift. Tasks run in their own directories with inputs linked in, as Nextflow
+stages them, and outputs are copied to their publishDir.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nfcheck
+from conftest import DNALM, LAMBDA, ROOT
+from dnalm.vocabulary import Vocabulary
+
+
+class Runner:
+    """Runs module tasks like Nextflow: staged inputs, one work directory per task, publishDir copies."""
+
+    def __init__(self, base: Path, params: dict):
+        self.work, self.params = base / "work", params
+        self.results = Path(params["outdir"])
+        self.commands: list[list[str]] = []
+
+    def task(self, process: str, meta: dict, **inputs: Path | list[Path]) -> Path:
+        task_dir = self.work / f"{process}_{meta['id']}"
+        task_dir.mkdir(parents=True)
+        values = {"meta": meta, "params": self.params}
+        for name, value in inputs.items():
+            if isinstance(value, list):  # stageAs: '<name>/*'
+                (task_dir / name).mkdir()
+                for v in value:
+                    (task_dir / name / v.name).symlink_to(v)
+                values[name] = " ".join(f"{name}/{v.name}" for v in value)
+            elif value:
+                (task_dir / value.name).symlink_to(value)
+                values[name] = value.name
+            else:
+                values[name] = None
+        argv = nfcheck.render_command(ROOT, process, values)
+        self.commands.append(argv)
+        proc = subprocess.run([sys.executable, str(DNALM), *argv[1:]], cwd=task_dir, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{' '.join(argv)}\n{proc.stderr}"
+        out = task_dir / argv[argv.index("--out") + 1]
+        publish = self.results / Path(nfcheck.publish_dir(ROOT, process, self.params)).relative_to(self.results)
+        publish.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(out, publish / out.name, dirs_exist_ok=True)
+        return out
+
+
+def kmer_meta(spec: str) -> dict:
+    """The k-mer vocabulary meta that subworkflows/local/vocabularies builds from 'kind:k[:stride]'."""
+    kind, k, *stride = spec.split(":")
+    name = {"kmer": f"kmer{k}", "kmer-overlap": f"kmer{k}_overlap"}.get(kind, f"kmer{k}_stride{''.join(stride)}")
+    return {"id": name, "kind": kind, "k": int(k), "stride": int(stride[0]) if stride else None}
+
+
+def run_pipeline(base: Path, params: dict) -> Runner:
+    """The DAG of workflows/dnalm.nf for a FASTA given by params (no named genome, no holdout set)."""
+    run = Runner(base, params)
+    fasta = Path(params["fasta"])
+    genome_meta = {"id": re.sub(r"\.(fa|fasta|fna)(\.gz)?$", "", fasta.name), "contigs": params["contigs"],
+                   "exclude_contigs": params["exclude_contigs"], "holdout_contigs": params["holdout_contigs"]}
+    genome = run.task("DNALM_PREPARE_GENOME", genome_meta, fasta=fasta)
+    holdout = None if genome_meta["holdout_contigs"] else genome / "holdout_default.bed"
+    sweep = run.task("DNALM_VOCAB_SWEEP", genome_meta, genome=genome)
+    vocabs = {d.name: d for d in sorted(sweep.glob("bpe_*"))}
+    for spec in params["kmer_vocabs"].split(","):
+        meta = {**genome_meta, "genome_id": genome_meta["id"], **kmer_meta(spec)}
+        vocabs[meta["id"]] = run.task("DNALM_KMER_VOCAB", meta)
+    tokenized = []
+    for name, vocab in vocabs.items():
+        meta = {**genome_meta, "id": name, "genome_id": genome_meta["id"]}
+        tokenized.append(run.task("DNALM_TOKENIZE_GENOME", meta, vocab=vocab, genome=genome))
+        run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[-1], holdout_regions=holdout)
+    run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized))
+    return run
+
+
+@pytest.fixture(scope="session", params=["test_profile", "lambda_phage"])
+def pipeline(request, tmp_path_factory) -> Runner:
+    base = tmp_path_factory.mktemp(request.param)
+    params = nfcheck.nextflow_params(ROOT, "conf/test.config")
+    params["outdir"] = str(base / "results")
+    if request.param == "lambda_phage":
+        params["fasta"] = str(LAMBDA)  # swapping genomes: only the FASTA changes
+    return run_pipeline(base, params)
+
+
+def documented_outputs() -> list[str]:
+    text = (ROOT / "docs" / "output.md").read_text()
+    section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
+    return sorted(set(re.findall(r"`((?:genome|vocabularies|tokenized|windows)/[^`]+)`", section)))
+
+
+def test_every_documented_output_is_published(pipeline):
+    outputs = documented_outputs()
+    assert len(outputs) > 20
+    for pattern in outputs:
+        glob = re.sub(r"<[^>]+>", "*", pattern)
+        assert list(pipeline.results.glob(glob)), f"{pattern} was not published"
+
+
+def test_outputs_are_sane(pipeline):
+    results = pipeline.results
+    stats = json.loads(next(results.glob("genome/*/genome_stats.json")).read_text())["genome"]
+    assert stats["bp_kept"] > 40_000 and 0.3 < stats["gc"] < 0.7
+    vocab_stats = json.loads(next(results.glob("vocabularies/*_vocab_stats/vocab_stats.json")).read_text())
+    params = pipeline.params
+    expected = {f"bpe_{n}" for n in params["bpe_cycles"].split(",")} | {kmer_meta(s)["id"]
+                                                                         for s in params["kmer_vocabs"].split(",")}
+    assert {s["vocabulary"] for s in vocab_stats} == expected
+    for name in expected:
+        tokens = np.load(results / "tokenized" / f"{name}_tokenized" / "tokens.npy")
+        vocab = Vocabulary.load(results / "tokenized" / f"{name}_tokenized" / "vocab")
+        assert tokens.max() < len(vocab) and tokens.min() >= 5
+        windows = json.loads((results / "windows" / f"{name}_windows" / "windows.json").read_text())
+        assert windows["train"] > 0 and windows["test"] > 0 and windows["tokens_held_out"] > 0
+
+
+def test_the_chain_uses_the_test_profile_params(pipeline):
+    """Every flag the modules pass appears in the commands run, with the profile's values."""
+    commands = {argv[1]: argv for argv in pipeline.commands}
+    assert set(commands) == set(nfcheck.subcommand_flags())
+    sweep = commands["vocab-sweep"]
+    assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]
+    windows = commands["make-windows"]
+    assert "--holdout-regions" in windows and windows[windows.index("--max-len") + 1] == "510"

@@ -1,0 +1,30 @@
+/*
+ * DNALM: the study, step by step. Each step is one subworkflow; adding a step is one module plus one
+ * line of wiring here.
+ */
+
+include { PREPARE_GENOME } from '../subworkflows/local/prepare_genome'
+include { VOCABULARIES   } from '../subworkflows/local/vocabularies'
+
+workflow DNALM {
+    take:
+    ch_fasta            // channel: [ meta, fasta ]; meta: id, contigs, exclude_contigs, holdout_contigs
+    holdout_regions     // path of a BED of held-out regions, or null
+    kmer_vocabs         // string: 'kind:k[:stride],...'
+
+    main:
+    PREPARE_GENOME(ch_fasta)
+
+    // The holdout set: the user's BED, else whole contigs (meta.holdout_contigs), else the default region
+    ch_holdout = holdout_regions
+        ? channel.value(holdout_regions)
+        : PREPARE_GENOME.out.holdout_default.map { meta, bed -> meta.holdout_contigs ? [] : bed }
+
+    VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
+
+    emit:
+    genome    = PREPARE_GENOME.out.genome
+    tokenized = VOCABULARIES.out.tokenized
+    windows   = VOCABULARIES.out.windows
+    mqc       = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc)
+}
