@@ -8,25 +8,25 @@
 include { DNALM                                  } from './workflows/dnalm'
 include { validateParameters; paramsSummaryLog   } from 'plugin/nf-schema'
 
-// The genome to work on: --fasta (any assembly) or --genome NAME from conf/genomes.config.
-// Explicit params win over the named genome's defaults.
-def resolveGenome(name, fasta, genomes) {
-    if (!name && !fasta) {
-        error("Give --genome NAME (one of: ${genomes.keySet().sort().join(', ')}) or --fasta PATH_OR_URL")
-    }
-    if (name && !genomes.containsKey(name)) {
+// The named genome's entry in conf/genomes.config
+def namedGenome(name, genomes) {
+    if (!genomes.containsKey(name)) {
         error("--genome '${name}' is not in conf/genomes.config; known genomes: ${genomes.keySet().sort().join(', ')}")
     }
-    def named = name ? genomes[name] : [:]
-    def path = fasta ?: named.fasta
-    def id = name ?: file(path).name.replaceAll(/\.(fa|fasta|fna)(\.gz)?$/, '')
-    return [
-        id: id,
-        fasta: path,
-        contigs: params.contigs ?: '',
-        exclude_contigs: params.exclude_contigs ?: (named.exclude_contigs ?: ''),
-        holdout_contigs: params.holdout_contigs ?: (params.holdout_regions ? '' : (named.holdout_contigs ?: ''))
-    ]
+    return genomes[name]
+}
+
+// One row of the --annotations sheet (name,path,format,role) -> [ meta, track ]; relative paths are
+// resolved against the sheet's folder
+def annotationRow(row, sheet) {
+    if (!row.name || !row.path || !row.format || !row.role) {
+        error("--annotations ${sheet}: every row needs name, path, format and role; got ${row}")
+    }
+    if (!(row.format in ['bed', 'sga', 'jaspar'])) {
+        error("--annotations ${sheet}: track '${row.name}' has format '${row.format}'; use bed, sga or jaspar")
+    }
+    def path = row.path.contains('://') || row.path.startsWith('/') ? row.path : "${sheet.parent}/${row.path}"
+    return [[id: row.name, format: row.format, role: row.role], file(path, checkIfExists: true)]
 }
 
 workflow {
@@ -34,12 +34,37 @@ workflow {
     validateParameters()
     log.info(paramsSummaryLog(workflow))
 
-    def genome = resolveGenome(params.genome, params.fasta, params.genomes)
-    def meta = genome.subMap(['id', 'contigs', 'exclude_contigs', 'holdout_contigs'])
-    ch_fasta = channel.of([meta, file(genome.fasta, checkIfExists: true)])
+    // --fasta replaces the genome, and with it the named genome's annotations and holdout contigs, which
+    // belong to its assembly (to use a local copy of a named genome, set params.genomes.NAME.fasta).
+    if (!params.genome && !params.fasta) {
+        error("Give --genome NAME (one of: ${params.genomes.keySet().sort().join(', ')}) or --fasta PATH_OR_URL")
+    }
+    if (params.genome && params.fasta) {
+        log.warn("--fasta given: the FASTA, annotations and holdout contigs of --genome ${params.genome} are not used")
+    }
+    def named = params.fasta ? [:] : namedGenome(params.genome, params.genomes)
+    def fasta = file(params.fasta ?: named.fasta, checkIfExists: true)
+    def meta = [
+        id: params.fasta ? fasta.name.replaceAll(/\.(fa|fasta|fna)(\.gz)?$/, '') : params.genome,
+        contigs: params.contigs,
+        exclude_contigs: params.exclude_contigs ?: (named.exclude_contigs ?: ''),
+        holdout_contigs: params.holdout_contigs ?: (params.holdout_regions ? '' : (named.holdout_contigs ?: ''))
+    ]
+    ch_fasta = channel.of([meta, fasta])
     def holdout_regions = params.holdout_regions ? file(params.holdout_regions, checkIfExists: true) : null
 
-    DNALM(ch_fasta, holdout_regions, params.kmer_vocabs)
+    // Annotation tracks: the user's sheet, else the named genome's tracks
+    def sheet = params.annotations ? file(params.annotations, checkIfExists: true) : null
+    ch_tracks = sheet
+        ? channel.fromPath(sheet).splitCsv(header: true, strip: true).map { row -> annotationRow(row, sheet) }
+        : channel.fromList(
+            ['repeats', 'genes', 'tss', 'cpg', 'ctcf_peaks', 'chromhmm', 'motif']
+                .findAll { role -> named[role] }
+                .collect { role -> [[id: role, format: role == 'motif' ? 'jaspar' : 'bed', role: role], file(named[role], checkIfExists: true)] }
+        )
+    def contig_map = params.contig_map ? file(params.contig_map, checkIfExists: true) : null
+
+    DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map)
 
     channel.topic('versions')
         .map { process, tool, version -> "${process.tokenize(':').last()}\t${tool}\t${version}" }

@@ -23,4 +23,11 @@ fi
 # DeepSpeed and torch extensions compile once into this directory and are reused across tests.
 export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-$HOME/.cache/dnalm/torch_extensions}
 export TOKENIZERS_PARALLELISM=false
+
+# The pipeline itself runs under nf-test where Nextflow and nf-test are installed (not on CI's machines).
+if command -v nextflow >/dev/null 2>&1 && command -v nf-test >/dev/null 2>&1; then
+    .venv/bin/python -m pytest "$@"
+    PATH="$PWD/.venv/bin:$PATH" exec nf-test test
+fi
+echo "nf-test skipped: nextflow and nf-test are not both on PATH (tests/nextflow/*.nf.test not run)"
 exec .venv/bin/python -m pytest "$@"

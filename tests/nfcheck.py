@@ -234,12 +234,21 @@ def render_command(root: Path, process: str, values: dict) -> list[str]:
 
 
 def nextflow_params(root: Path, profile_config: str | None = None) -> dict:
-    """Param values of nextflow.config, overridden by a profile's config (simple literals only)."""
-    params: dict = {}
-    for path in [root / "nextflow.config"] + ([root / profile_config] if profile_config else []):
+    """Param values of nextflow.config (+ conf/genomes.config), overridden by a profile's config.
+
+    Reads simple literals only: top-level `name = value` lines of the params block, and the
+    `'genome' { key = value }` entries of `params.genomes`.
+    """
+    params: dict = {"genomes": {}}
+    configs = [root / "nextflow.config", root / "conf" / "genomes.config"]
+    for path in configs + ([root / profile_config] if profile_config else []):
         block = re.search(r"^params \{(.*?)^\}", path.read_text(), re.S | re.M)
-        for name, value in re.findall(r"^\s+(\w+)\s*=\s*(.+?)\s*$", block.group(1), re.M):
+        for name, value in re.findall(r"^    (\w+)\s*=\s*(.+?)\s*$", block.group(1), re.M):
             params[name] = _literal(value, root)
+        for genome, body in re.findall(r"^        '([\w.-]+)' \{(.*?)^        \}", block.group(1), re.S | re.M):
+            entry = params["genomes"].setdefault(genome, {})
+            for name, value in re.findall(r"^            (\w+)\s*=\s*(.+?)\s*$", body, re.M):
+                entry[name] = _literal(value, root)
     return params
 
 

@@ -64,13 +64,22 @@ def kmer_meta(spec: str) -> dict:
     return {"id": name, "kind": kind, "k": int(k), "stride": int(stride[0]) if stride else None}
 
 
+TRACK_ROLES = ["repeats", "genes", "tss", "cpg", "ctcf_peaks", "chromhmm", "motif"]
+
+
 def run_pipeline(base: Path, params: dict) -> Runner:
-    """The DAG of workflows/dnalm.nf for a FASTA given by params (no named genome, no holdout set)."""
+    """The DAG of main.nf and workflows/dnalm.nf, for params without --annotations or --holdout_regions."""
     run = Runner(base, params)
-    fasta = Path(params["fasta"])
-    genome_meta = {"id": re.sub(r"\.(fa|fasta|fna)(\.gz)?$", "", fasta.name), "contigs": params["contigs"],
-                   "exclude_contigs": params["exclude_contigs"], "holdout_contigs": params["holdout_contigs"]}
+    named = {} if params["fasta"] else params["genomes"][params["genome"]]
+    fasta = Path(params["fasta"] or named["fasta"])
+    genome_meta = {"id": re.sub(r"\.(fa|fasta|fna)(\.gz)?$", "", fasta.name) if params["fasta"] else params["genome"],
+                   "contigs": params["contigs"],
+                   "exclude_contigs": params["exclude_contigs"] or named.get("exclude_contigs", ""),
+                   "holdout_contigs": params["holdout_contigs"] or named.get("holdout_contigs", "")}
     genome = run.task("DNALM_PREPARE_GENOME", genome_meta, fasta=fasta)
+    for role in (r for r in TRACK_ROLES if r in named):
+        meta = {"id": role, "format": "jaspar" if role == "motif" else "bed", "role": role}
+        run.task("DNALM_PREPARE_ANNOTATION", meta, track=Path(named[role]), genome=genome, contig_map=None)
     holdout = None if genome_meta["holdout_contigs"] else genome / "holdout_default.bed"
     sweep = run.task("DNALM_VOCAB_SWEEP", genome_meta, genome=genome)
     vocabs = {d.name: d for d in sorted(sweep.glob("bpe_*"))}
@@ -99,15 +108,27 @@ def pipeline(request, tmp_path_factory) -> Runner:
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|vocabularies|tokenized|windows)/[^`]+)`", section)))
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows)/[^`]+)`", section)))
 
 
 def test_every_documented_output_is_published(pipeline):
     outputs = documented_outputs()
     assert len(outputs) > 20
     for pattern in outputs:
+        if pattern.startswith("annotations/") and pipeline.params["fasta"]:
+            continue  # a FASTA swapped in has no annotation
         glob = re.sub(r"<[^>]+>", "*", pattern)
         assert list(pipeline.results.glob(glob)), f"{pattern} was not published"
+
+
+def test_annotations_are_checked_and_normalised(pipeline):
+    if pipeline.params["fasta"]:  # a swapped-in FASTA leaves the named genome's annotation behind
+        assert not (pipeline.results / "annotations").exists()
+        return
+    published = sorted(p.name for p in (pipeline.results / "annotations").glob("*_annotation"))
+    assert published == [f"{r}_annotation" for r in sorted(["repeats", "genes", "tss", "cpg", "ctcf_peaks", "motif"])]
+    tss = (pipeline.results / "annotations" / "tss_annotation" / "tss.bed").read_text().splitlines()
+    assert len(tss) == 56 and all(line.split("\t")[0] == "chr22_20M_21M" for line in tss)
 
 
 def test_outputs_are_sane(pipeline):
@@ -130,7 +151,8 @@ def test_outputs_are_sane(pipeline):
 def test_the_chain_uses_the_test_profile_params(pipeline):
     """Every flag the modules pass appears in the commands run, with the profile's values."""
     commands = {argv[1]: argv for argv in pipeline.commands}
-    assert set(commands) == set(nfcheck.subcommand_flags())
+    expected = set(nfcheck.subcommand_flags()) - ({"prepare-annotation"} if pipeline.params["fasta"] else set())
+    assert set(commands) == expected
     sweep = commands["vocab-sweep"]
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]
     windows = commands["make-windows"]

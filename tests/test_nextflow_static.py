@@ -94,5 +94,8 @@ def test_named_genomes_resolve_and_unknown_names_are_refused():
 
 def test_test_profile_uses_bundled_real_data():
     params = nfcheck.nextflow_params(ROOT, "conf/test.config")
-    assert Path(params["fasta"]).is_file()
-    assert Path(params["fasta"]).parent == ROOT / "assets" / "test"
+    genome = params["genomes"][params["genome"]]
+    assert Path(genome["fasta"]).parent == ROOT / "assets" / "test"
+    for key, path in genome.items():
+        assert Path(path).is_file(), key
+    assert {"hg19", "hg38", "t2t", "mm10"} <= set(params["genomes"])

@@ -5,15 +5,19 @@
 
 include { PREPARE_GENOME } from '../subworkflows/local/prepare_genome'
 include { VOCABULARIES   } from '../subworkflows/local/vocabularies'
+include { ANNOTATIONS    } from '../subworkflows/local/annotations'
 
 workflow DNALM {
     take:
     ch_fasta            // channel: [ meta, fasta ]; meta: id, contigs, exclude_contigs, holdout_contigs
     holdout_regions     // path of a BED of held-out regions, or null
     kmer_vocabs         // string: 'kind:k[:stride],...'
+    ch_tracks           // channel: [ meta (id, format, role), track ]
+    contig_map          // path of a contig name map for the tracks, or null
 
     main:
     PREPARE_GENOME(ch_fasta)
+    ANNOTATIONS(ch_tracks, PREPARE_GENOME.out.genome, contig_map)
 
     // The holdout set: the user's BED, else whole contigs (meta.holdout_contigs), else the default region
     ch_holdout = holdout_regions
@@ -23,8 +27,9 @@ workflow DNALM {
     VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
 
     emit:
-    genome    = PREPARE_GENOME.out.genome
-    tokenized = VOCABULARIES.out.tokenized
-    windows   = VOCABULARIES.out.windows
-    mqc       = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc)
+    genome      = PREPARE_GENOME.out.genome
+    annotations = ANNOTATIONS.out.annotations
+    tokenized   = VOCABULARIES.out.tokenized
+    windows     = VOCABULARIES.out.windows
+    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc)
 }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from dnalm import __version__
+from dnalm.annotations import FORMATS, ROLES
 from dnalm.errors import InputError
 from dnalm.logs import setup_logging
 from dnalm.outputs import atomic_directory
@@ -62,6 +63,12 @@ def _int_list(text: str) -> list[int]:
     return sorted(set(values))
 
 
+def _identifier(text: str) -> str:
+    if not text or not all(c.isalnum() or c in "_.-" for c in text):
+        raise argparse.ArgumentTypeError(f"use letters, digits, '_', '.' or '-' only, got {text!r}")
+    return text
+
+
 def _name_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -79,6 +86,13 @@ def _prepare_genome(a: argparse.Namespace) -> None:
     genome_id = a.genome_id or a.fasta.name.split(".")[0]
     with atomic_directory(a.out) as tmp:
         prepare_genome(a.fasta, tmp, genome_id, a.contigs, a.exclude_contigs, a.min_run, a.holdout_fraction)
+
+
+def _prepare_annotation(a: argparse.Namespace) -> None:
+    from dnalm.annotations import prepare_annotation
+
+    with atomic_directory(a.out) as tmp:
+        prepare_annotation(a.track, a.name, a.format, a.role, a.genome, a.contig_map, tmp)
 
 
 def _vocab_sweep(a: argparse.Namespace) -> None:
@@ -143,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop N-free runs shorter than this many bp (default: 50)")
     p.add_argument("--holdout-fraction", type=_fraction, default=0.05,
                    help="share of sequence, from the end, written to holdout_default.bed (default: 0.05)")
+
+    p = command("prepare-annotation", _prepare_annotation,
+                "check an annotation track against the genome's contigs and write it as sorted BED")
+    p.add_argument("--track", type=Path, required=True, help="BED, EPD SGA or JASPAR file (plain or gzip)")
+    p.add_argument("--name", required=True, type=_identifier, help="track name, used for output files")
+    p.add_argument("--format", choices=FORMATS, required=True, help="file format")
+    p.add_argument("--role", choices=ROLES, required=True, help="what later steps use the track for")
+    p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
+    p.add_argument("--contig-map", type=Path,
+                   help="two columns: the track's contig name, the genome's (e.g. NC_000001.11 chr1)")
 
     p = command("vocab-sweep", _vocab_sweep,
                 "train byte-pair encoding once to max(cycles) merges; one vocabulary per cycle count")

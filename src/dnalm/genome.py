@@ -124,6 +124,7 @@ def prepare_genome(fasta: Path, out: Path, genome_id: str, contigs: list[str], e
     """Read a FASTA, write N-free runs, gaps, statistics and the default holdout set into `out`."""
     total = ContigStats(name="genome")
     per_contig: list[ContigStats] = []
+    fasta_contigs: dict[str, int] = {}
     used_patterns: set[str] = set()
     runs_bed: list[tuple[str, int, int]] = []
     gaps_bed: list[tuple[str, int, int]] = []
@@ -131,6 +132,7 @@ def prepare_genome(fasta: Path, out: Path, genome_id: str, contigs: list[str], e
     bar = progress(total=size, desc="reading FASTA", unit="B", unit_scale=True)
     with gzip.open(out / RUNS_FASTA, "wb", compresslevel=3) as runs_fa:
         for record in read_fasta(fasta, on_read=bar.update):
+            fasta_contigs[record.name] = len(record.seq)
             if contigs and not _matches(record.name, contigs):
                 continue
             used_patterns.update(p for p in contigs if fnmatch.fnmatchcase(record.name, p))
@@ -178,7 +180,7 @@ def prepare_genome(fasta: Path, out: Path, genome_id: str, contigs: list[str], e
     _write_bed(out / "gaps.bed", gaps_bed)
     holdout = default_holdout(runs_bed, holdout_fraction)
     _write_bed(out / "holdout_default.bed", holdout)
-    return _write_stats(out, genome_id, fasta, per_contig, total, min_run, holdout)
+    return _write_stats(out, genome_id, fasta, per_contig, total, min_run, holdout, fasta_contigs)
 
 
 def default_holdout(runs: list[tuple[str, int, int]], fraction: float) -> list[tuple[str, int, int]]:
@@ -205,7 +207,8 @@ def _write_bed(path: Path, rows: list[tuple]) -> None:
 
 
 def _write_stats(out: Path, genome_id: str, fasta: Path, per_contig: list[ContigStats],
-                 total: ContigStats, min_run: int, holdout: list[tuple[str, int, int]]) -> dict:
+                 total: ContigStats, min_run: int, holdout: list[tuple[str, int, int]],
+                 fasta_contigs: dict[str, int]) -> dict:
     rows = [s.row() for s in per_contig]
     genome_row = total.row()
     header = list(genome_row)
@@ -218,6 +221,8 @@ def _write_stats(out: Path, genome_id: str, fasta: Path, per_contig: list[Contig
         "holdout_default_bp": sum(e - s for _, s, e in holdout),
         "genome": genome_row,
         "per_contig": rows,
+        # Every record of the FASTA, selected or not, so annotations can be checked against the assembly.
+        "fasta_contigs": fasta_contigs,
     }
     write_json(out / "genome_stats.json", summary)
     columns = ["length", "n_fraction", "gap_blocks", "gc", "cpg_observed_expected", "soft_masked_fraction",

@@ -1,0 +1,28 @@
+process DNALM_PREPARE_ANNOTATION {
+    tag "${meta.id}"
+    label 'process_single'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(track), path(genome), path(contig_map)
+
+    output:
+    tuple val(meta), path("${meta.id}_annotation", type: 'dir'),     emit: annotation
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    def mapping = contig_map ? "--contig-map ${contig_map}" : ''
+    """
+    dnalm prepare-annotation --track ${track} --name ${meta.id} --format ${meta.format} --role ${meta.role} --genome ${genome} ${mapping} --out ${meta.id}_annotation ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_annotation
+    touch ${meta.id}_annotation/${meta.id}.bed ${meta.id}_annotation/annotation.json
+    """
+}

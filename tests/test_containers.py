@@ -1,0 +1,42 @@
+"""Container recipes: parse, install the one pinned requirements file and the package, match versions."""
+
+from __future__ import annotations
+
+import re
+
+import dockerfile
+
+import nfcheck
+from conftest import ROOT
+from dnalm import __version__
+
+
+def test_dockerfile_parses_and_installs_the_pinned_requirements_and_package():
+    commands = dockerfile.parse_file(str(ROOT / "containers" / "Dockerfile"))
+    kinds = [c.cmd for c in commands]
+    assert "FROM" in kinds
+    copies = [" ".join(c.value) for c in commands if c.cmd == "COPY"]
+    runs = " ".join(" ".join(c.value) for c in commands if c.cmd == "RUN")
+    assert any(c.startswith("containers/requirements.txt ") for c in copies)
+    assert "pip install -r /tmp/dnalm/containers/requirements.txt" in runs
+    assert "pip install --no-deps /tmp/dnalm" in runs and "bedtools" in runs
+    for copy in copies:  # every file the build copies is in the build context
+        for source in copy.split()[:-1]:
+            assert (ROOT / source).exists(), source
+
+
+def test_apptainer_definition_installs_the_same_requirements():
+    text = (ROOT / "containers" / "dnalm.def").read_text()
+    assert re.search(r"^Bootstrap: docker$", text, re.M)
+    for name in ("%files", "%post", "%environment", "%test"):
+        assert name in text
+    assert "containers/requirements.txt /tmp/dnalm/containers/requirements.txt" in text
+    base = re.search(r"^From: (\S+)$", text, re.M).group(1)
+    assert f"ARG CUDA_IMAGE={base}" in (ROOT / "containers" / "Dockerfile").read_text()
+
+
+def test_module_containers_carry_the_package_version():
+    for path in nfcheck.module_files(ROOT):
+        tags = re.findall(r"^\s*container '([^']+)'", path.read_text(), re.M)
+        assert tags == [f"dnalm/dnalm:{__version__}"], path
+    assert f"version         = '{__version__}'" in (ROOT / "nextflow.config").read_text()
