@@ -33,6 +33,8 @@ workflow {
     main:
     validateParameters()
     log.info(paramsSummaryLog(workflow))
+    // Container profiles bind-mount the checkpoint root, so it must exist before the first task starts
+    file(params.checkpoint_root).mkdirs()
 
     // --fasta replaces the genome, and with it the named genome's annotations and holdout contigs, which
     // belong to its assembly (to use a local copy of a named genome, set params.genomes.NAME.fasta).

@@ -40,3 +40,13 @@ def test_module_containers_carry_the_package_version():
         tags = re.findall(r"^\s*container '([^']+)'", path.read_text(), re.M)
         assert tags == [f"dnalm/dnalm:{__version__}"], path
     assert f"version         = '{__version__}'" in (ROOT / "nextflow.config").read_text()
+
+
+def test_every_container_profile_binds_the_checkpoint_root():
+    config = (ROOT / "nextflow.config").read_text()
+    for engine, option in [("docker", "-v ${params.checkpoint_root}:${params.checkpoint_root}"),
+                           ("singularity", "--bind ${params.checkpoint_root}"),
+                           ("apptainer", "--bind ${params.checkpoint_root}")]:
+        profile = re.search(rf"^    {engine} \{{(.*?)^    \}}", config, re.S | re.M).group(1)
+        assert re.search(rf'{engine}\.runOptions\s*=\s*".*{re.escape(option)}', profile), engine
+    assert "file(params.checkpoint_root).mkdirs()" in (ROOT / "main.nf").read_text()
