@@ -23,6 +23,10 @@ def test_dockerfile_parses_and_installs_the_pinned_requirements_and_package():
     for copy in copies:  # every file the build copies is in the build context
         for source in copy.split()[:-1]:
             assert (ROOT / source).exists(), source
+    copied = {source for copy in copies for source in copy.split()[:-1]}
+    assert {"pyproject.toml", "setup.py", "src"} <= copied  # the package and its C extension build
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    assert all(f"!{name}" in ignore or f"!{name}/" in ignore for name in copied)
 
 
 def test_apptainer_definition_installs_the_same_requirements():
@@ -31,6 +35,7 @@ def test_apptainer_definition_installs_the_same_requirements():
     for name in ("%files", "%post", "%environment", "%test"):
         assert name in text
     assert "containers/requirements.txt /tmp/dnalm/containers/requirements.txt" in text
+    assert "setup.py /tmp/dnalm/setup.py" in text and "src /tmp/dnalm/src" in text
     base = re.search(r"^From: (\S+)$", text, re.M).group(1)
     assert f"ARG CUDA_IMAGE={base}" in (ROOT / "containers" / "Dockerfile").read_text()
 

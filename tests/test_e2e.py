@@ -34,7 +34,7 @@ class Runner:
     def task(self, process: str, meta: dict, **inputs: Path | list[Path]) -> Path:
         task_dir = self.work / f"{process}_{meta['id']}"
         task_dir.mkdir(parents=True)
-        values = {"meta": meta, "params": self.params}
+        values = {"meta": meta, "params": self.params, "task": {"cpus": 2}}
         for name, value in inputs.items():
             if isinstance(value, list):  # stageAs: '<name>/*'
                 (task_dir / name).mkdir()

@@ -92,12 +92,14 @@ def test_autotokenizer_loads_every_vocabulary(vocabs, runs):
         assert hf.mask_token == "[MASK]" and hf.pad_token_id == 0
 
 
-def test_sampled_training_chunks_are_seeded_and_in_genome_order(human_genome):
-    from dnalm.bpe import genome_chunks
+def test_sampled_training_chunks_are_seeded_and_in_genome_order(human_genome, runs):
+    from dnalm.bpe import training_chunks
 
-    full = genome_chunks(human_genome, 1000, 0, 0)
-    a = genome_chunks(human_genome, 1000, 300_000, 1)
-    assert a == genome_chunks(human_genome, 1000, 300_000, 1) != genome_chunks(human_genome, 1000, 300_000, 2)
+    full = training_chunks(human_genome, 1000, 0, 0).strings()
+    assert full == [run[i:i + 1000] for run in runs for i in range(0, len(run), 1000)]
+    a = training_chunks(human_genome, 1000, 300_000, 1).strings()
+    assert a == training_chunks(human_genome, 1000, 300_000, 1).strings()
+    assert a != training_chunks(human_genome, 1000, 300_000, 2).strings()
     assert 300_000 <= sum(map(len, a)) < 302_000
     positions = [full.index(c) for c in a]
     assert positions == sorted(positions)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-import numpy as np
-from tokenizers import Tokenizer, models, trainers
 
+import numpy as np
+from tokenizers import Tokenizer, models
+
+from dnalm import _bpe
 from dnalm.errors import InputError
-from dnalm.genome import iter_runs
+from dnalm.genome import iter_runs, read_runs_bed
 from dnalm.logs import log
 from dnalm.outputs import write_json, write_tsv
 from dnalm.vocabulary import SPECIAL_TOKENS, save_vocabulary
@@ -22,30 +25,88 @@ from dnalm.vocabulary import SPECIAL_TOKENS, save_vocabulary
 ALPHABET = ["A", "C", "G", "T"]
 
 
-def genome_chunks(genome_dir: Path, chunk_bp: int, sample_bp: int, seed: int) -> list[str]:
+@dataclass
+class TrainingChunks:
+    """Chunks of the genome laid end to end as token ids (`sym`), with their starts and lengths."""
+
+    sym: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def bp(self) -> int:
+        return int(self.lengths.sum())
+
+    def strings(self) -> list[str]:
+        """The chunks as DNA strings: the input of HF's trainer, for comparisons."""
+        letters = np.frombuffer(b"?????ACGT", dtype=np.uint8)[self.sym].tobytes().decode()
+        return [letters[s:s + n] for s, n in zip(self.starts.tolist(), self.lengths.tolist())]
+
+
+def training_chunks(genome_dir: Path, chunk_bp: int, sample_bp: int, seed: int) -> TrainingChunks:
     """Cut every N-free run into chunks of `chunk_bp` (no merge crosses a chunk edge).
 
     With `sample_bp` > 0, a seeded random subset of chunks totalling at least `sample_bp` is kept,
-    in genome order, so the result does not depend on the order chunks were drawn.
+    in genome order, so the result does not depend on the order chunks were drawn. Memory: 2 bytes
+    per base kept, built run by run.
     """
-    chunks = [run.seq[i:i + chunk_bp].decode() for run in iter_runs(genome_dir)
-              for i in range(0, len(run.seq), chunk_bp)]
-    chunks = [c for c in chunks if len(c) >= 2]
-    if sample_bp and sample_bp < sum(map(len, chunks)):
-        order = np.random.default_rng(seed).permutation(len(chunks))
-        lengths = np.fromiter((len(chunks[i]) for i in order), dtype=np.int64, count=len(order))
-        keep = np.sort(order[: int(np.searchsorted(np.cumsum(lengths), sample_bp)) + 1])
-        chunks = [chunks[i] for i in keep]
-    return chunks
+    runs = read_runs_bed(genome_dir)
+    run_len = np.array([e - s for _, s, e in runs], dtype=np.int64)
+    run_start = np.concatenate([[0], np.cumsum(run_len)[:-1]]).astype(np.int64)
+    per_run = (run_len + chunk_bp - 1) // chunk_bp
+    run_of = np.repeat(np.arange(len(runs)), per_run)
+    offset = (np.arange(per_run.sum()) - np.repeat(np.cumsum(per_run) - per_run, per_run)) * chunk_bp
+    lengths = np.minimum(chunk_bp, run_len[run_of] - offset)
+    keep = lengths >= 2
+    if sample_bp and sample_bp < lengths[keep].sum():
+        order = np.random.default_rng(seed).permutation(np.flatnonzero(keep))
+        take = order[: int(np.searchsorted(np.cumsum(lengths[order]), sample_bp)) + 1]
+        keep = np.zeros(len(lengths), dtype=bool)
+        keep[take] = True
+    run_of, offset, lengths = run_of[keep], offset[keep], lengths[keep]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    sym = np.empty(int(lengths.sum()), dtype=np.uint16)
+    first = np.searchsorted(run_of, np.arange(len(runs)))
+    last = np.searchsorted(run_of, np.arange(len(runs)), side="right")
+    for run in iter_runs(genome_dir):
+        lo, hi = first[run.index], last[run.index]
+        if lo == hi:
+            continue
+        codes = _SYMBOL[np.frombuffer(run.seq, dtype=np.uint8)]
+        if hi - lo == per_run[run.index]:  # every chunk of the run: copy it whole, minus a dropped tail
+            sym[starts[lo]:starts[lo] + lengths[lo:hi].sum()] = codes[: lengths[lo:hi].sum()]
+            continue
+        for k in range(lo, hi):
+            sym[starts[k]:starts[k] + lengths[k]] = codes[offset[k]:offset[k] + lengths[k]]
+    return TrainingChunks(sym=sym, starts=starts, lengths=lengths.astype(np.int32))
 
 
-def train_bpe(chunks: list[str], merges: int) -> Tokenizer:
-    """Learn at least `merges` merges with HuggingFace's BpeTrainer (alphabet A, C, G, T)."""
-    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
-    trainer = trainers.BpeTrainer(vocab_size=len(SPECIAL_TOKENS) + len(ALPHABET) + merges,
-                                  initial_alphabet=ALPHABET, special_tokens=SPECIAL_TOKENS,
-                                  show_progress=False)
-    tokenizer.train_from_iterator(iter(chunks), trainer, length=len(chunks))
+_SYMBOL = np.zeros(256, dtype=np.uint16)
+_SYMBOL[list(b"ACGT")] = [len(SPECIAL_TOKENS) + i for i in range(4)]
+
+
+def learn_merges(chunks: TrainingChunks, merges: int) -> list[tuple[int, int, int]]:
+    """(left, right, new) token ids of `merges` merges, exactly as HF's BpeTrainer learns them.
+
+    dnalm._bpe (C) replaces HF's trainer at genome scale: same counts and tie-break, 2 bytes per base.
+    The chunks are merged in place.
+    """
+    learned = _bpe.train(chunks.sym, chunks.starts, chunks.lengths, SPECIAL_TOKENS + ALPHABET, merges)
+    if len(learned) < merges:
+        raise InputError(f"--cycles {merges}: the training data allows only {len(learned)} merges")
+    return learned
+
+
+def merges_tokenizer(merges: list[tuple[int, int, int]]) -> Tokenizer:
+    """The HF BPE tokenizer of learned merges (ids: specials, A, C, G, T, then new tokens in order)."""
+    tokens = SPECIAL_TOKENS + ALPHABET
+    pairs = []
+    for left, right, new in merges:
+        if new == len(tokens):
+            tokens.append(tokens[left] + tokens[right])
+        pairs.append((tokens[left], tokens[right]))
+    tokenizer = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=pairs, unk_token="[UNK]"))
+    tokenizer.add_special_tokens(SPECIAL_TOKENS)
     return tokenizer
 
 
@@ -71,12 +132,13 @@ def truncate(tokenizer: Tokenizer, n: int) -> Tokenizer:
 def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, sample_bp: int,
                 seed: int) -> dict:
     """Train once to max(cycles) merges and write one vocabulary directory `bpe_<n>` per cycle count."""
-    chunks = genome_chunks(genome_dir, chunk_bp, sample_bp, seed)
-    bp = sum(map(len, chunks))
-    log.info("training BPE to %d merges on %d chunks (%d bp)", max(cycles), len(chunks), bp)
+    chunks = training_chunks(genome_dir, chunk_bp, sample_bp, seed)
+    bp, n_chunks = chunks.bp, len(chunks.lengths)
+    log.info("training BPE to %d merges on %d chunks (%d bp)", max(cycles), n_chunks, bp)
     t0 = time.perf_counter()
-    full = train_bpe(chunks, max(cycles))
+    full = merges_tokenizer(learn_merges(chunks, max(cycles)))
     seconds = time.perf_counter() - t0
+    del chunks
     merges = json.loads(full.to_str())["model"]["merges"]
     log.info("learned %d merges in %.1f s; first merge %s", len(merges), seconds, "+".join(merges[0]))
     write_tsv(out / "merges.tsv", ["rank", "left", "right", "token"],
@@ -84,7 +146,7 @@ def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, s
     for n in sorted(cycles):
         save_vocabulary(truncate(full, n), out / f"bpe_{n}", name=f"bpe_{n}", kind="bpe", merges=n)
     summary = {"cycles": sorted(cycles), "chunk_bp": chunk_bp, "sample_bp": sample_bp, "seed": seed,
-               "training_bp": bp, "chunks": len(chunks), "training_seconds": round(seconds, 3),
+               "training_bp": bp, "chunks": n_chunks, "training_seconds": round(seconds, 3),
                "vocabularies": [f"bpe_{n}" for n in sorted(cycles)]}
     write_json(out / "vocab_sweep.json", summary)
     return summary

@@ -7,6 +7,7 @@ for a given `--seed`, and reports bad input as one line on stderr with exit stat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
@@ -44,6 +45,10 @@ def _int(text: str) -> int:
         return int(text.replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _fraction(text: str) -> float:
@@ -114,7 +119,7 @@ def _tokenize_genome(a: argparse.Namespace) -> None:
     from dnalm.tokenized import tokenize_genome
 
     with atomic_directory(a.out) as tmp:
-        tokenize_genome(a.genome, a.vocab, tmp, a.piece_bp)
+        tokenize_genome(a.genome, a.vocab, tmp, a.piece_bp, a.threads)
 
 
 def _make_windows(a: argparse.Namespace) -> None:
@@ -190,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab", type=Path, required=True, help="vocabulary directory")
     p.add_argument("--piece-bp", type=_non_negative_int, default=0,
                    help="encode long runs in pieces of this size to bound memory; same result (default: 0 = whole)")
+    p.add_argument("--threads", type=_positive_int, default=_cores(),
+                   help="runs encoded at the same time (default: the cores available)")
 
     p = command("make-windows", _make_windows,
                 "sample pretraining windows (GROVER: 50%% 510 tokens, else 20..510) and split train/test")

@@ -8,13 +8,16 @@ the pieces are joined so that the result equals a whole-run encoding (see `encod
 from __future__ import annotations
 
 import shutil
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from dnalm.errors import InputError
-from dnalm.genome import iter_runs, read_runs_bed
+from dnalm.genome import Run, iter_runs, read_runs_bed
 from dnalm.logs import log, progress
 from dnalm.outputs import write_json
 from dnalm.vocabulary import Vocabulary
@@ -99,7 +102,21 @@ def _bpe_cut(vocab: Vocabulary, seq: bytes, pos: int, piece_bp: int, margin: int
     return near[: last + 1], int(ends[last])
 
 
-def tokenize_genome(genome_dir: Path, vocab_dir: Path, out: Path, piece_bp: int) -> dict:
+def _encoded_runs(vocab: Vocabulary, runs: Iterator[Run], piece_bp: int, threads: int):
+    """(run, ids) in genome order, `threads` runs encoded at a time (the encoders release the GIL)."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        for run in runs:
+            pending.append((run, pool.submit(encode_run, vocab, run.seq, piece_bp)))
+            if len(pending) > threads:
+                run_done, future = pending.popleft()
+                yield run_done, future.result()
+        while pending:
+            run_done, future = pending.popleft()
+            yield run_done, future.result()
+
+
+def tokenize_genome(genome_dir: Path, vocab_dir: Path, out: Path, piece_bp: int, threads: int = 1) -> dict:
     """Encode every run of a prepared genome; write tokens, the run index and token counts."""
     vocab = Vocabulary.load(vocab_dir)
     total_bp = sum(e - s for _, s, e in read_runs_bed(genome_dir))
@@ -108,8 +125,7 @@ def tokenize_genome(genome_dir: Path, vocab_dir: Path, out: Path, piece_bp: int)
     bar = progress(total=total_bp, desc=f"tokenizing ({vocab.name})", unit="bp", unit_scale=True)
     with open(out / INDEX, "w") as index:
         index.write("\t".join(INDEX_HEADER) + "\n")
-        for run in iter_runs(genome_dir):
-            ids = encode_run(vocab, run.seq, piece_bp)
+        for run, ids in _encoded_runs(vocab, iter_runs(genome_dir), piece_bp, threads):
             index.write(f"{run.index}\t{run.contig}\t{run.start}\t{run.end}\t{writer.count}\t{len(ids)}\n")
             writer.append(ids)
             counts += np.bincount(ids, minlength=len(vocab))

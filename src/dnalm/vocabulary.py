@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
 
+from dnalm import _bpe
 from dnalm.errors import InputError
 from dnalm.outputs import write_json
 
@@ -71,6 +72,21 @@ class Vocabulary:
         return Tokenizer.from_file(str(self.path / "tokenizer.json"))
 
     @cached_property
+    def _merge_table(self) -> np.ndarray | None:
+        """(left, right, new) ids in rank order for dnalm._bpe.encode; None where only HF's encoder is exact.
+
+        The linear-time encoder relies on every merge creating a new string and on A, C, G, T having
+        ids 5-8 (dnalm's layout); a vocabulary from elsewhere that breaks either is encoded by HF.
+        """
+        model = json.loads((self.path / "tokenizer.json").read_text())["model"]
+        ids = model["vocab"]
+        merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
+        rows = np.array([(ids[a], ids[b], ids[a + b]) for a, b in merges], dtype=np.int32).reshape(-1, 3)
+        if len(set(rows[:, 2].tolist())) < len(rows) or [ids.get(b) for b in "ACGT"] != [5, 6, 7, 8]:
+            return None
+        return rows
+
+    @cached_property
     def token_lengths(self) -> np.ndarray:
         """Bases per token id (0 for special tokens)."""
         return np.array([0 if t in SPECIAL_TOKENS else len(t) for t in self.tokens], dtype=np.int64)
@@ -84,8 +100,19 @@ class Vocabulary:
         """Token ids of an A/C/G/T sequence, without special tokens."""
         raw = seq.encode() if isinstance(seq, str) else bytes(seq)
         if self.kind == "bpe":
-            return np.asarray(self._hf.encode(raw.decode(), add_special_tokens=False).ids, dtype=self.dtype)
+            return self._bpe_ids(raw)
         return _kmer_ids(raw, self.k, self.stride).astype(self.dtype)
+
+    def _bpe_ids(self, raw: bytes) -> np.ndarray:
+        if self._merge_table is None:
+            return np.asarray(self._hf.encode(raw.decode(), add_special_tokens=False).ids, dtype=self.dtype)
+        out = np.empty(len(raw), dtype=np.uint32)
+        try:
+            n = _bpe.encode(raw, self._merge_table, out)
+        except ValueError:
+            bad = next(chr(c) for c in raw if c not in b"ACGT")
+            raise InputError(f"cannot encode {bad!r}: BPE vocabularies take A/C/G/T only") from None
+        return out[:n].astype(self.dtype)
 
     def decode(self, ids: np.ndarray | list[int]) -> str:
         """The DNA sequence of ids produced by `encode` (inverse of `encode`)."""

@@ -1,0 +1,542 @@
+/*
+ * dnalm._bpe: byte-pair encoding of DNA at genome scale.
+ *
+ * train():  learns merges exactly as HuggingFace's BpeTrainer does (same counts, same tie-break:
+ *           highest count, then the smallest (left id, right id); same left-to-right merging inside a
+ *           chunk), with 2 bytes per base for the sequence instead of HF's per-word objects.
+ * encode(): encodes a whole N-free run exactly as HuggingFace's BPE model does, in linear time.
+ *
+ * Why this is exact (see docs/performance.md): in HF, a merge at rank r only creates pairs with the new
+ * token, whose merges have ranks above r, so HF's priority queue applies merges rank by rank. Within one
+ * rank, occurrences of a pair (a, b) with a != b cannot overlap, so their order does not matter; only
+ * pairs (a, a) are processed left to right, as HF does. Vocabularies where two merges produce the same
+ * string break this argument; the Python caller detects them and uses HF's encoder instead.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------------ */
+/* A hash map from a pair (a << 16 | b) to a count and the last merge step that increased it.        */
+
+typedef struct {
+    uint32_t key;      /* 0xFFFFFFFF = empty */
+    int32_t step;      /* training: the last merge step that increased the count */
+    int64_t count;     /* training: the pair's count; encoding: the merge's rank */
+    int32_t list;      /* training: index of the pair's chunk list, -1 before one is needed */
+} PairSlot;
+
+typedef struct {
+    PairSlot *slots;
+    size_t cap, used;
+} PairMap;
+
+#define EMPTY_KEY 0xFFFFFFFFu
+
+static inline size_t hash32(uint32_t k) {
+    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 29);
+}
+
+static int pairmap_init(PairMap *m, size_t cap) {
+    m->cap = cap;
+    m->used = 0;
+    m->slots = malloc(cap * sizeof(PairSlot));
+    if (!m->slots) return -1;
+    for (size_t i = 0; i < cap; i++) m->slots[i].key = EMPTY_KEY;
+    return 0;
+}
+
+static PairSlot *pairmap_find(PairMap *m, uint32_t key) {
+    size_t mask = m->cap - 1, i = hash32(key) & mask;
+    while (m->slots[i].key != EMPTY_KEY) {
+        if (m->slots[i].key == key) return &m->slots[i];
+        i = (i + 1) & mask;
+    }
+    return NULL;
+}
+
+static int pairmap_grow(PairMap *m) {
+    PairMap bigger;
+    if (pairmap_init(&bigger, m->cap * 2) < 0) return -1;
+    size_t mask = bigger.cap - 1;
+    for (size_t j = 0; j < m->cap; j++) {
+        if (m->slots[j].key == EMPTY_KEY) continue;
+        size_t i = hash32(m->slots[j].key) & mask;
+        while (bigger.slots[i].key != EMPTY_KEY) i = (i + 1) & mask;
+        bigger.slots[i] = m->slots[j];
+    }
+    bigger.used = m->used;
+    free(m->slots);
+    *m = bigger;
+    return 0;
+}
+
+/* The slot of `key`, inserted with count 0 if absent; NULL when out of memory. */
+static PairSlot *pairmap_get(PairMap *m, uint32_t key) {
+    if ((m->used + 1) * 10 > m->cap * 7 && pairmap_grow(m) < 0) return NULL;
+    size_t mask = m->cap - 1, i = hash32(key) & mask;
+    while (m->slots[i].key != EMPTY_KEY) {
+        if (m->slots[i].key == key) return &m->slots[i];
+        i = (i + 1) & mask;
+    }
+    m->slots[i].key = key;
+    m->slots[i].count = 0;
+    m->slots[i].step = -1;
+    m->slots[i].list = -1;
+    m->used++;
+    return &m->slots[i];
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The merge queue: a max-heap on (count, then the smallest pair), HF's order.                       */
+
+typedef struct {
+    int64_t count;
+    uint32_t key;
+} Entry;
+
+typedef struct {
+    Entry *e;
+    size_t n, cap;
+} Heap;
+
+static inline int before(const Entry *x, const Entry *y) {
+    if (x->count != y->count) return x->count > y->count;
+    return x->key < y->key;  /* (a, b) packed as a << 16 | b: numeric order is tuple order */
+}
+
+static int heap_push(Heap *h, int64_t count, uint32_t key) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 1024;
+        Entry *e = realloc(h->e, cap * sizeof(Entry));
+        if (!e) return -1;
+        h->e = e;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    Entry x = {count, key};
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(&x, &h->e[parent])) break;
+        h->e[i] = h->e[parent];
+        i = parent;
+    }
+    h->e[i] = x;
+    return 0;
+}
+
+static Entry heap_pop(Heap *h) {
+    Entry top = h->e[0], last = h->e[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, best = i;
+        const Entry *b = &last;
+        if (l < h->n && before(&h->e[l], b)) { best = l; b = &h->e[l]; }
+        if (r < h->n && before(&h->e[r], b)) { best = r; }
+        if (best == i) break;
+        h->e[i] = h->e[best];
+        i = best;
+    }
+    if (h->n) h->e[i] = last;
+    return top;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Token strings, to give a merge that re-creates an existing string that token's id, as HF does.    */
+
+typedef struct {
+    char **str;
+    size_t *len;
+    size_t n, cap;
+} Strings;
+
+static int strings_add(Strings *s, const char *a, size_t la, const char *b, size_t lb) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char **str = realloc(s->str, cap * sizeof(char *));
+        if (!str) return -1;
+        s->str = str;
+        size_t *len = realloc(s->len, cap * sizeof(size_t));
+        if (!len) return -1;
+        s->len = len;
+        s->cap = cap;
+    }
+    char *x = malloc(la + lb + 1);
+    if (!x) return -1;
+    memcpy(x, a, la);
+    memcpy(x + la, b, lb);
+    x[la + lb] = 0;
+    s->str[s->n] = x;
+    s->len[s->n] = la + lb;
+    s->n++;
+    return 0;
+}
+
+static long strings_find(const Strings *s, const char *a, size_t la, const char *b, size_t lb) {
+    for (size_t i = 0; i < s->n; i++)
+        if (s->len[i] == la + lb && !memcmp(s->str[i], a, la) && !memcmp(s->str[i] + la, b, lb))
+            return (long)i;
+    return -1;
+}
+
+static void strings_free(Strings *s) {
+    for (size_t i = 0; i < s->n; i++) free(s->str[i]);
+    free(s->str);
+    free(s->len);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* train(symbols, starts, lengths, alphabet, n_merges) -> list of (left, right, new) ids             */
+
+/* The chunks where a pair was formed: HF's `where_to_update`, as ascending chunk indices. */
+typedef struct {
+    int32_t *v;
+    int32_t n, cap;
+} ChunkList;
+
+typedef struct {
+    PairMap pairs;
+    ChunkList *lists;
+    size_t n_lists, cap_lists;
+    uint32_t *touched;     /* pairs whose count rose in this merge step */
+    size_t n_touched, cap_touched;
+    int step;
+    int32_t chunk;         /* the chunk being merged */
+} Changes;
+
+static int list_append(Changes *c, PairSlot *s) {
+    if (s->list < 0) {
+        if (c->n_lists == c->cap_lists) {
+            size_t cap = c->cap_lists ? c->cap_lists * 2 : 1024;
+            ChunkList *l = realloc(c->lists, cap * sizeof(ChunkList));
+            if (!l) return -1;
+            c->lists = l;
+            c->cap_lists = cap;
+        }
+        c->lists[c->n_lists] = (ChunkList){NULL, 0, 0};
+        s->list = (int32_t)c->n_lists++;
+    }
+    ChunkList *l = &c->lists[s->list];
+    if (l->n && l->v[l->n - 1] == c->chunk) return 0;
+    if (l->n == l->cap) {
+        int32_t cap = l->cap ? l->cap + l->cap / 2 + 4 : 4;
+        int32_t *v = realloc(l->v, (size_t)cap * sizeof(int32_t));
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = c->chunk;
+    return 0;
+}
+
+static int change(Changes *c, uint32_t a, uint32_t b, int delta) {
+    PairSlot *s = pairmap_get(&c->pairs, a << 16 | b);
+    if (!s) return -1;
+    s->count += delta;
+    if (delta > 0 && list_append(c, s) < 0) return -1;
+    if (delta > 0 && s->step != c->step) {
+        s->step = c->step;
+        if (c->n_touched == c->cap_touched) {
+            size_t cap = c->cap_touched ? c->cap_touched * 2 : 1024;
+            uint32_t *t = realloc(c->touched, cap * sizeof(uint32_t));
+            if (!t) return -1;
+            c->touched = t;
+            c->cap_touched = cap;
+        }
+        c->touched[c->n_touched++] = a << 16 | b;
+    }
+    return 0;
+}
+
+/* Index of the first occurrence of the pair (a, b) in s[0..n), or -1. Blocks of 32 are tested with a
+ * branch-free loop the compiler vectorizes: most chunks a merge visits do not hold the pair. */
+static int32_t find_pair(const uint16_t *s, int32_t n, uint16_t a, uint16_t b) {
+    int32_t i = 0;
+    for (; i + 33 <= n; i += 32) {
+        int hit = 0;
+        for (int j = 0; j < 32; j++) hit |= (s[i + j] == a) & (s[i + j + 1] == b);
+        if (hit) break;
+    }
+    for (; i + 1 < n; i++)
+        if (s[i] == a && s[i + 1] == b) return i;
+    return -1;
+}
+
+static PyObject *train(PyObject *self, PyObject *args) {
+    Py_buffer sym_buf, start_buf, len_buf;
+    PyObject *alphabet;
+    Py_ssize_t n_merges;
+    if (!PyArg_ParseTuple(args, "w*y*w*On", &sym_buf, &start_buf, &len_buf, &alphabet, &n_merges))
+        return NULL;
+    PyObject *result = NULL;
+    uint16_t *sym = sym_buf.buf;
+    const int64_t *start = start_buf.buf;
+    int32_t *len = len_buf.buf;
+    Py_ssize_t n_chunks = len_buf.len / (Py_ssize_t)sizeof(int32_t);
+    Strings strings = {0};
+    Heap heap = {0};
+    Changes ch = {0};
+    int32_t (*merges)[3] = NULL;
+    Py_ssize_t done = 0;
+    int failed = 0;
+
+    Py_ssize_t n_alpha = PyList_Size(alphabet);
+    if (n_alpha < 0) goto out;
+    if (n_alpha + n_merges >= 0xFFFF || n_chunks >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many merges or chunks: ids must fit in 16 and 31 bits");
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n_alpha; i++) {
+        Py_ssize_t l;
+        const char *s = PyUnicode_AsUTF8AndSize(PyList_GetItem(alphabet, i), &l);
+        if (!s) goto out;
+        if (strings_add(&strings, s, (size_t)l, "", 0) < 0) goto nomem;
+    }
+    merges = malloc((size_t)(n_merges ? n_merges : 1) * sizeof(*merges));
+    if (!merges || pairmap_init(&ch.pairs, 1 << 16) < 0) goto nomem;
+
+    Py_BEGIN_ALLOW_THREADS
+    /* Count the initial pairs and the chunks each one is in. */
+    ch.step = -2;                    /* new pair slots start at step -1: every initial pair is touched */
+    for (Py_ssize_t c = 0; c < n_chunks && !failed; c++) {
+        const uint16_t *s = sym + start[c];
+        ch.chunk = (int32_t)c;
+        for (int32_t i = 0; i + 1 < len[c]; i++)
+            if (change(&ch, s[i], s[i + 1], 1) < 0) { failed = 1; break; }
+    }
+    for (size_t i = 0; i < ch.n_touched && !failed; i++) {
+        PairSlot *p = pairmap_find(&ch.pairs, ch.touched[i]);
+        if (heap_push(&heap, p->count, p->key) < 0) failed = 1;
+    }
+    ch.n_touched = 0;
+
+    while (done < n_merges && heap.n && !failed) {
+        Entry top = heap_pop(&heap);
+        PairSlot *p = pairmap_find(&ch.pairs, top.key);
+        if (top.count != p->count) {          /* stale: requeue with the current count (HF) */
+            if (heap_push(&heap, p->count, top.key) < 0) failed = 1;
+            continue;
+        }
+        if (top.count < 1) break;
+        uint32_t a = top.key >> 16, b = top.key & 0xFFFF;
+        long existing = strings_find(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]);
+        uint32_t new_id = existing >= 0 ? (uint32_t)existing : (uint32_t)strings.n;
+        if (existing < 0 &&
+            strings_add(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]) < 0) {
+            failed = 1;
+            break;
+        }
+        merges[done][0] = (int32_t)a;
+        merges[done][1] = (int32_t)b;
+        merges[done][2] = (int32_t)new_id;
+        ch.step = (int)done++;
+
+        /* Merge the pair in every chunk where it was formed, left to right (HF's Word::merge). The list
+         * is detached first: merging may append to other lists and move the array. */
+        ChunkList where = ch.lists[p->list];
+        ch.lists[p->list] = (ChunkList){NULL, 0, 0};
+        for (int32_t k = 0; k < where.n && !failed; k++) {
+            int32_t c = where.v[k];
+            uint16_t *s = sym + start[c];
+            int32_t n = len[c], i = find_pair(s, n, (uint16_t)a, (uint16_t)b), out = i;
+            if (i < 0) continue;
+            ch.chunk = c;
+            while (i < n) {
+                if (i + 1 < n && s[i] == a && s[i + 1] == b) {
+                    if (out > 0 && (change(&ch, s[out - 1], a, -1) < 0 ||
+                                    change(&ch, s[out - 1], new_id, 1) < 0)) { failed = 1; break; }
+                    if (i + 2 < n && (change(&ch, b, s[i + 2], -1) < 0 ||
+                                      change(&ch, new_id, s[i + 2], 1) < 0)) { failed = 1; break; }
+                    s[out++] = (uint16_t)new_id;
+                    i += 2;
+                } else {
+                    s[out++] = s[i++];
+                }
+            }
+            len[c] = out;
+        }
+        free(where.v);
+        for (size_t i = 0; i < ch.n_touched && !failed; i++) {
+            PairSlot *q = pairmap_find(&ch.pairs, ch.touched[i]);
+            ChunkList *l = &ch.lists[q->list];
+            if (l->cap > l->n + 4) {           /* trim the lists this step created */
+                int32_t *v = realloc(l->v, (size_t)l->n * sizeof(int32_t));
+                if (v) { l->v = v; l->cap = l->n; }
+            }
+            if (q->count > 0 && heap_push(&heap, q->count, q->key) < 0) failed = 1;
+        }
+        ch.n_touched = 0;
+    }
+    Py_END_ALLOW_THREADS
+
+    if (failed) goto nomem;
+    result = PyList_New(done);
+    if (!result) goto out;
+    for (Py_ssize_t i = 0; i < done; i++) {
+        PyObject *t = Py_BuildValue("(iii)", merges[i][0], merges[i][1], merges[i][2]);
+        if (!t) { Py_CLEAR(result); goto out; }
+        PyList_SET_ITEM(result, i, t);
+    }
+    goto out;
+nomem:
+    PyErr_NoMemory();
+out:
+    for (size_t i = 0; i < ch.n_lists; i++) free(ch.lists[i].v);
+    free(ch.lists);
+    free(merges);
+    free(heap.e);
+    free(ch.pairs.slots);
+    free(ch.touched);
+    strings_free(&strings);
+    PyBuffer_Release(&sym_buf);
+    PyBuffer_Release(&start_buf);
+    PyBuffer_Release(&len_buf);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* encode(codes, merges, out) -> number of tokens written to out (uint32)                             */
+
+typedef struct {
+    int32_t *pos;
+    int32_t n, cap;
+} Bucket;
+
+static inline int bucket_push(Bucket *b, int32_t p) {
+    if (b->n == b->cap) {
+        int32_t cap = b->cap ? b->cap * 2 : 16;
+        int32_t *x = realloc(b->pos, (size_t)cap * sizeof(int32_t));
+        if (!x) return -1;
+        b->pos = x;
+        b->cap = cap;
+    }
+    b->pos[b->n++] = p;
+    return 0;
+}
+
+static int cmp_int32(const void *x, const void *y) {
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
+}
+
+#define DEAD 0xFFFFFFFFu
+
+static inline int32_t rank_of(const PairMap *ranks, uint32_t a, uint32_t b) {
+    PairSlot *s = pairmap_find((PairMap *)ranks, a << 16 | b);
+    return s ? (int32_t)s->count : -1;
+}
+
+static PyObject *encode(PyObject *self, PyObject *args) {
+    Py_buffer seq_buf, merge_buf, out_buf;
+    if (!PyArg_ParseTuple(args, "y*y*w*", &seq_buf, &merge_buf, &out_buf)) return NULL;
+    PyObject *result = NULL;
+    const int32_t (*merges)[3] = merge_buf.buf;
+    int32_t n_merges = (int32_t)(merge_buf.len / (Py_ssize_t)sizeof(*merges));
+    const uint8_t *seq = seq_buf.buf;
+    int32_t n = (int32_t)seq_buf.len;
+    uint32_t *out = out_buf.buf;
+    uint32_t *sym = NULL;
+    int32_t *nxt = NULL, *prv = NULL;
+    Bucket *buckets = NULL;
+    PairMap ranks = {0};
+    int failed = 0, bad_base = 0;
+    Py_ssize_t written = 0;
+
+    if (seq_buf.len > INT32_MAX - 1 || out_buf.len < seq_buf.len * (Py_ssize_t)sizeof(uint32_t)) {
+        PyErr_SetString(PyExc_ValueError, "sequence too long, or output buffer too small");
+        goto out;
+    }
+    size_t cap = 1024;
+    while (cap < (size_t)n_merges * 4) cap *= 2;
+    sym = malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
+    nxt = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    prv = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    buckets = calloc((size_t)(n_merges ? n_merges : 1), sizeof(Bucket));
+    if (!sym || !nxt || !prv || !buckets || pairmap_init(&ranks, cap) < 0) { PyErr_NoMemory(); goto out; }
+    for (int32_t r = 0; r < n_merges; r++) {
+        PairSlot *s = pairmap_get(&ranks, (uint32_t)merges[r][0] << 16 | (uint32_t)merges[r][1]);
+        if (!s) { PyErr_NoMemory(); goto out; }
+        s->count = r;                /* a pair listed twice keeps its last rank, as HF's map does */
+    }
+
+    Py_BEGIN_ALLOW_THREADS
+    for (int32_t i = 0; i < n; i++) {
+        uint32_t t;
+        switch (seq[i]) {
+            case 'A': t = 5; break;
+            case 'C': t = 6; break;
+            case 'G': t = 7; break;
+            case 'T': t = 8; break;
+            default: t = DEAD; bad_base = 1;
+        }
+        sym[i] = t;
+        nxt[i] = i + 1 < n ? i + 1 : -1;
+        prv[i] = i - 1;
+    }
+    for (int32_t i = 0; i + 1 < n && !bad_base; i++) {
+        int32_t r = rank_of(&ranks, sym[i], sym[i + 1]);
+        if (r >= 0 && bucket_push(&buckets[r], i) < 0) { failed = 1; break; }
+    }
+    for (int32_t r = 0; r < n_merges && !failed && !bad_base; r++) {
+        Bucket *bk = &buckets[r];
+        if (!bk->n) continue;
+        uint32_t a = (uint32_t)merges[r][0], b = (uint32_t)merges[r][1], new_id = (uint32_t)merges[r][2];
+        if (a == b) qsort(bk->pos, (size_t)bk->n, sizeof(int32_t), cmp_int32);  /* overlaps: left first */
+        for (int32_t k = 0; k < bk->n; k++) {
+            int32_t p = bk->pos[k], q;
+            if (sym[p] != a || (q = nxt[p]) < 0 || sym[q] != b) continue;
+            sym[p] = new_id;
+            sym[q] = DEAD;
+            nxt[p] = nxt[q];
+            if (nxt[q] >= 0) prv[nxt[q]] = p;
+            if (prv[p] >= 0) {
+                int32_t r2 = rank_of(&ranks, sym[prv[p]], new_id);
+                if (r2 > r && bucket_push(&buckets[r2], prv[p]) < 0) { failed = 1; break; }
+            }
+            if (nxt[p] >= 0) {
+                int32_t r3 = rank_of(&ranks, new_id, sym[nxt[p]]);
+                if (r3 > r && bucket_push(&buckets[r3], p) < 0) { failed = 1; break; }
+            }
+        }
+        free(bk->pos);
+        bk->pos = NULL;
+    }
+    if (!failed && !bad_base)
+        for (int32_t i = n ? 0 : -1; i >= 0; i = nxt[i]) out[written++] = sym[i];
+    Py_END_ALLOW_THREADS
+
+    if (bad_base) PyErr_SetString(PyExc_ValueError, "BPE encoding takes A/C/G/T only");
+    else if (failed) PyErr_NoMemory();
+    else result = PyLong_FromSsize_t(written);
+out:
+    if (buckets) {
+        for (int32_t r = 0; r < n_merges; r++) free(buckets[r].pos);
+        free(buckets);
+    }
+    free(sym);
+    free(nxt);
+    free(prv);
+    free(ranks.slots);
+    PyBuffer_Release(&seq_buf);
+    PyBuffer_Release(&merge_buf);
+    PyBuffer_Release(&out_buf);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"train", train, METH_VARARGS,
+     "train(symbols: uint16 buffer, starts: int64 buffer, lengths: int32 buffer, alphabet: list[str], "
+     "n_merges: int) -> list of (left, right, new) token ids. Merges in place in `symbols`."},
+    {"encode", encode, METH_VARARGS,
+     "encode(sequence: bytes of A/C/G/T, merges: int32 buffer of (left, right, new) rows in rank order, "
+     "out: writable uint32 buffer) -> number of token ids written."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bpe", "Genome-scale byte-pair encoding.", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__bpe(void) { return PyModule_Create(&module); }
