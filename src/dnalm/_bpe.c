@@ -19,13 +19,12 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------------------------------------ */
-/* A hash map from a pair (a << 16 | b) to a count and the last merge step that increased it.        */
+/* Training: a hash map from a pair (a << 16 | b) to its count and its chunk list.                   */
 
 typedef struct {
     uint32_t key;      /* 0xFFFFFFFF = empty */
-    int32_t step;      /* training: the last merge step that increased the count */
-    int64_t count;     /* training: the pair's count; encoding: the merge's rank */
-    int32_t list;      /* training: index of the pair's chunk list, -1 before one is needed */
+    uint32_t count;
+    int32_t list;      /* index of the pair's chunk list, -1 before one is needed */
 } PairSlot;
 
 typedef struct {
@@ -84,43 +83,36 @@ static PairSlot *pairmap_get(PairMap *m, uint32_t key) {
     }
     m->slots[i].key = key;
     m->slots[i].count = 0;
-    m->slots[i].step = -1;
     m->slots[i].list = -1;
     m->used++;
     return &m->slots[i];
 }
 
 /* ------------------------------------------------------------------------------------------------ */
-/* The merge queue: a max-heap on (count, then the smallest pair), HF's order.                       */
+/* The merge queue: a max-heap on (count, then the smallest pair), HF's order, packed in one integer:
+ * count in the high 32 bits, the bitwise complement of the pair (a << 16 | b) in the low 32. */
 
 typedef struct {
-    int64_t count;
-    uint32_t key;
-} Entry;
-
-typedef struct {
-    Entry *e;
+    uint64_t *e;
     size_t n, cap;
 } Heap;
 
-static inline int before(const Entry *x, const Entry *y) {
-    if (x->count != y->count) return x->count > y->count;
-    return x->key < y->key;  /* (a, b) packed as a << 16 | b: numeric order is tuple order */
-}
+static inline uint64_t entry(uint32_t count, uint32_t key) { return (uint64_t)count << 32 | (uint32_t)~key; }
+static inline uint32_t entry_count(uint64_t e) { return (uint32_t)(e >> 32); }
+static inline uint32_t entry_key(uint64_t e) { return ~(uint32_t)e; }
 
-static int heap_push(Heap *h, int64_t count, uint32_t key) {
+static int heap_push(Heap *h, uint64_t x) {
     if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        Entry *e = realloc(h->e, cap * sizeof(Entry));
+        size_t cap = h->cap ? h->cap + h->cap / 2 : 1024;
+        uint64_t *e = realloc(h->e, cap * sizeof(uint64_t));
         if (!e) return -1;
         h->e = e;
         h->cap = cap;
     }
     size_t i = h->n++;
-    Entry x = {count, key};
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(&x, &h->e[parent])) break;
+        if (h->e[parent] >= x) break;
         h->e[i] = h->e[parent];
         i = parent;
     }
@@ -128,14 +120,14 @@ static int heap_push(Heap *h, int64_t count, uint32_t key) {
     return 0;
 }
 
-static Entry heap_pop(Heap *h) {
-    Entry top = h->e[0], last = h->e[--h->n];
+static uint64_t heap_pop(Heap *h) {
+    uint64_t top = h->e[0], last = h->e[--h->n];
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, best = i;
-        const Entry *b = &last;
-        if (l < h->n && before(&h->e[l], b)) { best = l; b = &h->e[l]; }
-        if (r < h->n && before(&h->e[r], b)) { best = r; }
+        uint64_t b = last;
+        if (l < h->n && h->e[l] > b) { best = l; b = h->e[l]; }
+        if (r < h->n && h->e[r] > b) { best = r; }
         if (best == i) break;
         h->e[i] = h->e[best];
         i = best;
@@ -191,11 +183,18 @@ static void strings_free(Strings *s) {
 /* ------------------------------------------------------------------------------------------------ */
 /* train(symbols, starts, lengths, alphabet, n_merges) -> list of (left, right, new) ids             */
 
-/* The chunks where a pair was formed: HF's `where_to_update`, as ascending chunk indices. */
+/* The chunks where a pair was formed: HF's `where_to_update`, as ascending chunk indices. Most pairs are
+ * rare, so up to two chunks are stored inline (cap == 0). */
 typedef struct {
-    int32_t *v;
     int32_t n, cap;
+    int32_t step;          /* the last merge step that increased the pair's count */
+    union {
+        int32_t *v;
+        int32_t in[2];
+    } at;
 } ChunkList;
+
+static inline int32_t *list_items(ChunkList *l) { return l->cap ? l->at.v : l->at.in; }
 
 typedef struct {
     PairMap pairs;
@@ -207,38 +206,57 @@ typedef struct {
     int32_t chunk;         /* the chunk being merged */
 } Changes;
 
-static int list_append(Changes *c, PairSlot *s) {
+/* Note that the pair gained an occurrence in the current chunk; NULL when out of memory. */
+static ChunkList *list_append(Changes *c, PairSlot *s) {
     if (s->list < 0) {
         if (c->n_lists == c->cap_lists) {
-            size_t cap = c->cap_lists ? c->cap_lists * 2 : 1024;
+            size_t cap = c->cap_lists ? c->cap_lists + c->cap_lists / 2 : 1024;
             ChunkList *l = realloc(c->lists, cap * sizeof(ChunkList));
-            if (!l) return -1;
+            if (!l) return NULL;
             c->lists = l;
             c->cap_lists = cap;
         }
-        c->lists[c->n_lists] = (ChunkList){NULL, 0, 0};
+        c->lists[c->n_lists] = (ChunkList){.n = 0, .cap = 0, .step = -1};
         s->list = (int32_t)c->n_lists++;
     }
     ChunkList *l = &c->lists[s->list];
-    if (l->n && l->v[l->n - 1] == c->chunk) return 0;
-    if (l->n == l->cap) {
-        int32_t cap = l->cap ? l->cap + l->cap / 2 + 4 : 4;
-        int32_t *v = realloc(l->v, (size_t)cap * sizeof(int32_t));
-        if (!v) return -1;
-        l->v = v;
+    if (l->n && list_items(l)[l->n - 1] == c->chunk) return l;
+    if (l->cap == 0 && l->n == 2) {
+        int32_t *v = malloc(4 * sizeof(int32_t));
+        if (!v) return NULL;
+        v[0] = l->at.in[0];
+        v[1] = l->at.in[1];
+        l->at.v = v;
+        l->cap = 4;
+    } else if (l->cap && l->n == l->cap) {
+        int32_t cap = l->cap + l->cap / 2 + 4;
+        int32_t *v = realloc(l->at.v, (size_t)cap * sizeof(int32_t));
+        if (!v) return NULL;
+        l->at.v = v;
         l->cap = cap;
     }
-    l->v[l->n++] = c->chunk;
-    return 0;
+    list_items(l)[l->n++] = c->chunk;
+    return l;
+}
+
+static void list_free(ChunkList *l) {
+    if (l->cap) free(l->at.v);
+    *l = (ChunkList){.n = 0, .cap = 0, .step = l->step};
 }
 
 static int change(Changes *c, uint32_t a, uint32_t b, int delta) {
     PairSlot *s = pairmap_get(&c->pairs, a << 16 | b);
     if (!s) return -1;
-    s->count += delta;
-    if (delta > 0 && list_append(c, s) < 0) return -1;
-    if (delta > 0 && s->step != c->step) {
-        s->step = c->step;
+    if (delta < 0) {
+        if (--s->count == 0 && s->list >= 0) list_free(&c->lists[s->list]);  /* gone from every chunk */
+        return 0;
+    }
+    if (s->count == UINT32_MAX) return -2;
+    s->count += 1;
+    ChunkList *l = list_append(c, s);
+    if (!l) return -1;
+    if (l->step != c->step) {
+        l->step = c->step;
         if (c->n_touched == c->cap_touched) {
             size_t cap = c->cap_touched ? c->cap_touched * 2 : 1024;
             uint32_t *t = realloc(c->touched, cap * sizeof(uint32_t));
@@ -305,23 +323,24 @@ static PyObject *train(PyObject *self, PyObject *args) {
         const uint16_t *s = sym + start[c];
         ch.chunk = (int32_t)c;
         for (int32_t i = 0; i + 1 < len[c]; i++)
-            if (change(&ch, s[i], s[i + 1], 1) < 0) { failed = 1; break; }
+            if ((failed = change(&ch, s[i], s[i + 1], 1))) break;
     }
     for (size_t i = 0; i < ch.n_touched && !failed; i++) {
         PairSlot *p = pairmap_find(&ch.pairs, ch.touched[i]);
-        if (heap_push(&heap, p->count, p->key) < 0) failed = 1;
+        if (heap_push(&heap, entry(p->count, p->key)) < 0) failed = 1;
     }
     ch.n_touched = 0;
 
     while (done < n_merges && heap.n && !failed) {
-        Entry top = heap_pop(&heap);
-        PairSlot *p = pairmap_find(&ch.pairs, top.key);
-        if (top.count != p->count) {          /* stale: requeue with the current count (HF) */
-            if (heap_push(&heap, p->count, top.key) < 0) failed = 1;
+        uint64_t top = heap_pop(&heap);
+        uint32_t key = entry_key(top);
+        PairSlot *p = pairmap_find(&ch.pairs, key);
+        if (entry_count(top) != p->count) {   /* stale: requeue with the current count (HF) */
+            if (heap_push(&heap, entry(p->count, key)) < 0) failed = 1;
             continue;
         }
-        if (top.count < 1) break;
-        uint32_t a = top.key >> 16, b = top.key & 0xFFFF;
+        if (p->count < 1) break;
+        uint32_t a = key >> 16, b = key & 0xFFFF;
         long existing = strings_find(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]);
         uint32_t new_id = existing >= 0 ? (uint32_t)existing : (uint32_t)strings.n;
         if (existing < 0 &&
@@ -337,19 +356,20 @@ static PyObject *train(PyObject *self, PyObject *args) {
         /* Merge the pair in every chunk where it was formed, left to right (HF's Word::merge). The list
          * is detached first: merging may append to other lists and move the array. */
         ChunkList where = ch.lists[p->list];
-        ch.lists[p->list] = (ChunkList){NULL, 0, 0};
+        ch.lists[p->list] = (ChunkList){.n = 0, .cap = 0, .step = where.step};
+        const int32_t *chunks = list_items(&where);
         for (int32_t k = 0; k < where.n && !failed; k++) {
-            int32_t c = where.v[k];
+            int32_t c = chunks[k];
             uint16_t *s = sym + start[c];
             int32_t n = len[c], i = find_pair(s, n, (uint16_t)a, (uint16_t)b), out = i;
             if (i < 0) continue;
             ch.chunk = c;
             while (i < n) {
                 if (i + 1 < n && s[i] == a && s[i + 1] == b) {
-                    if (out > 0 && (change(&ch, s[out - 1], a, -1) < 0 ||
-                                    change(&ch, s[out - 1], new_id, 1) < 0)) { failed = 1; break; }
-                    if (i + 2 < n && (change(&ch, b, s[i + 2], -1) < 0 ||
-                                      change(&ch, new_id, s[i + 2], 1) < 0)) { failed = 1; break; }
+                    if (out > 0 && ((failed = change(&ch, s[out - 1], a, -1)) ||
+                                    (failed = change(&ch, s[out - 1], new_id, 1)))) break;
+                    if (i + 2 < n && ((failed = change(&ch, b, s[i + 2], -1)) ||
+                                      (failed = change(&ch, new_id, s[i + 2], 1)))) break;
                     s[out++] = (uint16_t)new_id;
                     i += 2;
                 } else {
@@ -358,20 +378,24 @@ static PyObject *train(PyObject *self, PyObject *args) {
             }
             len[c] = out;
         }
-        free(where.v);
+        list_free(&where);
         for (size_t i = 0; i < ch.n_touched && !failed; i++) {
             PairSlot *q = pairmap_find(&ch.pairs, ch.touched[i]);
             ChunkList *l = &ch.lists[q->list];
             if (l->cap > l->n + 4) {           /* trim the lists this step created */
-                int32_t *v = realloc(l->v, (size_t)l->n * sizeof(int32_t));
-                if (v) { l->v = v; l->cap = l->n; }
+                int32_t *v = realloc(l->at.v, (size_t)l->n * sizeof(int32_t));
+                if (v) { l->at.v = v; l->cap = l->n; }
             }
-            if (q->count > 0 && heap_push(&heap, q->count, q->key) < 0) failed = 1;
+            if (q->count > 0 && heap_push(&heap, entry(q->count, q->key)) < 0) failed = 1;
         }
         ch.n_touched = 0;
     }
     Py_END_ALLOW_THREADS
 
+    if (failed == -2) {
+        PyErr_SetString(PyExc_OverflowError, "a pair occurs more than 2^32 - 1 times; train on --sample-bp");
+        goto out;
+    }
     if (failed) goto nomem;
     result = PyList_New(done);
     if (!result) goto out;
@@ -384,7 +408,7 @@ static PyObject *train(PyObject *self, PyObject *args) {
 nomem:
     PyErr_NoMemory();
 out:
-    for (size_t i = 0; i < ch.n_lists; i++) free(ch.lists[i].v);
+    for (size_t i = 0; i < ch.n_lists; i++) list_free(&ch.lists[i]);
     free(ch.lists);
     free(merges);
     free(heap.e);
@@ -424,10 +448,46 @@ static int cmp_int32(const void *x, const void *y) {
 
 #define DEAD 0xFFFFFFFFu
 
-static inline int32_t rank_of(const PairMap *ranks, uint32_t a, uint32_t b) {
-    PairSlot *s = pairmap_find((PairMap *)ranks, a << 16 | b);
-    return s ? (int32_t)s->count : -1;
+/* Merge ranks by pair: open addressing over packed (pair << 32 | rank) words, small enough for L2. */
+typedef struct {
+    uint64_t *slot;
+    uint64_t mask;
+} RankMap;
+
+#define NO_SLOT 0xFFFFFFFFFFFFFFFFull
+
+static int rankmap_init(RankMap *m, const int32_t (*merges)[3], int32_t n) {
+    size_t cap = 1024;
+    while (cap < (size_t)n * 4) cap *= 2;
+    m->slot = malloc(cap * sizeof(uint64_t));
+    if (!m->slot) return -1;
+    m->mask = cap - 1;
+    for (size_t i = 0; i < cap; i++) m->slot[i] = NO_SLOT;
+    for (int32_t r = 0; r < n; r++) {       /* a pair listed twice keeps its last rank, as HF's map does */
+        uint64_t key = (uint64_t)((uint32_t)merges[r][0] << 16 | (uint32_t)merges[r][1]);
+        size_t i = hash32((uint32_t)key) & m->mask;
+        while (m->slot[i] != NO_SLOT && m->slot[i] >> 32 != key) i = (i + 1) & m->mask;
+        m->slot[i] = key << 32 | (uint32_t)r;
+    }
+    return 0;
 }
+
+static inline int32_t rank_of(const RankMap *m, uint32_t a, uint32_t b) {
+    uint64_t key = (uint64_t)(a << 16 | b);
+    size_t i = hash32((uint32_t)key) & m->mask;
+    for (;;) {
+        uint64_t v = m->slot[i];
+        if (v == NO_SLOT) return -1;
+        if (v >> 32 == key) return (int32_t)(uint32_t)v;
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* One symbol of the sequence being encoded; the fields a merge touches share a cache line. */
+typedef struct {
+    uint32_t id;           /* token id, DEAD once merged into its left neighbour */
+    int32_t next, prev;    /* neighbouring live symbols, -1 at the ends */
+} Sym;
 
 static PyObject *encode(PyObject *self, PyObject *args) {
     Py_buffer seq_buf, merge_buf, out_buf;
@@ -438,10 +498,9 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     const uint8_t *seq = seq_buf.buf;
     int32_t n = (int32_t)seq_buf.len;
     uint32_t *out = out_buf.buf;
-    uint32_t *sym = NULL;
-    int32_t *nxt = NULL, *prv = NULL;
+    Sym *sym = NULL;
     Bucket *buckets = NULL;
-    PairMap ranks = {0};
+    RankMap ranks = {0};
     int failed = 0, bad_base = 0;
     Py_ssize_t written = 0;
 
@@ -449,35 +508,27 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "sequence too long, or output buffer too small");
         goto out;
     }
-    size_t cap = 1024;
-    while (cap < (size_t)n_merges * 4) cap *= 2;
-    sym = malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
-    nxt = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-    prv = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    sym = malloc((size_t)(n ? n : 1) * sizeof(Sym));
     buckets = calloc((size_t)(n_merges ? n_merges : 1), sizeof(Bucket));
-    if (!sym || !nxt || !prv || !buckets || pairmap_init(&ranks, cap) < 0) { PyErr_NoMemory(); goto out; }
-    for (int32_t r = 0; r < n_merges; r++) {
-        PairSlot *s = pairmap_get(&ranks, (uint32_t)merges[r][0] << 16 | (uint32_t)merges[r][1]);
-        if (!s) { PyErr_NoMemory(); goto out; }
-        s->count = r;                /* a pair listed twice keeps its last rank, as HF's map does */
+    if (!sym || !buckets || rankmap_init(&ranks, merges, n_merges) < 0) {
+        PyErr_NoMemory();
+        goto out;
     }
 
     Py_BEGIN_ALLOW_THREADS
     for (int32_t i = 0; i < n; i++) {
         uint32_t t;
-        switch (seq[i]) {
+        switch (seq[i]) {   /* dnalm's vocabularies give A, C, G, T the ids 5-8 (checked by the caller) */
             case 'A': t = 5; break;
             case 'C': t = 6; break;
             case 'G': t = 7; break;
             case 'T': t = 8; break;
             default: t = DEAD; bad_base = 1;
         }
-        sym[i] = t;
-        nxt[i] = i + 1 < n ? i + 1 : -1;
-        prv[i] = i - 1;
+        sym[i] = (Sym){t, i + 1 < n ? i + 1 : -1, i - 1};
     }
     for (int32_t i = 0; i + 1 < n && !bad_base; i++) {
-        int32_t r = rank_of(&ranks, sym[i], sym[i + 1]);
+        int32_t r = rank_of(&ranks, sym[i].id, sym[i + 1].id);
         if (r >= 0 && bucket_push(&buckets[r], i) < 0) { failed = 1; break; }
     }
     for (int32_t r = 0; r < n_merges && !failed && !bad_base; r++) {
@@ -486,18 +537,20 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         uint32_t a = (uint32_t)merges[r][0], b = (uint32_t)merges[r][1], new_id = (uint32_t)merges[r][2];
         if (a == b) qsort(bk->pos, (size_t)bk->n, sizeof(int32_t), cmp_int32);  /* overlaps: left first */
         for (int32_t k = 0; k < bk->n; k++) {
+            if (k + 8 < bk->n) __builtin_prefetch(&sym[bk->pos[k + 8]]);
             int32_t p = bk->pos[k], q;
-            if (sym[p] != a || (q = nxt[p]) < 0 || sym[q] != b) continue;
-            sym[p] = new_id;
-            sym[q] = DEAD;
-            nxt[p] = nxt[q];
-            if (nxt[q] >= 0) prv[nxt[q]] = p;
-            if (prv[p] >= 0) {
-                int32_t r2 = rank_of(&ranks, sym[prv[p]], new_id);
-                if (r2 > r && bucket_push(&buckets[r2], prv[p]) < 0) { failed = 1; break; }
+            if (sym[p].id != a || (q = sym[p].next) < 0 || sym[q].id != b) continue;
+            int32_t after = sym[q].next, before = sym[p].prev;
+            sym[p].id = new_id;
+            sym[q].id = DEAD;
+            sym[p].next = after;
+            if (after >= 0) sym[after].prev = p;
+            if (before >= 0) {
+                int32_t r2 = rank_of(&ranks, sym[before].id, new_id);
+                if (r2 > r && bucket_push(&buckets[r2], before) < 0) { failed = 1; break; }
             }
-            if (nxt[p] >= 0) {
-                int32_t r3 = rank_of(&ranks, new_id, sym[nxt[p]]);
+            if (after >= 0) {
+                int32_t r3 = rank_of(&ranks, new_id, sym[after].id);
                 if (r3 > r && bucket_push(&buckets[r3], p) < 0) { failed = 1; break; }
             }
         }
@@ -505,7 +558,7 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         bk->pos = NULL;
     }
     if (!failed && !bad_base)
-        for (int32_t i = n ? 0 : -1; i >= 0; i = nxt[i]) out[written++] = sym[i];
+        for (int32_t i = n ? 0 : -1; i >= 0; i = sym[i].next) out[written++] = sym[i].id;
     Py_END_ALLOW_THREADS
 
     if (bad_base) PyErr_SetString(PyExc_ValueError, "BPE encoding takes A/C/G/T only");
@@ -517,9 +570,7 @@ out:
         free(buckets);
     }
     free(sym);
-    free(nxt);
-    free(prv);
-    free(ranks.slots);
+    free(ranks.slot);
     PyBuffer_Release(&seq_buf);
     PyBuffer_Release(&merge_buf);
     PyBuffer_Release(&out_buf);

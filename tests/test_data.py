@@ -1,0 +1,51 @@
+"""Pretraining batches: windows from the token array, [CLS]/[SEP], padding, BERT masking."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dnalm.data import CLS, IGNORE, MASK, PAD, SEP, MlmCollator, WindowDataset, collate, mask_random
+
+
+def test_windows_are_slices_of_the_tokenized_genome(tokenized, windows):
+    data = WindowDataset(tokenized["bpe_600"], windows["bpe_600"] / "train.npy")
+    tokens = np.load(tokenized["bpe_600"] / "tokens.npy")
+    for i in (0, len(data) // 2, len(data) - 1):
+        _, first, length = data.rows[i]
+        assert np.array_equal(data[i], tokens[first:first + length])
+
+
+def test_collate_adds_cls_sep_and_pads_to_the_longest(tokenized, windows):
+    data = WindowDataset(tokenized["kmer6"], windows["kmer6"] / "train.npy")
+    batch = [data[i] for i in range(8)]
+    ids, attention = collate(batch)
+    assert ids.shape == (8, max(map(len, batch)) + 2)
+    for row, w in zip(ids, batch):
+        assert row[0] == CLS and row[len(w) + 1] == SEP
+        assert np.array_equal(row[1:len(w) + 1], w) and (row[len(w) + 2:] == PAD).all()
+    assert np.array_equal(attention, (ids != PAD).astype(np.int64))
+
+
+def test_random_masking_follows_bert(tokenized, windows):
+    data = WindowDataset(tokenized["bpe_2000"], windows["bpe_2000"] / "train.npy")
+    ids, _ = collate([data[i] for i in range(len(data))])
+    rng = np.random.default_rng(0)
+    masked, labels = mask_random(ids, rng, 2009, 0.15)
+    chosen = labels != IGNORE
+    real = ids >= 5
+    assert not chosen[~real].any()  # [CLS], [SEP], [PAD] are never masked
+    assert abs(chosen.sum() / real.sum() - 0.15) < 0.01
+    assert np.array_equal(labels[chosen], ids[chosen])
+    as_mask = (masked[chosen] == MASK).mean()
+    unchanged = (masked[chosen] == ids[chosen]).mean()
+    assert abs(as_mask - 0.8) < 0.02 and abs(unchanged - 0.1 - 0.1 / 2004) < 0.02
+    assert (masked[chosen] >= 5).sum() + (masked[chosen] == MASK).sum() == chosen.sum()
+    assert np.array_equal(masked[~chosen], ids[~chosen])
+
+
+def test_collator_is_seeded(tokenized, windows):
+    data = WindowDataset(tokenized["bpe_100"], windows["bpe_100"] / "train.npy")
+    batch = [data[i] for i in range(16)]
+    a, b = MlmCollator(109, 0.15, seed=3)(batch), MlmCollator(109, 0.15, seed=3)(batch)
+    assert all((a[k] == b[k]).all() for k in a)
+    assert a["input_ids"].dtype.is_signed and a["labels"].shape == a["input_ids"].shape
