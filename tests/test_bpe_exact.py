@@ -63,3 +63,16 @@ def test_bpe_encoder_rejects_non_acgt(vocabs):
         Vocabulary.load(vocabs["bpe_600"]).encode(b"ACGTNACGT")
     assert Vocabulary.load(vocabs["bpe_600"]).encode(b"").tolist() == []
     assert np.array_equal(Vocabulary.load(vocabs["bpe_600"]).encode(b"A"), [5])
+
+
+def test_threads_split_a_long_run_with_the_same_result(vocabs, human_genome):
+    """The threaded encoder (threads own ranges, cross-range merges deferred to the end of each rank)."""
+    from tokenizers import Tokenizer
+
+    seq = b"".join(run.seq for run in iter_runs(human_genome)) * 3  # 2.7 Mbp: long enough for 2 threads
+    for name in ("bpe_100", "bpe_5000"):
+        v = Vocabulary.load(vocabs[name])
+        one, two = v.encode(seq, threads=1), v.encode(seq, threads=2)
+        assert np.array_equal(one, two)
+        hf = Tokenizer.from_file(str(vocabs[name] / "tokenizer.json"))
+        assert one.tolist() == hf.encode(seq.decode(), add_special_tokens=False).ids

@@ -14,6 +14,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,28 +492,194 @@ typedef struct {
     int32_t next, prev;    /* neighbouring live symbols, -1 at the ends */
 } Sym;
 
+/* A barrier for the few threads of one encoding: they meet after every rank, so it spins (yielding now
+ * and then) instead of sleeping in the kernel. */
+typedef struct {
+    atomic_int count, sense;
+    int n;
+} SpinBarrier;
+
+static void barrier_wait(SpinBarrier *b, int *local_sense) {
+    *local_sense = !*local_sense;
+    if (atomic_fetch_add(&b->count, 1) == b->n - 1) {
+        atomic_store(&b->count, 0);
+        atomic_store(&b->sense, *local_sense);
+    } else {
+        for (int spins = 0; atomic_load(&b->sense) != *local_sense;)
+            if (++spins > 2000) { sched_yield(); spins = 0; }
+    }
+}
+
+/* The state of one encoding, shared by its threads. Thread t owns the symbols [lo[t], hi[t]) and the
+ * buckets of the positions it owns; a merge whose neighbourhood crosses into another thread's symbols
+ * is deferred to the end of its rank and done by thread 0 while the others wait. */
+typedef struct {
+    Sym *sym;
+    const int32_t (*merges)[3];
+    int32_t n_merges;
+    RankMap ranks;
+    int threads;
+    int32_t lo[64], hi[64];
+    Bucket *buckets;              /* [thread][rank] */
+    Bucket deferred[64];
+    int32_t waiting[2][64];       /* per rank parity and thread: deferred merges, or the bucket size of a
+                                   * rank (a, a); two copies, as a thread may start the next rank while
+                                   * another still reads this one's */
+    SpinBarrier barrier;
+    atomic_int failed;
+    atomic_int go;                /* 1 once every thread started, -1 if one could not be */
+} Encoding;
+
+static inline int owner(const Encoding *e, int32_t pos) {
+    int t = 0;
+    while (pos >= e->hi[t]) t++;
+    return t;
+}
+
+static inline Bucket *bucket(Encoding *e, int t, int32_t r) { return &e->buckets[(size_t)t * e->n_merges + r]; }
+
+/* Merge the symbols p and q (= next of p) into new_id at rank r and queue the pairs this forms in the
+ * buckets of threads tb (owner of p's left neighbour) and tp (owner of p). */
+static inline int merge_at(Encoding *e, int32_t r, int32_t p, int32_t q, uint32_t new_id, int tb, int tp) {
+    Sym *sym = e->sym;
+    int32_t after = sym[q].next, before = sym[p].prev;
+    sym[p].id = new_id;
+    sym[q].id = DEAD;
+    sym[p].next = after;
+    if (after >= 0) sym[after].prev = p;
+    if (before >= 0) {
+        int32_t r2 = rank_of(&e->ranks, sym[before].id, new_id);
+        if (r2 > r && bucket_push(bucket(e, tb, r2), before) < 0) return -1;
+    }
+    if (after >= 0) {
+        int32_t r3 = rank_of(&e->ranks, new_id, sym[after].id);
+        if (r3 > r && bucket_push(bucket(e, tp, r3), p) < 0) return -1;
+    }
+    return 0;
+}
+
+/* The merge at p if the pair (a, b) is still there (positions can be stale). */
+static inline int merge_if_valid(Encoding *e, int32_t r, int32_t p, uint32_t a, uint32_t b, uint32_t new_id) {
+    int32_t q;
+    if (e->sym[p].id != a || (q = e->sym[p].next) < 0 || e->sym[q].id != b) return 0;
+    int32_t before = e->sym[p].prev;
+    return merge_at(e, r, p, q, new_id, before >= 0 ? owner(e, before) : 0, owner(e, p));
+}
+
+typedef struct {
+    Encoding *e;
+    int t;
+} Worker;
+
+static void *encode_worker(void *arg) {
+    Encoding *e = ((Worker *)arg)->e;
+    int t = ((Worker *)arg)->t, sense = 0;
+    Sym *sym = e->sym;
+    while (atomic_load(&e->go) == 0) sched_yield();
+    if (atomic_load(&e->go) < 0) return NULL;
+    for (int32_t i = e->lo[t]; i < e->hi[t]; i++) {
+        if (i + 1 >= e->hi[e->threads - 1]) break;
+        int32_t r = rank_of(&e->ranks, sym[i].id, sym[i + 1].id);
+        if (r >= 0 && bucket_push(bucket(e, t, r), i) < 0) atomic_store(&e->failed, 1);
+    }
+    barrier_wait(&e->barrier, &sense);
+    for (int32_t r = 0; r < e->n_merges; r++) {
+        uint32_t a = (uint32_t)e->merges[r][0], b = (uint32_t)e->merges[r][1], new_id = (uint32_t)e->merges[r][2];
+        Bucket *bk = bucket(e, t, r);
+        Bucket *later = &e->deferred[t];
+        int32_t *waiting = e->waiting[r & 1];
+        if (a == b) {
+            waiting[t] = bk->n;      /* overlapping occurrences: thread 0 takes them all, left to right */
+        } else {
+            /* Occurrences of (a, b), a != b, cannot overlap: any order gives the same result. */
+            const int32_t lo = e->lo[t], hi = e->hi[t];
+            int failed = 0;
+            for (int32_t k = 0; k < bk->n && !failed; k++) {
+                if (k + 8 < bk->n) __builtin_prefetch(&sym[bk->pos[k + 8]]);
+                int32_t p = bk->pos[k], q;
+                if (sym[p].id != a || (q = sym[p].next) < 0) continue;
+                if (q >= hi) {                        /* the pair crosses into the next range */
+                    failed = bucket_push(later, p) < 0;
+                    continue;
+                }
+                if (sym[q].id != b) continue;
+                int32_t after = sym[q].next, before = sym[p].prev;
+                if (after >= hi || (before >= 0 && before < lo)) {  /* a neighbour in another range */
+                    failed = bucket_push(later, p) < 0;
+                    continue;
+                }
+                failed = merge_at(e, r, p, q, new_id, t, t) < 0;
+            }
+            if (failed) atomic_store(&e->failed, 1);
+            free(bk->pos);
+            *bk = (Bucket){0};
+            waiting[t] = later->n;
+        }
+        if (e->threads > 1) barrier_wait(&e->barrier, &sense);
+        int work = 0;
+        for (int u = 0; u < e->threads; u++) work |= waiting[u] > 0;
+        if (!work) continue;
+        if (t == 0) {
+            if (a == b) {
+                Bucket all = {0};
+                for (int u = 0; u < e->threads; u++) {
+                    Bucket *x = bucket(e, u, r);
+                    for (int32_t k = 0; k < x->n; k++)
+                        if (bucket_push(&all, x->pos[k]) < 0) atomic_store(&e->failed, 1);
+                    free(x->pos);
+                    *x = (Bucket){0};
+                }
+                qsort(all.pos, (size_t)all.n, sizeof(int32_t), cmp_int32);
+                for (int32_t k = 0; k < all.n; k++)
+                    if (merge_if_valid(e, r, all.pos[k], a, b, new_id) < 0) atomic_store(&e->failed, 1);
+                free(all.pos);
+            } else {
+                for (int u = 0; u < e->threads; u++) {
+                    for (int32_t k = 0; k < e->deferred[u].n; k++)
+                        if (merge_if_valid(e, r, e->deferred[u].pos[k], a, b, new_id) < 0)
+                            atomic_store(&e->failed, 1);
+                    e->deferred[u].n = 0;
+                }
+            }
+        }
+        if (e->threads > 1) barrier_wait(&e->barrier, &sense);
+    }
+    return NULL;
+}
+
+/* encode(codes, merges, out, threads) -> number of tokens written to out (uint32) */
 static PyObject *encode(PyObject *self, PyObject *args) {
     Py_buffer seq_buf, merge_buf, out_buf;
-    if (!PyArg_ParseTuple(args, "y*y*w*", &seq_buf, &merge_buf, &out_buf)) return NULL;
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "y*y*w*|i", &seq_buf, &merge_buf, &out_buf, &threads)) return NULL;
     PyObject *result = NULL;
-    const int32_t (*merges)[3] = merge_buf.buf;
-    int32_t n_merges = (int32_t)(merge_buf.len / (Py_ssize_t)sizeof(*merges));
+    Encoding e = {0};
+    e.merges = merge_buf.buf;
+    e.n_merges = (int32_t)(merge_buf.len / (Py_ssize_t)sizeof(*e.merges));
     const uint8_t *seq = seq_buf.buf;
     int32_t n = (int32_t)seq_buf.len;
     uint32_t *out = out_buf.buf;
-    Sym *sym = NULL;
-    Bucket *buckets = NULL;
-    RankMap ranks = {0};
-    int failed = 0, bad_base = 0;
+    int bad_base = 0, started = 0;
     Py_ssize_t written = 0;
+    pthread_t tids[64];
+    Worker workers[64];
 
     if (seq_buf.len > INT32_MAX - 1 || out_buf.len < seq_buf.len * (Py_ssize_t)sizeof(uint32_t)) {
         PyErr_SetString(PyExc_ValueError, "sequence too long, or output buffer too small");
         goto out;
     }
-    sym = malloc((size_t)(n ? n : 1) * sizeof(Sym));
-    buckets = calloc((size_t)(n_merges ? n_merges : 1), sizeof(Bucket));
-    if (!sym || !buckets || rankmap_init(&ranks, merges, n_merges) < 0) {
+    /* Threads pay a barrier per rank: worth it only for long runs (1 Mbp per thread at least). */
+    e.threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    while (e.threads > 1 && n / e.threads < 1000000) e.threads--;
+    for (int t = 0; t < e.threads; t++) {
+        e.lo[t] = (int32_t)((int64_t)n * t / e.threads);
+        e.hi[t] = (int32_t)((int64_t)n * (t + 1) / e.threads);
+    }
+    e.hi[e.threads - 1] = n;
+    e.barrier.n = e.threads;
+    e.sym = malloc((size_t)(n ? n : 1) * sizeof(Sym));
+    e.buckets = calloc((size_t)e.threads * (size_t)(e.n_merges ? e.n_merges : 1), sizeof(Bucket));
+    if (!e.sym || !e.buckets || rankmap_init(&e.ranks, e.merges, e.n_merges) < 0) {
         PyErr_NoMemory();
         goto out;
     }
@@ -525,52 +694,33 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             case 'T': t = 8; break;
             default: t = DEAD; bad_base = 1;
         }
-        sym[i] = (Sym){t, i + 1 < n ? i + 1 : -1, i - 1};
+        e.sym[i] = (Sym){t, i + 1 < n ? i + 1 : -1, i - 1};
     }
-    for (int32_t i = 0; i + 1 < n && !bad_base; i++) {
-        int32_t r = rank_of(&ranks, sym[i].id, sym[i + 1].id);
-        if (r >= 0 && bucket_push(&buckets[r], i) < 0) { failed = 1; break; }
+    if (!bad_base && n > 1) {
+        for (int t = 0; t < e.threads; t++) workers[t] = (Worker){&e, t};
+        for (int t = 1; t < e.threads; t++)
+            if (pthread_create(&tids[t], NULL, encode_worker, &workers[t]) == 0) started++;
+            else break;
+        atomic_store(&e.go, started == e.threads - 1 ? 1 : -1);
+        if (started == e.threads - 1) encode_worker(&workers[0]);
+        else atomic_store(&e.failed, 1);
+        for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
     }
-    for (int32_t r = 0; r < n_merges && !failed && !bad_base; r++) {
-        Bucket *bk = &buckets[r];
-        if (!bk->n) continue;
-        uint32_t a = (uint32_t)merges[r][0], b = (uint32_t)merges[r][1], new_id = (uint32_t)merges[r][2];
-        if (a == b) qsort(bk->pos, (size_t)bk->n, sizeof(int32_t), cmp_int32);  /* overlaps: left first */
-        for (int32_t k = 0; k < bk->n; k++) {
-            if (k + 8 < bk->n) __builtin_prefetch(&sym[bk->pos[k + 8]]);
-            int32_t p = bk->pos[k], q;
-            if (sym[p].id != a || (q = sym[p].next) < 0 || sym[q].id != b) continue;
-            int32_t after = sym[q].next, before = sym[p].prev;
-            sym[p].id = new_id;
-            sym[q].id = DEAD;
-            sym[p].next = after;
-            if (after >= 0) sym[after].prev = p;
-            if (before >= 0) {
-                int32_t r2 = rank_of(&ranks, sym[before].id, new_id);
-                if (r2 > r && bucket_push(&buckets[r2], before) < 0) { failed = 1; break; }
-            }
-            if (after >= 0) {
-                int32_t r3 = rank_of(&ranks, new_id, sym[after].id);
-                if (r3 > r && bucket_push(&buckets[r3], p) < 0) { failed = 1; break; }
-            }
-        }
-        free(bk->pos);
-        bk->pos = NULL;
-    }
-    if (!failed && !bad_base)
-        for (int32_t i = n ? 0 : -1; i >= 0; i = sym[i].next) out[written++] = sym[i].id;
+    if (!atomic_load(&e.failed) && !bad_base)
+        for (int32_t i = n ? 0 : -1; i >= 0; i = e.sym[i].next) out[written++] = e.sym[i].id;
     Py_END_ALLOW_THREADS
 
     if (bad_base) PyErr_SetString(PyExc_ValueError, "BPE encoding takes A/C/G/T only");
-    else if (failed) PyErr_NoMemory();
+    else if (atomic_load(&e.failed)) PyErr_NoMemory();
     else result = PyLong_FromSsize_t(written);
 out:
-    if (buckets) {
-        for (int32_t r = 0; r < n_merges; r++) free(buckets[r].pos);
-        free(buckets);
+    if (e.buckets) {
+        for (size_t i = 0; i < (size_t)e.threads * (size_t)e.n_merges; i++) free(e.buckets[i].pos);
+        free(e.buckets);
     }
-    free(sym);
-    free(ranks.slot);
+    for (int t = 0; t < 64; t++) free(e.deferred[t].pos);
+    free(e.sym);
+    free(e.ranks.slot);
     PyBuffer_Release(&seq_buf);
     PyBuffer_Release(&merge_buf);
     PyBuffer_Release(&out_buf);
@@ -583,7 +733,7 @@ static PyMethodDef methods[] = {
      "n_merges: int) -> list of (left, right, new) token ids. Merges in place in `symbols`."},
     {"encode", encode, METH_VARARGS,
      "encode(sequence: bytes of A/C/G/T, merges: int32 buffer of (left, right, new) rows in rank order, "
-     "out: writable uint32 buffer) -> number of token ids written."},
+     "out: writable uint32 buffer, threads: int = 1) -> number of token ids written."},
     {NULL, NULL, 0, NULL},
 };
 

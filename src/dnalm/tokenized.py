@@ -49,7 +49,7 @@ class NpyWriter:
         self.fh.close()
 
 
-def encode_run(vocab: Vocabulary, seq: bytes, piece_bp: int = 0) -> np.ndarray:
+def encode_run(vocab: Vocabulary, seq: bytes, piece_bp: int = 0, threads: int = 1) -> np.ndarray:
     """Token ids of one run; with `piece_bp`, encoded piece by piece with the same result.
 
     k-mer kinds split exactly at multiples of the stride. For BPE, a boundary that the whole-run
@@ -59,7 +59,7 @@ def encode_run(vocab: Vocabulary, seq: bytes, piece_bp: int = 0) -> np.ndarray:
     up to it, is taken as such a boundary. Where none is found the margin doubles.
     """
     if not piece_bp or len(seq) <= piece_bp:
-        return vocab.encode(seq)
+        return vocab.encode(seq, threads)
     if vocab.kind != "bpe":
         step = max(piece_bp // vocab.stride, 1) * vocab.stride
         overlap = vocab.k - vocab.stride
@@ -102,11 +102,21 @@ def _bpe_cut(vocab: Vocabulary, seq: bytes, pos: int, piece_bp: int, margin: int
     return near[: last + 1], int(ends[last])
 
 
+LONG_RUN_BP = 2_000_000
+
+
 def _encoded_runs(vocab: Vocabulary, runs: Iterator[Run], piece_bp: int, threads: int):
-    """(run, ids) in genome order, `threads` runs encoded at a time (the encoders release the GIL)."""
+    """(run, ids) in genome order. Short runs are encoded `threads` at a time (the encoders release the
+    GIL); a long run is encoded alone, its BPE split across the threads (dnalm._bpe.encode)."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
         pending: deque = deque()
         for run in runs:
+            if len(run.seq) >= LONG_RUN_BP and threads > 1:
+                while pending:
+                    run_done, future = pending.popleft()
+                    yield run_done, future.result()
+                yield run, encode_run(vocab, run.seq, piece_bp, threads)
+                continue
             pending.append((run, pool.submit(encode_run, vocab, run.seq, piece_bp)))
             if len(pending) > threads:
                 run_done, future = pending.popleft()

@@ -96,19 +96,19 @@ class Vocabulary:
         """The smallest unsigned integer type that holds every id."""
         return np.dtype(np.uint16 if len(self) <= 1 << 16 else np.uint32)
 
-    def encode(self, seq: str | bytes) -> np.ndarray:
-        """Token ids of an A/C/G/T sequence, without special tokens."""
+    def encode(self, seq: str | bytes, threads: int = 1) -> np.ndarray:
+        """Token ids of an A/C/G/T sequence, without special tokens (BPE: `threads` for long sequences)."""
         raw = seq.encode() if isinstance(seq, str) else bytes(seq)
         if self.kind == "bpe":
-            return self._bpe_ids(raw)
+            return self._bpe_ids(raw, threads)
         return _kmer_ids(raw, self.k, self.stride).astype(self.dtype)
 
-    def _bpe_ids(self, raw: bytes) -> np.ndarray:
+    def _bpe_ids(self, raw: bytes, threads: int) -> np.ndarray:
         if self._merge_table is None:
             return np.asarray(self._hf.encode(raw.decode(), add_special_tokens=False).ids, dtype=self.dtype)
         out = np.empty(len(raw), dtype=np.uint32)
         try:
-            n = _bpe.encode(raw, self._merge_table, out)
+            n = _bpe.encode(raw, self._merge_table, out, threads)
         except ValueError:
             bad = next(chr(c) for c in raw if c not in b"ACGT")
             raise InputError(f"cannot encode {bad!r}: BPE vocabularies take A/C/G/T only") from None

@@ -1,6 +1,7 @@
 process DNALM_VOCAB_SWEEP {
     tag "${meta.id}"
-    label 'process_high'
+    label 'process_single'
+    label 'process_high_memory'
     container 'dnalm/dnalm:0.1.0'
 
     input:
