@@ -66,14 +66,14 @@ def _runs(genome: str) -> list[bytes]:
 
 
 def encode_dnalm(genome: str, vocab: str, threads: str) -> dict:
-    from dnalm.tokenized import _encoded_runs
+    from dnalm.tokenized import encode_runs
     from dnalm.genome import iter_runs
     from dnalm.vocabulary import Vocabulary
 
     v = Vocabulary.load(Path(vocab))
     runs = list(iter_runs(Path(genome)))
     t0 = time.perf_counter()
-    tokens = sum(len(ids) for _, ids in _encoded_runs(v, iter(runs), 0, int(threads)))
+    tokens = sum(len(ids) for _, ids in encode_runs(v, iter(runs), 0, int(threads)))
     seconds = time.perf_counter() - t0
     return {"encode_s": seconds, "tokens": tokens, "bp": sum(len(r.seq) for r in runs)}
 

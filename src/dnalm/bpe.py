@@ -52,7 +52,6 @@ def training_chunks(genome_dir: Path, chunk_bp: int, sample_bp: int, seed: int) 
     """
     runs = read_runs_bed(genome_dir)
     run_len = np.array([e - s for _, s, e in runs], dtype=np.int64)
-    run_start = np.concatenate([[0], np.cumsum(run_len)[:-1]]).astype(np.int64)
     per_run = (run_len + chunk_bp - 1) // chunk_bp
     run_of = np.repeat(np.arange(len(runs)), per_run)
     offset = (np.arange(per_run.sum()) - np.repeat(np.cumsum(per_run) - per_run, per_run)) * chunk_bp
@@ -110,25 +109,6 @@ def merges_tokenizer(merges: list[tuple[int, int, int]]) -> Tokenizer:
     return tokenizer
 
 
-def truncate(tokenizer: Tokenizer, n: int) -> Tokenizer:
-    """The tokenizer of the first `n` merges: the merges' new tokens keep their order and ids."""
-    spec = json.loads(tokenizer.to_str())
-    model = spec["model"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    if len(merges) < n:
-        raise InputError(f"--cycles {n}: the training data allows only {len(merges)} merges")
-    keep = SPECIAL_TOKENS + ALPHABET
-    seen = set(keep)
-    for left, right in merges[:n]:
-        if left + right not in seen:
-            seen.add(left + right)
-            keep.append(left + right)
-    model["vocab"] = {t: i for i, t in enumerate(keep)}
-    model["merges"] = [list(m) for m in merges[:n]]
-    spec["post_processor"] = None
-    return Tokenizer.from_str(json.dumps(spec))
-
-
 def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, sample_bp: int,
                 seed: int) -> dict:
     """Train once to max(cycles) merges and write one vocabulary directory `bpe_<n>` per cycle count."""
@@ -136,15 +116,15 @@ def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, s
     bp, n_chunks = chunks.bp, len(chunks.lengths)
     log.info("training BPE to %d merges on %d chunks (%d bp)", max(cycles), n_chunks, bp)
     t0 = time.perf_counter()
-    full = merges_tokenizer(learn_merges(chunks, max(cycles)))
+    learned = learn_merges(chunks, max(cycles))
     seconds = time.perf_counter() - t0
     del chunks
-    merges = json.loads(full.to_str())["model"]["merges"]
+    merges = json.loads(merges_tokenizer(learned).to_str())["model"]["merges"]
     log.info("learned %d merges in %.1f s; first merge %s", len(merges), seconds, "+".join(merges[0]))
     write_tsv(out / "merges.tsv", ["rank", "left", "right", "token"],
-              [[i + 1, a, b, a + b] for i, (a, b) in enumerate(merges[: max(cycles)])])
-    for n in sorted(cycles):
-        save_vocabulary(truncate(full, n), out / f"bpe_{n}", name=f"bpe_{n}", kind="bpe", merges=n)
+              [[i + 1, a, b, a + b] for i, (a, b) in enumerate(merges)])
+    for n in sorted(cycles):  # the first n merges of the long run are the n-merge vocabulary
+        save_vocabulary(merges_tokenizer(learned[:n]), out / f"bpe_{n}", name=f"bpe_{n}", kind="bpe", merges=n)
     summary = {"cycles": sorted(cycles), "chunk_bp": chunk_bp, "sample_bp": sample_bp, "seed": seed,
                "training_bp": bp, "chunks": n_chunks, "training_seconds": round(seconds, 3),
                "vocabularies": [f"bpe_{n}" for n in sorted(cycles)]}

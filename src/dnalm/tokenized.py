@@ -2,7 +2,8 @@
 
 Every N-free run is encoded whole: BPE segments differently at window edges, so windows are rows into
 this array and nothing is re-tokenized per window. Long runs may be encoded in pieces to bound memory;
-the pieces are joined so that the result equals a whole-run encoding (see `encode_run`).
+the pieces are joined at token boundaries on which encodings with different right contexts agree (see
+`encode_run`; tested equal to whole-run encoding).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _bpe_cut(vocab: Vocabulary, seq: bytes, pos: int, piece_bp: int, margin: int
 LONG_RUN_BP = 2_000_000
 
 
-def _encoded_runs(vocab: Vocabulary, runs: Iterator[Run], piece_bp: int, threads: int):
+def encode_runs(vocab: Vocabulary, runs: Iterator[Run], piece_bp: int, threads: int):
     """(run, ids) in genome order. Short runs are encoded `threads` at a time (the encoders release the
     GIL); a long run is encoded alone, its BPE split across the threads (dnalm._bpe.encode)."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -135,7 +136,7 @@ def tokenize_genome(genome_dir: Path, vocab_dir: Path, out: Path, piece_bp: int,
     bar = progress(total=total_bp, desc=f"tokenizing ({vocab.name})", unit="bp", unit_scale=True)
     with open(out / INDEX, "w") as index:
         index.write("\t".join(INDEX_HEADER) + "\n")
-        for run, ids in _encoded_runs(vocab, iter_runs(genome_dir), piece_bp, threads):
+        for run, ids in encode_runs(vocab, iter_runs(genome_dir), piece_bp, threads):
             index.write(f"{run.index}\t{run.contig}\t{run.start}\t{run.end}\t{writer.count}\t{len(ids)}\n")
             writer.append(ids)
             counts += np.bincount(ids, minlength=len(vocab))
