@@ -57,7 +57,7 @@ def main() -> None:
     hf = DataCollatorForLanguageModeling(hf_tok, mlm_probability=0.15)
     t0 = time.perf_counter()
     for batch in batches:
-        hf([{"input_ids": [2] + data[i].tolist() + [3]} for i in batch])
+        hf([{"input_ids": [2] + data[i][1].tolist() + [3]} for i in batch])
     peer = args.windows / (time.perf_counter() - t0)
 
     result = {"machine": machine(), "windows": args.windows, "batch": args.batch,

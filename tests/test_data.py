@@ -12,12 +12,12 @@ def test_windows_are_slices_of_the_tokenized_genome(tokenized, windows):
     tokens = np.load(tokenized["bpe_600"] / "tokens.npy")
     for i in (0, len(data) // 2, len(data) - 1):
         _, first, length = data.rows[i]
-        assert np.array_equal(data[i], tokens[first:first + length])
+        assert data[i][0] == i and np.array_equal(data[i][1], tokens[first:first + length])
 
 
 def test_collate_adds_cls_sep_and_pads_to_the_longest(tokenized, windows):
     data = WindowDataset(tokenized["kmer6"], windows["kmer6"] / "train.npy")
-    batch = [data[i] for i in range(8)]
+    batch = [data[i][1] for i in range(8)]
     ids, attention = collate(batch)
     assert ids.shape == (8, max(map(len, batch)) + 2)
     for row, w in zip(ids, batch):
@@ -28,7 +28,7 @@ def test_collate_adds_cls_sep_and_pads_to_the_longest(tokenized, windows):
 
 def test_random_masking_follows_bert(tokenized, windows):
     data = WindowDataset(tokenized["bpe_2000"], windows["bpe_2000"] / "train.npy")
-    ids, _ = collate([data[i] for i in range(len(data))])
+    ids, _ = collate([data[i][1] for i in range(len(data))])
     rng = np.random.default_rng(0)
     masked, labels = mask_random(ids, rng, 2009, 0.15)
     chosen = labels != IGNORE
@@ -43,9 +43,13 @@ def test_random_masking_follows_bert(tokenized, windows):
     assert np.array_equal(masked[~chosen], ids[~chosen])
 
 
-def test_collator_is_seeded(tokenized, windows):
+def test_collator_masks_depend_only_on_seed_and_windows(tokenized, windows):
     data = WindowDataset(tokenized["bpe_100"], windows["bpe_100"] / "train.npy")
     batch = [data[i] for i in range(16)]
-    a, b = MlmCollator(109, 0.15, seed=3)(batch), MlmCollator(109, 0.15, seed=3)(batch)
+    collator = MlmCollator(109, 0.15, seed=3)
+    collator([data[i] for i in range(20, 30)])  # an earlier batch does not change later masks
+    a, b = collator(batch), MlmCollator(109, 0.15, seed=3)(batch)
     assert all((a[k] == b[k]).all() for k in a)
+    c = MlmCollator(109, 0.15, seed=4)(batch)
+    assert not (a["labels"] == c["labels"]).all()
     assert a["input_ids"].dtype.is_signed and a["labels"].shape == a["input_ids"].shape

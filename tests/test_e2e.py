@@ -90,7 +90,8 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     for name, vocab in vocabs.items():
         meta = {**genome_meta, "id": name, "genome_id": genome_meta["id"]}
         tokenized.append(run.task("DNALM_TOKENIZE_GENOME", meta, vocab=vocab, genome=genome))
-        run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[-1], holdout_regions=holdout)
+        windows = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[-1], holdout_regions=holdout)
+        run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[-1], windows=windows)
     run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized))
     return run
 
@@ -100,6 +101,7 @@ def pipeline(request, tmp_path_factory) -> Runner:
     base = tmp_path_factory.mktemp(request.param)
     params = nfcheck.nextflow_params(ROOT, "conf/test.config")
     params["outdir"] = str(base / "results")
+    params["checkpoint_root"] = str(base / "checkpoints")
     if request.param == "lambda_phage":
         params["fasta"] = str(LAMBDA)  # swapping genomes: only the FASTA changes
     return run_pipeline(base, params)
@@ -108,7 +110,8 @@ def pipeline(request, tmp_path_factory) -> Runner:
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows)/[^`]+)`", section)))
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining)/[^`]+)`",
+                                 section)))
 
 
 def test_every_documented_output_is_published(pipeline):
@@ -146,6 +149,10 @@ def test_outputs_are_sane(pipeline):
         assert tokens.max() < len(vocab) and tokens.min() >= 5
         windows = json.loads((results / "windows" / f"{name}_windows" / "windows.json").read_text())
         assert windows["train"] > 0 and windows["test"] > 0 and windows["tokens_held_out"] > 0
+        metrics = json.loads((results / "pretraining" / f"{name}_pretrained" / "metrics.json").read_text())
+        assert metrics["steps"] == params["pretrain_steps"] and metrics["config"]["vocab_size"] == len(vocab)
+    checkpoints = Path(params["checkpoint_root"])
+    assert sorted(p.name for p in checkpoints.glob("*/*")) == sorted(expected)  # outside the task dirs
 
 
 def test_the_chain_uses_the_test_profile_params(pipeline):

@@ -6,6 +6,7 @@
 include { PREPARE_GENOME } from '../subworkflows/local/prepare_genome'
 include { VOCABULARIES   } from '../subworkflows/local/vocabularies'
 include { ANNOTATIONS    } from '../subworkflows/local/annotations'
+include { PRETRAIN       } from '../subworkflows/local/pretrain'
 
 workflow DNALM {
     take:
@@ -25,11 +26,13 @@ workflow DNALM {
         : PREPARE_GENOME.out.holdout_default.map { meta, bed -> meta.holdout_contigs ? [] : bed }
 
     VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
+    PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
     annotations = ANNOTATIONS.out.annotations
     tokenized   = VOCABULARIES.out.tokenized
     windows     = VOCABULARIES.out.windows
-    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc)
+    models      = PRETRAIN.out.models
+    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc)
 }

@@ -61,6 +61,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
 def _int_list(text: str) -> list[int]:
     values = [_positive_int(t) for t in text.split(",") if t.strip()]
     if not values:
@@ -128,6 +138,15 @@ def _make_windows(a: argparse.Namespace) -> None:
     with atomic_directory(a.out) as tmp:
         make_windows(a.tokenized, tmp, a.holdout_contigs, a.holdout_regions, a.test_fraction, a.seed,
                      a.max_len, a.min_len, a.p_max)
+
+
+def _pretrain(a: argparse.Namespace) -> None:
+    from dnalm.pretrain import pretrain
+
+    with atomic_directory(a.out) as tmp:
+        pretrain(a.tokenized, a.windows, tmp, a.checkpoint_dir, a.model_id or a.out.name, a.preset, a.config,
+                 a.max_steps, a.batch_size, a.learning_rate, a.warmup_steps, a.weight_decay, a.mlm_probability,
+                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed)
 
 
 def _vocab_stats(a: argparse.Namespace) -> None:
@@ -207,6 +226,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-len", type=_positive_int, default=20, help="shortest window in tokens (default: 20)")
     p.add_argument("--p-max", type=_fraction, default=0.5,
                    help="probability of a window of --max-len tokens (default: 0.5)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("pretrain", _pretrain, "pretrain a BERT masked-token model on the windows of a tokenized genome")
+    p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
+    p.add_argument("--windows", type=Path, required=True, help="make-windows output directory")
+    p.add_argument("--checkpoint-dir", type=Path, required=True,
+                   help="where checkpoints go and are resumed from (outside the task directory)")
+    p.add_argument("--model-id", help="name of the model in reports (default: the --out name)")
+    p.add_argument("--preset", choices=["tiny", "small", "base"], default="tiny",
+                   help="model size; base = GROVER/DNABERT BERT-base (default: tiny)")
+    p.add_argument("--config", type=Path, help="JSON of BertConfig fields overriding the preset")
+    p.add_argument("--max-steps", type=_positive_int, default=1000)
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="windows per device and step")
+    p.add_argument("--learning-rate", type=_positive_float, default=4e-4)
+    p.add_argument("--warmup-steps", type=_non_negative_int, default=100)
+    p.add_argument("--weight-decay", type=_fraction, default=0.01)
+    p.add_argument("--mlm-probability", type=_fraction, default=0.15,
+                   help="share of tokens masked (BERT 0.15; GROVER 0.022)")
+    p.add_argument("--save-steps", type=_positive_int, default=500)
+    p.add_argument("--keep-checkpoints", type=_positive_int, default=2)
+    p.add_argument("--eval-batch-size", type=_positive_int, default=64)
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
     p = command("vocab-stats", _vocab_stats, "statistics of vocabularies over their tokenized genomes")

@@ -34,9 +34,10 @@ class WindowDataset:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> np.ndarray:
+    def __getitem__(self, i: int) -> tuple[int, np.ndarray]:
+        """(window index, token ids): the index seeds the window's mask, see MlmCollator."""
         _, first, length = self.rows[i]
-        return np.asarray(self.genome.tokens[first:first + length])
+        return int(i), np.asarray(self.genome.tokens[first:first + length])
 
 
 def collate(windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -67,16 +68,20 @@ def mask_random(ids: np.ndarray, rng: np.random.Generator, vocab_size: int,
 
 
 class MlmCollator:
-    """Windows -> a masked-LM batch of torch tensors (input_ids, attention_mask, labels), seeded."""
+    """(index, window) items -> a masked-LM batch of torch tensors (input_ids, attention_mask, labels).
+
+    The mask of a batch is seeded by `seed` and the batch's window indices, so it does not depend on
+    what ran before: a run resumed from a checkpoint sees the masks an uninterrupted run saw.
+    """
 
     def __init__(self, vocab_size: int, probability: float, seed: int):
-        self.vocab_size, self.probability = vocab_size, probability
-        self.rng = np.random.default_rng(seed)
+        self.vocab_size, self.probability, self.seed = vocab_size, probability, seed
 
-    def __call__(self, windows: list[np.ndarray]) -> dict:
+    def __call__(self, items: list[tuple[int, np.ndarray]]) -> dict:
         import torch
 
-        ids, attention = collate(windows)
-        masked, labels = mask_random(ids, self.rng, self.vocab_size, self.probability)
+        ids, attention = collate([window for _, window in items])
+        rng = np.random.default_rng([self.seed, *(index for index, _ in items)])
+        masked, labels = mask_random(ids, rng, self.vocab_size, self.probability)
         return {"input_ids": torch.from_numpy(masked), "attention_mask": torch.from_numpy(attention),
                 "labels": torch.from_numpy(labels)}

@@ -1,0 +1,173 @@
+"""Masked-token pretraining of a BERT model on the windows of a tokenized genome.
+
+Training follows HuggingFace's `run_mlm.py`: `BertForMaskedLM`, the `Trainer`, AdamW with warmup and linear
+decay, gradient clipping. Checkpoints go to a directory outside the task's work directory (Nextflow
+`--checkpoint_root`), and a step that starts again resumes from the newest complete checkpoint, so a
+killed cluster job loses at most `--save-steps` steps. Data order and masks depend only on the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dnalm import mqc
+from dnalm.data import IGNORE, MlmCollator, WindowDataset
+from dnalm.errors import InputError
+from dnalm.logs import log
+from dnalm.outputs import write_json, write_tsv
+
+#: Model sizes. `base` is GROVER's and DNABERT's BERT-base; `tiny` is for tests and laptops.
+PRESETS = {
+    "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
+    "small": {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024},
+    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+}
+COMPLETE = "DNALM_CHECKPOINT_COMPLETE"
+
+
+def bert_config(preset: str, config_json: Path | None, vocab_size: int):
+    """A BertConfig from a preset, optionally overridden by a JSON file of BertConfig fields."""
+    from transformers import BertConfig
+
+    fields = dict(PRESETS[preset])
+    if config_json:
+        try:
+            fields.update(json.loads(Path(config_json).read_text()))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--config {config_json}: not a readable JSON object ({exc})") from None
+    return BertConfig(vocab_size=vocab_size, max_position_embeddings=512, pad_token_id=0, **fields)
+
+
+def complete_checkpoints(checkpoint_dir: Path) -> list[Path]:
+    """Checkpoints written to the end (marked after saving), oldest first."""
+    found = [p for p in Path(checkpoint_dir).glob("checkpoint-*")
+             if re.fullmatch(r"checkpoint-\d+", p.name) and (p / COMPLETE).is_file()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+def evaluate_mlm(model, data: WindowDataset, seed: int, probability: float, batch_size: int,
+                 top_k: int) -> dict:
+    """Held-out masked-token metrics on a fixed, seeded mask: loss, perplexity, accuracy, top-k accuracy."""
+    import torch
+
+    collator = MlmCollator(len(data.genome.vocab), probability, seed)
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, n, correct, in_top = 0.0, 0, 0, 0
+    with torch.no_grad():
+        for lo in range(0, len(data), batch_size):
+            batch = collator([data[i] for i in range(lo, min(lo + batch_size, len(data)))])
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            chosen = batch["labels"] != IGNORE
+            picked, labels = logits[chosen], batch["labels"][chosen]
+            loss_sum += torch.nn.functional.cross_entropy(picked.float(), labels, reduction="sum").item()
+            n += int(chosen.sum())
+            correct += int((picked.argmax(-1) == labels).sum())
+            in_top += int((picked.topk(top_k, dim=-1).indices == labels[:, None]).any(-1).sum())
+    model.train()
+    if n == 0:
+        raise InputError("no masked token in the held-out windows: too few test windows for evaluation")
+    loss = loss_sum / n
+    return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / n,
+            f"top{top_k}_accuracy": in_top / n, "masked_tokens": n}
+
+
+def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: Path, model_id: str,
+             preset: str = "tiny", config_json: Path | None = None, max_steps: int = 1000, batch_size: int = 32,
+             learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
+             mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
+             eval_batch_size: int = 64, seed: int = 42) -> dict:
+    """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`."""
+    import torch
+    from transformers import BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
+
+    train = WindowDataset(tokenized_dir, Path(windows_dir) / "train.npy")
+    test = WindowDataset(tokenized_dir, Path(windows_dir) / "test.npy")
+    if len(train) == 0:
+        raise InputError(f"--windows {windows_dir}: no training window")
+    vocab = train.genome.vocab
+    top_k = max(1, round(0.1 * (len(vocab) - 5)))  # GROVER's top-60 of ~600 tokens
+    set_seed(seed)
+    config = bert_config(preset, config_json, len(vocab))
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+
+    class MarkComplete(TrainerCallback):
+        """Marks a checkpoint complete once the Trainer has written all of it."""
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                (checkpoint_dir / f"checkpoint-{state.global_step}" / COMPLETE).touch()
+
+    args = TrainingArguments(
+        output_dir=str(checkpoint_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate, warmup_steps=warmup_steps, lr_scheduler_type="linear",
+        weight_decay=weight_decay, max_grad_norm=1.0, save_steps=save_steps, save_total_limit=keep_checkpoints,
+        logging_steps=max(1, min(50, max_steps // 20)), seed=seed, data_seed=seed, report_to=[],
+        remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
+        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
+    model = BertForMaskedLM(config)
+    before = evaluate_mlm(model, test, seed, mlm_probability, eval_batch_size, top_k) if len(test) else None
+    resume = complete_checkpoints(checkpoint_dir)
+    if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
+        log.info("%s: %s already reached %d steps; not training again", model_id, resume[-1], max_steps)
+        model = BertForMaskedLM.from_pretrained(resume[-1])
+        history = json.loads((resume[-1] / "trainer_state.json").read_text())["log_history"]
+    else:
+        if resume:
+            log.info("%s: resuming from %s", model_id, resume[-1])
+        trainer = Trainer(model=model, args=args, train_dataset=train,
+                          data_collator=MlmCollator(len(vocab), mlm_probability, seed), callbacks=[MarkComplete()])
+        trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
+        final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
+        if not (final / COMPLETE).is_file():  # the last steps since a save: keep them for a rerun
+            trainer.save_model(str(final))
+            trainer.state.save_to_json(str(final / "trainer_state.json"))
+            (final / COMPLETE).touch()
+        model, history = trainer.model, trainer.state.log_history
+    after = evaluate_mlm(model, test, seed, mlm_probability, eval_batch_size, top_k) if len(test) else None
+    _write_model(model, vocab.path, out / "model")
+    return _write_metrics(out, model_id, before, after, history, config.to_dict(), top_k)
+
+
+def _write_model(model, vocab_dir: Path, out: Path) -> None:
+    """A HuggingFace model directory: weights, config and the vocabulary's tokenizer files."""
+    model.save_pretrained(out)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "dnalm_vocab.json"):
+        if (Path(vocab_dir) / name).is_file():
+            shutil.copy(Path(vocab_dir) / name, out / name)
+
+
+def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, history: list[dict],
+                   config: dict, top_k: int) -> dict:
+    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    summary = {"model": model_id, "held_out_before": before, "held_out_after": after,
+               "steps": max((h.get("step", 0) for h in history), default=0), "top_k": top_k,
+               "config": {k: config[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
+                                                 "num_attention_heads", "intermediate_size")}}
+    write_json(out / "metrics.json", summary)
+    write_tsv(out / "loss_curve.tsv", ["step", "loss"], [[s, l] for s, l in losses])
+    if after:
+        keys = ["loss", "perplexity", "accuracy", f"top{top_k}_accuracy", "masked_tokens"]
+        write_tsv(out / "metrics.tsv", ["model"] + keys, [[model_id] + [after[k] for k in keys]])
+        mqc.write_table(out / "pretraining_mqc.tsv", "dnalm_pretraining", "Pretraining",
+                        "Masked-token metrics on held-out windows after pretraining.",
+                        ["Sample", "loss", "perplexity", "accuracy", "topk_accuracy"],
+                        [[model_id, after["loss"], after["perplexity"], after["accuracy"],
+                          after[f"top{top_k}_accuracy"]]])
+    mqc.write_plot(out / "pretraining_loss_mqc.yaml", "dnalm_pretraining_loss", "Training loss",
+                   "Masked-LM training loss by step.", "linegraph", {model_id: dict(losses)},
+                   xlab="step", ylab="loss")
+    if before and after:
+        log.info("%s: held-out loss %.3f -> %.3f, accuracy %.3f -> %.3f", model_id, before["loss"],
+                 after["loss"], before["accuracy"], after["accuracy"])
+    return summary

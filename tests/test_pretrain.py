@@ -1,0 +1,100 @@
+"""Pretraining a tiny BERT on the human window: it learns, it loads with HF, it resumes after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import DNALM, dnalm
+
+STEPS = ["--max-steps", "30", "--save-steps", "10", "--warmup-steps", "3", "--batch-size", "8",
+         "--learning-rate", "1e-3"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tokenized, windows):
+    base = tmp_path_factory.mktemp("pretrain")
+    dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+          "--checkpoint-dir", base / "checkpoints", *STEPS, "--out", base / "model")
+    return base
+
+
+def test_training_lowers_the_held_out_loss(trained):
+    metrics = json.loads((trained / "model" / "metrics.json").read_text())
+    before, after = metrics["held_out_before"], metrics["held_out_after"]
+    assert before["masked_tokens"] == after["masked_tokens"] >= 2000  # the same fixed, seeded mask
+    assert after["loss"] < before["loss"] - 0.1
+    assert metrics["steps"] == 30 and metrics["top_k"] == 60  # 10 % of BPE-600's 604 tokens (GROVER's top-60)
+    curve = (trained / "model" / "loss_curve.tsv").read_text().splitlines()
+    assert len(curve) > 5
+
+
+def test_model_and_tokenizer_load_with_huggingface(trained, tokenized):
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from dnalm.vocabulary import Vocabulary
+
+    model = AutoModelForMaskedLM.from_pretrained(trained / "model" / "model")
+    tok = AutoTokenizer.from_pretrained(trained / "model" / "model")
+    seq = "ACGTTGCAGGCTTACCGGATTACAGGCATGAGCCACCGCGCCCGGCC"
+    ids = tok(seq, return_tensors="pt")["input_ids"]
+    assert ids[0, 1:-1].tolist() == Vocabulary.load(tokenized["bpe_600"] / "vocab").encode(seq).tolist()
+    with torch.no_grad():
+        assert model(input_ids=ids).logits.shape == (1, ids.shape[1], 609)
+
+
+def test_a_finished_run_does_not_train_again(trained, tokenized, windows):
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                 "--checkpoint-dir", trained / "checkpoints", *STEPS, "--out", trained / "again")
+    assert "not training again" in proc.stderr and "'loss'" not in proc.stdout
+    a = json.loads((trained / "model" / "metrics.json").read_text())["held_out_after"]
+    b = json.loads((trained / "again" / "metrics.json").read_text())["held_out_after"]
+    assert a == b
+
+
+def test_killed_run_resumes_from_its_checkpoint(trained, tokenized, windows, tmp_path):
+    """SIGKILL after the first checkpoint; the rerun resumes and ends where an uninterrupted run ends."""
+    from safetensors.numpy import load_file
+
+    args = [sys.executable, str(DNALM), "pretrain", "--tokenized", str(tokenized["bpe_600"]), "--windows",
+            str(windows["bpe_600"]), "--checkpoint-dir", str(tmp_path / "ck"), *STEPS]
+    proc = subprocess.Popen(args + ["--out", str(tmp_path / "first")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    marker = tmp_path / "ck" / "checkpoint-10" / "DNALM_CHECKPOINT_COMPLETE"
+    deadline = time.time() + 120
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert marker.exists() and not (tmp_path / "first").exists()
+    # A half-written checkpoint (no completion marker) is never chosen.
+    (tmp_path / "ck" / "checkpoint-99").mkdir(exist_ok=True)
+    resumed = subprocess.run(args + ["--out", str(tmp_path / "second")], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stderr and "checkpoint-99" not in resumed.stderr.split("resuming from")[1][:200]
+    ours = json.loads((tmp_path / "second" / "metrics.json").read_text())
+    reference = json.loads((trained / "model" / "metrics.json").read_text())
+    assert ours["steps"] == reference["steps"] == 30
+    final = load_file(str(tmp_path / "second" / "model" / "model.safetensors"))
+    uninterrupted = load_file(str(trained / "model" / "model" / "model.safetensors"))
+    for name, value in uninterrupted.items():
+        np.testing.assert_allclose(final[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_bad_pretrain_input(tmp_path, tokenized, windows):
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", tmp_path, "--checkpoint-dir",
+                 tmp_path / "ck", "--out", tmp_path / "o", check=False)
+    assert proc.returncode == 2 and "cannot read windows" in proc.stderr and "Traceback" not in proc.stderr
+    bad = tmp_path / "cfg.json"
+    bad.write_text("{not json")
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                 "--checkpoint-dir", tmp_path / "ck2", "--config", bad, "--out", tmp_path / "o2", check=False)
+    assert proc.returncode == 2 and "--config" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
