@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from dnalm.data import CLS, IGNORE, MASK, PAD, SEP, MlmCollator, WindowDataset, collate, mask_random
+from dnalm.data import CLS, IGNORE, MASK, PAD, SEP, MlmCollator, WindowDataset, collate, mask_tokens
 
 
 def test_windows_are_slices_of_the_tokenized_genome(tokenized, windows):
@@ -30,7 +31,7 @@ def test_random_masking_follows_bert(tokenized, windows):
     data = WindowDataset(tokenized["bpe_2000"], windows["bpe_2000"] / "train.npy")
     ids, _ = collate([data[i][1] for i in range(len(data))])
     rng = np.random.default_rng(0)
-    masked, labels = mask_random(ids, rng, 2009, 0.15)
+    masked, labels = mask_tokens(ids, rng, 2009, 0.15)
     chosen = labels != IGNORE
     real = ids >= 5
     assert not chosen[~real].any()  # [CLS], [SEP], [PAD] are never masked
@@ -53,3 +54,29 @@ def test_collator_masks_depend_only_on_seed_and_windows(tokenized, windows):
     c = MlmCollator(109, 0.15, seed=4)(batch)
     assert not (a["labels"] == c["labels"]).all()
     assert a["input_ids"].dtype.is_signed and a["labels"].shape == a["input_ids"].shape
+
+
+def _runs(mask_row: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask_row.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+@pytest.mark.parametrize("name, strategy, span", [("kmer6_overlap", "span", 6), ("bpe_600", "span8", 8)])
+def test_span_masking_masks_contiguous_spans(name, strategy, span, tokenized, windows):
+    """DNABERT's k contiguous overlapping k-mers (the shared nucleotide is hidden from every neighbour),
+    GenomeNet-BERT's spans of 8."""
+    data = WindowDataset(tokenized[name], windows[name] / "train.npy")
+    ids, _ = collate([data[i][1] for i in range(len(data))])
+    masked, labels = mask_tokens(ids, np.random.default_rng(1), 5000, 0.15, strategy, span)
+    chosen = labels != IGNORE
+    real = ids >= 5
+    assert not chosen[~real].any()
+    assert abs(chosen.sum() / real.sum() - 0.15) < 0.03
+    lengths = []
+    for row_chosen, row_real in zip(chosen, real):
+        last = int(np.flatnonzero(row_real)[-1])
+        for start, end in _runs(row_chosen):
+            if end <= last:  # a span cut by the window's end may be shorter
+                assert end - start >= span
+            lengths.append(end - start)
+    assert min(lengths) >= 1 and np.median(lengths) >= span

@@ -98,3 +98,11 @@ def test_bad_pretrain_input(tmp_path, tokenized, windows):
     proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
                  "--checkpoint-dir", tmp_path / "ck2", "--config", bad, "--out", tmp_path / "o2", check=False)
     assert proc.returncode == 2 and "--config" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, windows):
+    dnalm("pretrain", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
+          "--checkpoint-dir", tmp_path / "ck", "--masking", "span", "--max-steps", "4", "--save-steps", "4",
+          "--batch-size", "4", "--warmup-steps", "1", "--out", tmp_path / "m")
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["masking"] == "span" and metrics["steps"] == 4

@@ -146,7 +146,7 @@ def _pretrain(a: argparse.Namespace) -> None:
     with atomic_directory(a.out) as tmp:
         pretrain(a.tokenized, a.windows, tmp, a.checkpoint_dir, a.model_id or a.out.name, a.preset, a.config,
                  a.max_steps, a.batch_size, a.learning_rate, a.warmup_steps, a.weight_decay, a.mlm_probability,
-                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed)
+                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed, a.masking)
 
 
 def _vocab_stats(a: argparse.Namespace) -> None:
@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=_fraction, default=0.01)
     p.add_argument("--mlm-probability", type=_fraction, default=0.15,
                    help="share of tokens masked (BERT 0.15; GROVER 0.022)")
+    p.add_argument("--masking", choices=["random", "span", "span8"], default="random",
+                   help="random: BERT; span: k contiguous overlapping k-mers (DNABERT; 1 token for other "
+                        "vocabularies); span8: spans of 8 tokens (GenomeNet-BERT)")
     p.add_argument("--save-steps", type=_positive_int, default=500)
     p.add_argument("--keep-checkpoints", type=_positive_int, default=2)
     p.add_argument("--eval-batch-size", type=_positive_int, default=64)

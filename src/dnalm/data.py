@@ -52,12 +52,41 @@ def collate(windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return ids, (ids != PAD).astype(np.int64)
 
 
-def mask_random(ids: np.ndarray, rng: np.random.Generator, vocab_size: int,
-                probability: float) -> tuple[np.ndarray, np.ndarray]:
-    """BERT masking: each non-special token is chosen with `probability`; chosen tokens become [MASK]
-    (80 %), a random non-special token (10 %) or stay (10 %). Labels are IGNORE where not chosen."""
-    candidate = ids >= len(SPECIAL_TOKENS)
-    chosen = candidate & (rng.random(ids.shape) < probability)
+MASKING = ("random", "span", "span8")
+
+
+def choose_random(ids: np.ndarray, rng: np.random.Generator, probability: float) -> np.ndarray:
+    """BERT: each non-special token is chosen with `probability`."""
+    return (ids >= len(SPECIAL_TOKENS)) & (rng.random(ids.shape) < probability)
+
+
+def choose_spans(ids: np.ndarray, rng: np.random.Generator, probability: float, span: int) -> np.ndarray:
+    """Spans of `span` contiguous tokens, started with probability `probability / span`, so about
+    `probability` of the tokens are chosen. DNABERT masks k contiguous overlapping k-mers so the
+    nucleotide they share is hidden from every token around it; GenomeNet-BERT's mask8 uses spans of 8.
+    Spans stop at special tokens and padding."""
+    real = ids >= len(SPECIAL_TOKENS)
+    starts = real & (rng.random(ids.shape) < probability / span)
+    chosen = np.zeros_like(real)
+    for offset in range(span):
+        chosen[:, offset:] |= starts[:, :ids.shape[1] - offset]
+    return chosen & real
+
+
+def mask_tokens(ids: np.ndarray, rng: np.random.Generator, vocab_size: int, probability: float,
+                strategy: str = "random", span: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Choose tokens (`random` or spans), then BERT's replacement: chosen tokens become [MASK] (80 %), a
+    random non-special token (10 %) or stay (10 %). Labels are IGNORE where not chosen."""
+    if strategy == "random":
+        chosen = choose_random(ids, rng, probability)
+    else:
+        chosen = choose_spans(ids, rng, probability, 8 if strategy == "span8" else span)
+    return replace_chosen(ids, chosen, rng, vocab_size)
+
+
+def replace_chosen(ids: np.ndarray, chosen: np.ndarray, rng: np.random.Generator,
+                   vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masked input ids and labels for the chosen positions (never a special token as replacement)."""
     labels = np.where(chosen, ids, IGNORE)
     out = ids.copy()
     roll = rng.random(ids.shape)
@@ -74,14 +103,15 @@ class MlmCollator:
     what ran before: a run resumed from a checkpoint sees the masks an uninterrupted run saw.
     """
 
-    def __init__(self, vocab_size: int, probability: float, seed: int):
+    def __init__(self, vocab_size: int, probability: float, seed: int, strategy: str = "random", span: int = 1):
         self.vocab_size, self.probability, self.seed = vocab_size, probability, seed
+        self.strategy, self.span = strategy, span
 
     def __call__(self, items: list[tuple[int, np.ndarray]]) -> dict:
         import torch
 
         ids, attention = collate([window for _, window in items])
         rng = np.random.default_rng([self.seed, *(index for index, _ in items)])
-        masked, labels = mask_random(ids, rng, self.vocab_size, self.probability)
+        masked, labels = mask_tokens(ids, rng, self.vocab_size, self.probability, self.strategy, self.span)
         return {"input_ids": torch.from_numpy(masked), "attention_mask": torch.from_numpy(attention),
                 "labels": torch.from_numpy(labels)}

@@ -52,12 +52,10 @@ def complete_checkpoints(checkpoint_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split("-")[1]))
 
 
-def evaluate_mlm(model, data: WindowDataset, seed: int, probability: float, batch_size: int,
-                 top_k: int) -> dict:
+def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: int, top_k: int) -> dict:
     """Held-out masked-token metrics on a fixed, seeded mask: loss, perplexity, accuracy, top-k accuracy."""
     import torch
 
-    collator = MlmCollator(len(data.genome.vocab), probability, seed)
     model.eval()
     device = next(model.parameters()).device
     loss_sum, n, correct, in_top = 0.0, 0, 0, 0
@@ -84,7 +82,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
              preset: str = "tiny", config_json: Path | None = None, max_steps: int = 1000, batch_size: int = 32,
              learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
              mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
-             eval_batch_size: int = 64, seed: int = 42) -> dict:
+             eval_batch_size: int = 64, seed: int = 42, masking: str = "random") -> dict:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`."""
     import torch
     from transformers import BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
@@ -95,6 +93,12 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         raise InputError(f"--windows {windows_dir}: no training window")
     vocab = train.genome.vocab
     top_k = max(1, round(0.1 * (len(vocab) - 5)))  # GROVER's top-60 of ~600 tokens
+    # DNABERT's spans hide the nucleotide that k overlapping k-mers share; tokens that do not overlap
+    # have nothing to hide, so their spans are one token long (random masking).
+    span = vocab.k if vocab.kind == "kmer-overlap" else 1
+    if masking == "span" and span == 1:
+        log.warning("%s: --masking span on a %s vocabulary: spans of 1 token (random masking)", model_id, vocab.kind)
+    collator = MlmCollator(len(vocab), mlm_probability, seed, masking, span)
     set_seed(seed)
     config = bert_config(preset, config_json, len(vocab))
     checkpoint_dir = Path(checkpoint_dir)
@@ -116,7 +120,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
         disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
     model = BertForMaskedLM(config)
-    before = evaluate_mlm(model, test, seed, mlm_probability, eval_batch_size, top_k) if len(test) else None
+    before = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if len(test) else None
     resume = complete_checkpoints(checkpoint_dir)
     if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
         log.info("%s: %s already reached %d steps; not training again", model_id, resume[-1], max_steps)
@@ -126,7 +130,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         if resume:
             log.info("%s: resuming from %s", model_id, resume[-1])
         trainer = Trainer(model=model, args=args, train_dataset=train,
-                          data_collator=MlmCollator(len(vocab), mlm_probability, seed), callbacks=[MarkComplete()])
+                          data_collator=collator, callbacks=[MarkComplete()])
         trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
         final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
         if not (final / COMPLETE).is_file():  # the last steps since a save: keep them for a rerun
@@ -134,9 +138,9 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
             trainer.state.save_to_json(str(final / "trainer_state.json"))
             (final / COMPLETE).touch()
         model, history = trainer.model, trainer.state.log_history
-    after = evaluate_mlm(model, test, seed, mlm_probability, eval_batch_size, top_k) if len(test) else None
+    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if len(test) else None
     _write_model(model, vocab.path, out / "model")
-    return _write_metrics(out, model_id, before, after, history, config.to_dict(), top_k)
+    return _write_metrics(out, model_id, before, after, history, config.to_dict(), top_k, masking)
 
 
 def _write_model(model, vocab_dir: Path, out: Path) -> None:
@@ -148,9 +152,9 @@ def _write_model(model, vocab_dir: Path, out: Path) -> None:
 
 
 def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, history: list[dict],
-                   config: dict, top_k: int) -> dict:
+                   config: dict, top_k: int, masking: str) -> dict:
     losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
-    summary = {"model": model_id, "held_out_before": before, "held_out_after": after,
+    summary = {"model": model_id, "masking": masking, "held_out_before": before, "held_out_after": after,
                "steps": max((h.get("step", 0) for h in history), default=0), "top_k": top_k,
                "config": {k: config[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
                                                  "num_attention_heads", "intermediate_size")}}
