@@ -106,3 +106,26 @@ def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, wind
           "--batch-size", "4", "--warmup-steps", "1", "--out", tmp_path / "m")
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert metrics["masking"] == "span" and metrics["steps"] == 4
+
+
+def test_per_token_metrics_agree_with_an_independent_computation(trained):
+    rows = [line.split("\t") for line in (trained / "model" / "per_token.tsv").read_text().splitlines()[1:]]
+    assert len(rows) > 50
+    counts = [int(r[2]) for r in rows]
+    metrics = json.loads((trained / "model" / "metrics.json").read_text())["held_out_after"]
+    assert sum(counts) == min(metrics["masked_tokens"], 20_000)
+    accuracy = sum(int(r[2]) * float(r[3]) for r in rows) / sum(counts)
+    assert abs(accuracy - metrics["accuracy"]) < 1e-6  # every masked position is kept for the test window
+    aucs = [float(r[4]) for r in rows if r[4] != "nan"]
+    assert abs(np.mean(aucs) - metrics["mean_token_auc"]) < 1e-6 and 0.5 < metrics["mean_token_auc"] <= 1
+
+
+def test_one_vs_rest_auc_matches_pairwise_counting():
+    from dnalm.pretrain import one_vs_rest_auc
+
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.random(300), 2)  # ties
+    positive = rng.random(300) < 0.3
+    pos, neg = scores[positive], scores[~positive]
+    pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    assert abs(one_vs_rest_auc(scores, positive) - pairs / (len(pos) * len(neg))) < 1e-12

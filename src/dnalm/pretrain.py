@@ -52,13 +52,44 @@ def complete_checkpoints(checkpoint_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split("-")[1]))
 
 
-def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: int, top_k: int) -> dict:
-    """Held-out masked-token metrics on a fixed, seeded mask: loss, perplexity, accuracy, top-k accuracy."""
+def one_vs_rest_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC of `scores` for `positive` (Mann-Whitney U, ties averaged); NaN without both classes."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def per_token_metrics(probs: np.ndarray, labels: np.ndarray, tokens: tuple[str, ...]) -> list[dict]:
+    """Accuracy and one-vs-rest AUC per token type of the held-out masked positions (GROVER Fig. 3f,g)."""
+    predicted = probs.argmax(1)
+    rows = []
+    for t in np.unique(labels).tolist():
+        hit = labels == t
+        rows.append({"token": tokens[t], "length": len(tokens[t]), "count": int(hit.sum()),
+                     "accuracy": float((predicted[hit] == t).mean()), "auc": one_vs_rest_auc(probs[:, t], hit)})
+    return rows
+
+
+def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: int, top_k: int,
+                 keep_probs: int = 0) -> dict:
+    """Held-out masked-token metrics on a fixed, seeded mask: loss, perplexity, accuracy, top-k accuracy.
+
+    With `keep_probs`, the predicted distributions of the first `keep_probs` masked positions are kept
+    (as `probs`, `labels`) for per-token metrics.
+    """
     import torch
 
     model.eval()
     device = next(model.parameters()).device
     loss_sum, n, correct, in_top = 0.0, 0, 0, 0
+    kept_probs, kept_labels = [], []
     with torch.no_grad():
         for lo in range(0, len(data), batch_size):
             batch = collator([data[i] for i in range(lo, min(lo + batch_size, len(data)))])
@@ -70,12 +101,19 @@ def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: 
             n += int(chosen.sum())
             correct += int((picked.argmax(-1) == labels).sum())
             in_top += int((picked.topk(top_k, dim=-1).indices == labels[:, None]).any(-1).sum())
+            room = keep_probs - sum(map(len, kept_labels))
+            if room > 0:
+                kept_probs.append(torch.softmax(picked[:room].float(), -1).cpu().numpy())
+                kept_labels.append(labels[:room].cpu().numpy())
     model.train()
     if n == 0:
         raise InputError("no masked token in the held-out windows: too few test windows for evaluation")
     loss = loss_sum / n
-    return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / n,
-            f"top{top_k}_accuracy": in_top / n, "masked_tokens": n}
+    metrics = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / n,
+               f"top{top_k}_accuracy": in_top / n, "masked_tokens": n}
+    if keep_probs:
+        metrics["probs"], metrics["labels"] = np.concatenate(kept_probs), np.concatenate(kept_labels)
+    return metrics
 
 
 def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: Path, model_id: str,
@@ -138,9 +176,10 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
             trainer.state.save_to_json(str(final / "trainer_state.json"))
             (final / COMPLETE).touch()
         model, history = trainer.model, trainer.state.log_history
-    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if len(test) else None
+    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, keep_probs=20_000) if len(test) else None
+    per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
     _write_model(model, vocab.path, out / "model")
-    return _write_metrics(out, model_id, before, after, history, config.to_dict(), top_k, masking)
+    return _write_metrics(out, model_id, before, after, per_token, history, config.to_dict(), top_k, masking)
 
 
 def _write_model(model, vocab_dir: Path, out: Path) -> None:
@@ -151,9 +190,14 @@ def _write_model(model, vocab_dir: Path, out: Path) -> None:
             shutil.copy(Path(vocab_dir) / name, out / name)
 
 
-def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, history: list[dict],
-                   config: dict, top_k: int, masking: str) -> dict:
+def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, per_token: list[dict],
+                   history: list[dict], config: dict, top_k: int, masking: str) -> dict:
     losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    aucs = [r["auc"] for r in per_token if not math.isnan(r["auc"])]
+    if after:
+        after["mean_token_auc"] = float(np.mean(aucs)) if aucs else float("nan")
+    write_tsv(out / "per_token.tsv", ["token", "length", "count", "accuracy", "auc"],
+              [[r[k] for k in ("token", "length", "count", "accuracy", "auc")] for r in per_token])
     summary = {"model": model_id, "masking": masking, "held_out_before": before, "held_out_after": after,
                "steps": max((h.get("step", 0) for h in history), default=0), "top_k": top_k,
                "config": {k: config[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
@@ -161,7 +205,7 @@ def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | 
     write_json(out / "metrics.json", summary)
     write_tsv(out / "loss_curve.tsv", ["step", "loss"], [[s, l] for s, l in losses])
     if after:
-        keys = ["loss", "perplexity", "accuracy", f"top{top_k}_accuracy", "masked_tokens"]
+        keys = ["loss", "perplexity", "accuracy", f"top{top_k}_accuracy", "mean_token_auc", "masked_tokens"]
         write_tsv(out / "metrics.tsv", ["model"] + keys, [[model_id] + [after[k] for k in keys]])
         mqc.write_table(out / "pretraining_mqc.tsv", "dnalm_pretraining", "Pretraining",
                         "Masked-token metrics on held-out windows after pretraining.",
