@@ -143,10 +143,23 @@ def _make_windows(a: argparse.Namespace) -> None:
 def _pretrain(a: argparse.Namespace) -> None:
     from dnalm.pretrain import pretrain
 
-    with atomic_directory(a.out) as tmp:
-        pretrain(a.tokenized, a.windows, tmp, a.checkpoint_dir, a.model_id or a.out.name, a.preset, a.config,
+    def run(out: Path | None) -> None:
+        pretrain(a.tokenized, a.windows, out, a.checkpoint_dir, a.model_id or a.out.name, a.preset, a.config,
                  a.max_steps, a.batch_size, a.learning_rate, a.warmup_steps, a.weight_decay, a.mlm_probability,
-                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed, a.masking)
+                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed, a.masking, a.log_window_ids)
+
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, only rank 0 writes --out
+        run(None)
+        return
+    with atomic_directory(a.out) as tmp:
+        run(tmp)
+
+
+def _launch(a: argparse.Namespace) -> int:
+    from dnalm.launch import launch
+
+    command = a.command_line[1:] if a.command_line[:1] == ["--"] else a.command_line
+    return launch(a.procs_per_node, command, a.engine, a.image, a.bind, a.dry_run)
 
 
 def _vocab_stats(a: argparse.Namespace) -> None:
@@ -162,10 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dnalm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, func: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
+    def command(name: str, func: Callable[[argparse.Namespace], None], help: str,
+                out: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
-        p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
+        if out:
+            p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         return p
 
@@ -250,7 +265,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-steps", type=_positive_int, default=500)
     p.add_argument("--keep-checkpoints", type=_positive_int, default=2)
     p.add_argument("--eval-batch-size", type=_positive_int, default=64)
+    p.add_argument("--log-window-ids", action="store_true",
+                   help="record each rank's window indices and final weights under --checkpoint-dir/ranks")
     p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("launch", _launch, "start a training command on 1 process, N local processes or every node of "
+                "a SLURM allocation (srun + torchrun; standard library only)", out=False)
+    p.add_argument("--procs-per-node", type=_positive_int, default=1, help="processes per node: GPUs per node")
+    p.add_argument("--engine", choices=["none", "apptainer", "singularity", "docker"], default="none",
+                   help="container engine that srun starts on every node (default: none)")
+    p.add_argument("--image", help="container image for --engine")
+    p.add_argument("--bind", action="append", default=[], metavar="PATH",
+                   help="path to mount in the container (repeat), e.g. the checkpoint root")
+    p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
+    p.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                   help="the training command, e.g. -- dnalm pretrain ...")
 
     p = command("vocab-stats", _vocab_stats, "statistics of vocabularies over their tokenized genomes")
     p.add_argument("--tokenized", type=Path, nargs="+", required=True, help="tokenize-genome output directories")
@@ -263,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.command, args.verbose)
     prog = f"dnalm {args.command}"
     try:
-        args.func(args)
+        status = args.func(args)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -273,4 +302,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0

@@ -11,8 +11,6 @@ import logging
 import sys
 from typing import Iterable, Iterator, TypeVar
 
-from tqdm import tqdm
-
 T = TypeVar("T")
 log = logging.getLogger("dnalm")
 
@@ -27,8 +25,10 @@ def setup_logging(step: str, verbose: bool = False) -> None:
 
 
 def progress(iterable: Iterable[T] | None = None, *, total: float | None = None, desc: str = "",
-             unit: str = "it", unit_scale: bool = False) -> Iterator[T] | tqdm:
+             unit: str = "it", unit_scale: bool = False) -> Iterator[T]:
     """A tqdm bar that suits both terminals and batch logs."""
+    from tqdm import tqdm  # imported here: `dnalm launch` runs on a bare host Python
+
     tty = sys.stderr.isatty()
     return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=sys.stderr,
                 mininterval=0.5 if tty else 30.0, dynamic_ncols=tty, leave=tty)

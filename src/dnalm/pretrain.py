@@ -120,8 +120,13 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
              preset: str = "tiny", config_json: Path | None = None, max_steps: int = 1000, batch_size: int = 32,
              learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
              mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
-             eval_batch_size: int = 64, seed: int = 42, masking: str = "random") -> dict:
-    """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`."""
+             eval_batch_size: int = 64, seed: int = 42, masking: str = "random",
+             log_windows: bool = False) -> dict | None:
+    """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
+
+    Under torchrun every rank trains; only rank 0 (`out` given) evaluates and writes. `log_windows` records
+    each rank's window indices and final weights in `checkpoint_dir/ranks/` to check distributed runs.
+    """
     import torch
     from transformers import BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
 
@@ -137,6 +142,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     if masking == "span" and span == 1:
         log.warning("%s: --masking span on a %s vocabulary: spans of 1 token (random masking)", model_id, vocab.kind)
     collator = MlmCollator(len(vocab), mlm_probability, seed, masking, span)
+    train_collator = _LoggingCollator(collator) if log_windows else collator
     set_seed(seed)
     config = bert_config(preset, config_json, len(vocab))
     checkpoint_dir = Path(checkpoint_dir)
@@ -158,7 +164,8 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
         disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
     model = BertForMaskedLM(config)
-    before = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if len(test) else None
+    evaluate = out is not None and len(test) > 0
+    before = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if evaluate else None
     resume = complete_checkpoints(checkpoint_dir)
     if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
         log.info("%s: %s already reached %d steps; not training again", model_id, resume[-1], max_steps)
@@ -168,18 +175,44 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         if resume:
             log.info("%s: resuming from %s", model_id, resume[-1])
         trainer = Trainer(model=model, args=args, train_dataset=train,
-                          data_collator=collator, callbacks=[MarkComplete()])
+                          data_collator=train_collator, callbacks=[MarkComplete()])
         trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
         final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
-        if not (final / COMPLETE).is_file():  # the last steps since a save: keep them for a rerun
-            trainer.save_model(str(final))
+        if trainer.is_world_process_zero() and not (final / COMPLETE).is_file():
+            trainer.save_model(str(final))  # the last steps since a save: keep them for a rerun
             trainer.state.save_to_json(str(final / "trainer_state.json"))
             (final / COMPLETE).touch()
         model, history = trainer.model, trainer.state.log_history
-    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, keep_probs=20_000) if len(test) else None
+        if log_windows:
+            _log_rank(checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
+    if out is None:
+        return None
+    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, keep_probs=20_000) if evaluate else None
     per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
     _write_model(model, vocab.path, out / "model")
     return _write_metrics(out, model_id, before, after, per_token, history, config.to_dict(), top_k, masking)
+
+
+class _LoggingCollator:
+    """Records the window indices a rank trains on."""
+
+    def __init__(self, collator: MlmCollator):
+        self.collator, self.indices = collator, []
+
+    def __call__(self, items):
+        self.indices += [index for index, _ in items]
+        return self.collator(items)
+
+
+def _log_rank(checkpoint_dir: Path, indices: list[int], model, history: list[dict], step: int) -> None:
+    import os
+
+    rank = int(os.environ.get("RANK", "0"))
+    weights = float(sum(p.detach().double().abs().sum() for p in model.parameters()))
+    (checkpoint_dir / "ranks").mkdir(exist_ok=True)
+    write_json(checkpoint_dir / "ranks" / f"rank{rank}.json",
+               {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "windows": indices,
+                "weights_abs_sum": weights, "global_step": step, "losses": [h["loss"] for h in history if "loss" in h]})
 
 
 def _write_model(model, vocab_dir: Path, out: Path) -> None:
