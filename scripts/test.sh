@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: bedtools (pybedtools, annotation overlaps).
-if ! command -v bedtools >/dev/null 2>&1; then
+# System packages: bedtools (pybedtools, annotation overlaps); slurm-wlm and munge (a real one-node SLURM
+# for the multi-node launch test, which skips where it cannot start).
+missing=""
+command -v bedtools >/dev/null 2>&1 || missing="$missing bedtools"
+command -v slurmctld >/dev/null 2>&1 || missing="$missing slurm-wlm"
+command -v munged >/dev/null 2>&1 || missing="$missing munge"
+if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bedtools >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
 # Python environment: the pinned requirements the container images use, plus the test tools.
@@ -23,6 +28,7 @@ fi
 # DeepSpeed and torch extensions compile once into this directory and are reused across tests.
 export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-$HOME/.cache/dnalm/torch_extensions}
 export TOKENIZERS_PARALLELISM=false
+export PATH="$PWD/.venv/bin:$PATH"   # dnalm and torchrun, as ranks started by `dnalm launch` need them
 
 # The pipeline itself runs under nf-test where Nextflow and nf-test are installed (not on CI's machines).
 if command -v nextflow >/dev/null 2>&1 && command -v nf-test >/dev/null 2>&1; then

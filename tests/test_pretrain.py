@@ -145,7 +145,7 @@ def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
     assert [r["world_size"] for r in ranks] == [2, 2] and ranks[0]["global_step"] == ranks[1]["global_step"] == steps
     a, b = set(ranks[0]["windows"]), set(ranks[1]["windows"])
     assert a | b == set(range(n_train))
-    assert len(a & b) <= 1  # the distributed sampler pads an odd count with one repeated window
+    assert len(a & b) <= (-n_train) % 10  # the last global batch of 2 x 5 is completed from the start
     assert ranks[0]["weights_abs_sum"] == ranks[1]["weights_abs_sum"]
     first_loss = ranks[0]["losses"][0]
     assert 0.5 * np.log(609) < first_loss < 1.5 * np.log(609)
