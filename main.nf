@@ -66,7 +66,7 @@ workflow {
         )
     def contig_map = params.contig_map ? file(params.contig_map, checkIfExists: true) : null
 
-    DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map)
+    DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, params.pretrain_nodes)
 
     channel.topic('versions')
         .map { process, tool, version -> "${process.tokenize(':').last()}\t${tool}\t${version}" }

@@ -116,15 +116,43 @@ def module_script(path: Path) -> tuple[str, list[str], dict[str, str]]:
     return tokens[1], tokens[2:], defs
 
 
-def ext_args(root: Path) -> dict[str, str]:
-    """{process name: ext.args template} from conf/modules.config."""
+def module_subcommands(path: Path) -> list[str]:
+    """Every dnalm subcommand a module runs (a launcher and the command it starts)."""
+    command, template, _ = module_script(path)
+    return [name for name, _ in commands(["dnalm", command, *template])]
+
+
+def ext_options(root: Path) -> dict[str, dict[str, str]]:
+    """{process name: {ext key (args, launch_args): template}} from conf/modules.config.
+
+    A selector may name several processes ('A|B')."""
     text = (root / "conf" / "modules.config").read_text()
-    found = {}
-    for name, body in re.findall(r"withName:\s*'([A-Z_]+)'\s*\{(.*?)\n    \}", text, re.S):
-        args = re.search(r'ext\.args\s*=\s*\{\s*"(.*)"\s*\}', body)
-        if args:
-            found[name] = args.group(1)
+    found: dict[str, dict[str, str]] = {}
+    for names, body in re.findall(r"withName:\s*'([A-Z_|]+)'\s*\{(.*?)\n    \}", text, re.S):
+        for key, template in re.findall(r'ext\.(\w+)\s*=\s*\{\s*"(.*)"\s*\}', body):
+            for name in names.split("|"):
+                found.setdefault(name, {})[key] = template
     return found
+
+
+def ext_args(root: Path) -> dict[str, str]:
+    """{process name: ext.args template}."""
+    return {name: ext["args"] for name, ext in ext_options(root).items() if "args" in ext}
+
+
+def commands(template: list[str]) -> list[tuple[str, list[str]]]:
+    """The dnalm commands of a script line: [(subcommand, its tokens)]; `launch ... -- dnalm X ...` is two."""
+    parts: list[tuple[str, list[str]]] = []
+    i = 0
+    while i < len(template):
+        if template[i] == "dnalm" and i + 1 < len(template):
+            parts.append((template[i + 1], []))
+            i += 2
+            continue
+        if parts:
+            parts[-1][1].append(template[i])
+        i += 1
+    return parts
 
 
 def subcommand_flags() -> dict[str, set[str]]:
@@ -134,10 +162,13 @@ def subcommand_flags() -> dict[str, set[str]]:
 
 
 def flag_errors(root: Path) -> list[str]:
-    """(d) every --flag in a module script and in its ext.args exists in that dnalm subcommand."""
+    """(d) every --flag in a module script and in its ext options exists in that dnalm subcommand.
+
+    A script line may hold two commands (`dnalm launch ... -- dnalm pretrain ...`); each flag, and each
+    `${args}` / `${launch_args}` (ext.args, ext.launch_args), is checked against the command it stands in."""
     problems = []
     flags = subcommand_flags()
-    args = ext_args(root)
+    options = ext_options(root)
     for path in module_files(root):
         rel = path.relative_to(root)
         proc = reftrace.Module.from_file(str(path)).processes[0].name
@@ -146,18 +177,24 @@ def flag_errors(root: Path) -> list[str]:
         except ValueError as exc:
             problems.append(str(exc))
             continue
-        if command not in flags:
-            problems.append(f"{rel}: 'dnalm {command}' is not a dnalm subcommand")
-            continue
-        used = [t for t in template if t.startswith("--")]
-        used += [f for d in defs.values() for f in re.findall(r"(--[a-z][a-z0-9-]*)", d)]
-        used += re.findall(r"(--[a-z][a-z0-9-]*)", args.get(proc, ""))
-        for flag in used:
-            if flag not in flags[command]:
-                problems.append(f"{rel}: {proc} passes {flag}, which 'dnalm {command}' does not have")
-    for proc in args:
+        parts = commands(["dnalm", command, *template])
+        for i, (name, tokens) in enumerate(parts):
+            if name not in flags:
+                problems.append(f"{rel}: 'dnalm {name}' is not a dnalm subcommand")
+                continue
+            used = [t for t in tokens if t.startswith("--") and t != "--"]
+            for t in tokens:
+                var = re.fullmatch(r"\$\{(\w+)\}", t)
+                if var and var.group(1) in defs:
+                    used += re.findall(r"(--[a-z][a-z0-9-]*)", defs[var.group(1)])
+                if var and var.group(1) in ("args", "launch_args"):
+                    used += re.findall(r"(--[a-z][a-z0-9-]*)", options.get(proc, {}).get(var.group(1), ""))
+            for flag in used:
+                if flag not in flags[name]:
+                    problems.append(f"{rel}: {proc} passes {flag}, which 'dnalm {name}' does not have")
+    for proc in options:
         if not any(f"process {proc} " in p.read_text() for p in module_files(root)):
-            problems.append(f"conf/modules.config: ext.args for unknown process {proc}")
+            problems.append(f"conf/modules.config: ext options for unknown process {proc}")
     return problems
 
 
@@ -214,7 +251,7 @@ def _truthy(value: object) -> bool:
 
 
 def render_command(root: Path, process: str, values: dict) -> list[str]:
-    """The argv a task of `process` runs, from its module's script line and its ext.args.
+    """The argv a task of `process` runs, from its module's script line and its ext options.
 
     `values` holds the task's inputs by name, `meta` and `params`. Supports exactly the forms the
     modules use: `${a.b}` interpolation and `def x = cond ? "..." : ''`.
@@ -228,7 +265,10 @@ def render_command(root: Path, process: str, values: dict) -> list[str]:
             continue
         cond = _interpolate("${" + conditional.group(1) + "}", local)
         local[name] = _interpolate(conditional.group(2), local) if _truthy(cond) else ""
-    local["args"] = _interpolate(ext_args(root).get(process, ""), local)
+    for key, ext_template in ext_options(root).get(process, {}).items():
+        local[key] = _interpolate(ext_template, local)
+    local.setdefault("args", "")
+    local.setdefault("launch_args", "")
     return ["dnalm", command] + shlex.split(_interpolate(" ".join(shlex.quote(t) if "$" not in t else t
                                                                      for t in template), local))
 
@@ -263,6 +303,8 @@ def _literal(text: str, root: Path):
 def publish_dir(root: Path, process: str, params: dict) -> str:
     """The publishDir path of a process in conf/modules.config, rendered with `params`."""
     text = (root / "conf" / "modules.config").read_text()
-    body = dict(re.findall(r"withName:\s*'([A-Z_]+)'\s*\{(.*?)\n    \}", text, re.S))[process]
+    bodies = {name: body for names, body in re.findall(r"withName:\s*'([A-Z_|]+)'\s*\{(.*?)\n    \}", text, re.S)
+              for name in names.split("|") if "publishDir" in body}
+    body = bodies[process]
     template = re.search(r'publishDir\s*=\s*\[path:\s*\{\s*"(.*?)"\s*\}', body).group(1)
     return _interpolate(template, {"params": params})

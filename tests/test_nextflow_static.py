@@ -18,7 +18,7 @@ def test_every_check_passes_on_the_tree():
 
 
 def test_every_subcommand_has_a_module():
-    scripts = {nfcheck.module_script(p)[0] for p in nfcheck.module_files(ROOT)}
+    scripts = {name for p in nfcheck.module_files(ROOT) for name in nfcheck.module_subcommands(p)}
     assert scripts == set(nfcheck.subcommand_flags())
 
 
@@ -64,6 +64,9 @@ DEFECTS = {
                                  "--tokens ${tokenized}", "--tokens"),
     "unknown flag in ext.args": (nfcheck.flag_errors, "conf/modules.config", "--chunk-bp", "--chunk-size",
                                  "--chunk-size"),
+    "launch flag given to the launched command": (
+        nfcheck.flag_errors, "conf/modules.config", '"--procs-per-node ${params.gpus_per_node}',
+        '"--procs-per-node ${params.gpus_per_node} --max-steps 3', "--max-steps, which 'dnalm launch'"),
     "undeclared param": (nfcheck.param_errors, "conf/modules.config", "${params.min_run}", "${params.min_runs}",
                          "params.min_runs"),
     "param missing from the schema": (nfcheck.param_errors, "nextflow_schema.json", '"hpc_account": {',

@@ -15,6 +15,7 @@ workflow DNALM {
     kmer_vocabs         // string: 'kind:k[:stride],...'
     ch_tracks           // channel: [ meta (id, format, role), track ]
     contig_map          // path of a contig name map for the tracks, or null
+    pretrain_nodes      // integer: nodes per pretraining task
 
     main:
     PREPARE_GENOME(ch_fasta)
@@ -26,7 +27,7 @@ workflow DNALM {
         : PREPARE_GENOME.out.holdout_default.map { meta, bed -> meta.holdout_contigs ? [] : bed }
 
     VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
-    PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows)
+    PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows, pretrain_nodes)
 
     emit:
     genome      = PREPARE_GENOME.out.genome

@@ -1,0 +1,34 @@
+process DNALM_PRETRAIN_MULTINODE {
+    tag "${meta.id}"
+    label 'process_multinode'
+    // No container directive: this task holds a SLURM allocation of several nodes and runs on the first
+    // one with the host's Python; `dnalm launch` (standard library only) starts one container per node
+    // with srun, inside which torchrun starts one rank per GPU (see docs/usage.md, "Several nodes").
+
+    input:
+    tuple val(meta), path(tokenized), path(windows)
+
+    output:
+    tuple val(meta), path("${meta.id}_pretrained/model", type: 'dir'),   emit: model
+    tuple val(meta), path("${meta.id}_pretrained", type: 'dir'),         emit: results
+    path "${meta.id}_pretrained/*_mqc.*",                                emit: mqc
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    def launch_args = task.ext.launch_args ?: ''
+    """
+    dnalm launch ${launch_args} -- dnalm pretrain --tokenized ${tokenized} --windows ${windows} --model-id ${meta.id} --out ${meta.id}_pretrained ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_pretrained/model
+    touch ${meta.id}_pretrained/model/config.json ${meta.id}_pretrained/model/model.safetensors ${meta.id}_pretrained/model/tokenizer.json
+    touch ${meta.id}_pretrained/metrics.json ${meta.id}_pretrained/metrics.tsv ${meta.id}_pretrained/loss_curve.tsv
+    touch ${meta.id}_pretrained/pretraining_mqc.tsv ${meta.id}_pretrained/pretraining_loss_mqc.yaml
+    """
+}
