@@ -295,8 +295,8 @@ def nextflow_params(root: Path, profile_config: str | None = None) -> dict:
 def _literal(text: str, root: Path):
     if text == "null":
         return None
-    if text[0] in "'\"":
-        return text[1:-1].replace("${projectDir}", str(root))
+    if text[0] in "'\"":  # a quoted string, maybe followed by a // comment
+        return text[1:text.index(text[0], 1)].replace("${projectDir}", str(root))
     return float(text) if "." in text else int(text)
 
 

@@ -132,14 +132,15 @@ def test_one_vs_rest_auc_matches_pairwise_counting():
 
 
 def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
-    """torchrun, 2 processes over gloo on the CPU, started by `dnalm launch`: disjoint windows covering the
-    epoch, identical final weights, a logged loss on the scale of one rank's (not multiplied by 2)."""
+    """torchrun, 2 processes over gloo on the CPU with DeepSpeed ZeRO-2, started by `dnalm launch`: disjoint
+    windows covering the epoch, identical final weights, a logged loss on the scale of one rank's (not
+    multiplied by 2)."""
     n_train = len(np.load(windows["bpe_600"] / "train.npy"))
     steps = -(-n_train // (2 * 5))  # one epoch at 2 ranks x 5 windows
     proc = dnalm("launch", "--procs-per-node", "2", "--", "dnalm", "pretrain", "--tokenized", tokenized["bpe_600"],
                  "--windows", windows["bpe_600"], "--checkpoint-dir", tmp_path / "ck", "--max-steps", steps,
                  "--save-steps", steps, "--batch-size", 5, "--warmup-steps", 2, "--log-window-ids",
-                 "--out", tmp_path / "m")
+                 "--deepspeed", "zero2", "--out", tmp_path / "m")
     assert proc.stdout.startswith("torchrun --standalone --nproc-per-node=2")
     ranks = [json.loads((tmp_path / "ck" / "ranks" / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2] and ranks[0]["global_step"] == ranks[1]["global_step"] == steps
@@ -150,3 +151,4 @@ def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
     first_loss = ranks[0]["losses"][0]
     assert 0.5 * np.log(609) < first_loss < 1.5 * np.log(609)
     assert (tmp_path / "m" / "metrics.json").is_file()
+    assert (tmp_path / "ck" / f"checkpoint-{steps}" / f"global_step{steps}").is_dir()  # a DeepSpeed checkpoint

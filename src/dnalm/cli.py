@@ -71,6 +71,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _deepspeed_config(text: str) -> Path | None:
+    """'' (none), 'zero2' (the config dnalm ships, found inside containers too) or a JSON file."""
+    if not text:
+        return None
+    if text == "zero2":
+        return Path(__file__).parent / "configs" / "deepspeed_zero2.json"
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"not 'zero2' and no such file: {text!r}")
+    return Path(text)
+
+
 def _int_list(text: str) -> list[int]:
     values = [_positive_int(t) for t in text.split(",") if t.strip()]
     if not values:
@@ -146,7 +157,8 @@ def _pretrain(a: argparse.Namespace) -> None:
     def run(out: Path | None) -> None:
         pretrain(a.tokenized, a.windows, out, a.checkpoint_dir, a.model_id or a.out.name, a.preset, a.config,
                  a.max_steps, a.batch_size, a.learning_rate, a.warmup_steps, a.weight_decay, a.mlm_probability,
-                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed, a.masking, a.log_window_ids)
+                 a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed, a.masking, a.log_window_ids,
+                 a.deepspeed)
 
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, only rank 0 writes --out
         run(None)
@@ -265,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-steps", type=_positive_int, default=500)
     p.add_argument("--keep-checkpoints", type=_positive_int, default=2)
     p.add_argument("--eval-batch-size", type=_positive_int, default=64)
+    p.add_argument("--deepspeed", type=_deepspeed_config, default=None, metavar="zero2|JSON",
+                   help="DeepSpeed: 'zero2' (ZeRO stage 2, dnalm's config) or a config file; empty: plain PyTorch")
     p.add_argument("--log-window-ids", action="store_true",
                    help="record each rank's window indices and final weights under --checkpoint-dir/ranks")
     p.add_argument("--seed", type=_non_negative_int, default=42)

@@ -121,7 +121,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
              learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
              mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
              eval_batch_size: int = 64, seed: int = 42, masking: str = "random",
-             log_windows: bool = False) -> dict | None:
+             log_windows: bool = False, deepspeed: Path | None = None) -> dict | None:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
     Under torchrun every rank trains; only rank 0 (`out` given) evaluates and writes. `log_windows` records
@@ -155,7 +155,10 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
             if state.is_world_process_zero:
                 (checkpoint_dir / f"checkpoint-{state.global_step}" / COMPLETE).touch()
 
+    if deepspeed:
+        _single_process_rendezvous()
     args = TrainingArguments(
+        deepspeed=str(deepspeed) if deepspeed else None,
         output_dir=str(checkpoint_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
         learning_rate=learning_rate, warmup_steps=warmup_steps, lr_scheduler_type="linear",
         weight_decay=weight_decay, max_grad_norm=1.0, save_steps=save_steps, save_total_limit=keep_checkpoints,
@@ -191,6 +194,20 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
     _write_model(model, vocab.path, out / "model")
     return _write_metrics(out, model_id, before, after, per_token, history, config.to_dict(), top_k, masking)
+
+
+def _single_process_rendezvous() -> None:
+    """DeepSpeed wants a process group even for one process; outside torchrun, make one of size 1 on
+    this host (otherwise it tries MPI discovery and fails on mpi4py)."""
+    import os
+    import socket
+
+    if "WORLD_SIZE" in os.environ:
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
 
 
 class _LoggingCollator:
