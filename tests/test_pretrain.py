@@ -34,6 +34,7 @@ def test_training_lowers_the_held_out_loss(trained):
     assert metrics["steps"] == 30 and metrics["top_k"] == 60  # 10 % of BPE-600's 604 tokens (GROVER's top-60)
     curve = (trained / "model" / "loss_curve.tsv").read_text().splitlines()
     assert len(curve) > 5
+    assert (trained / "model" / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_model_and_tokenizer_load_with_huggingface(trained, tokenized):

@@ -232,6 +232,24 @@ def _log_rank(checkpoint_dir: Path, indices: list[int], model, history: list[dic
                 "weights_abs_sum": weights, "global_step": step, "losses": [h["loss"] for h in history if "loss" in h]})
 
 
+def _plot_loss(losses: list[tuple[int, float]], after: dict | None, model_id: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    if losses:
+        ax.plot(*zip(*losses), label="training loss")
+    if after:
+        ax.axhline(after["loss"], color="tab:red", linestyle="--", label="held-out loss (end)")
+    ax.set(xlabel="step", ylabel="masked-LM loss", title=model_id)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _write_model(model, vocab_dir: Path, out: Path) -> None:
     """A HuggingFace model directory: weights, config and the vocabulary's tokenizer files."""
     model.save_pretrained(out)
@@ -265,6 +283,7 @@ def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | 
     mqc.write_plot(out / "pretraining_loss_mqc.yaml", "dnalm_pretraining_loss", "Training loss",
                    "Masked-LM training loss by step.", "linegraph", {model_id: dict(losses)},
                    xlab="step", ylab="loss")
+    _plot_loss(losses, after, model_id, out / "loss_curve.png")
     if before and after:
         log.info("%s: held-out loss %.3f -> %.3f, accuracy %.3f -> %.3f", model_id, before["loss"],
                  after["loss"], before["accuracy"], after["accuracy"])

@@ -28,7 +28,7 @@ process DNALM_PRETRAIN_MULTINODE {
     """
     mkdir -p ${meta.id}_pretrained/model
     touch ${meta.id}_pretrained/model/config.json ${meta.id}_pretrained/model/model.safetensors ${meta.id}_pretrained/model/tokenizer.json
-    touch ${meta.id}_pretrained/metrics.json ${meta.id}_pretrained/metrics.tsv ${meta.id}_pretrained/loss_curve.tsv
+    touch ${meta.id}_pretrained/metrics.json ${meta.id}_pretrained/metrics.tsv ${meta.id}_pretrained/loss_curve.tsv ${meta.id}_pretrained/loss_curve.png ${meta.id}_pretrained/per_token.tsv
     touch ${meta.id}_pretrained/pretraining_mqc.tsv ${meta.id}_pretrained/pretraining_loss_mqc.yaml
     """
 }
