@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -102,3 +103,12 @@ def test_test_profile_uses_bundled_real_data():
     for key, path in genome.items():
         assert Path(path).is_file(), key
     assert {"hg19", "hg38", "t2t", "mm10"} <= set(params["genomes"])
+
+
+def test_schema_defaults_equal_the_config_defaults():
+    params = nfcheck.nextflow_params(ROOT)
+    schema = json.loads((ROOT / "nextflow_schema.json").read_text())
+    defaults = {k: v["default"] for group in schema["$defs"].values() for k, v in group["properties"].items()
+                if "default" in v}
+    assert len(defaults) > 30
+    assert {k: params.get(k) for k in defaults} == defaults
