@@ -188,6 +188,11 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         model, history = trainer.model, trainer.state.log_history
         if log_windows:
             _log_rank(checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Leave the process group together: a rank that exits while another still holds the group aborts
+        # in gloo's teardown. Rank 0 then evaluates alone.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     if out is None:
         return None
     after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, keep_probs=20_000) if evaluate else None
