@@ -52,9 +52,6 @@ def collate(windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return ids, (ids != PAD).astype(np.int64)
 
 
-MASKING = ("random", "span", "span8")
-
-
 def choose_random(ids: np.ndarray, rng: np.random.Generator, probability: float) -> np.ndarray:
     """BERT: each non-special token is chosen with `probability`."""
     return (ids >= len(SPECIAL_TOKENS)) & (rng.random(ids.shape) < probability)
