@@ -19,6 +19,8 @@ ECOLI = ASSETS / "ecoli_536_NC_008253.fa.gz"
 SHARED = ROOT.parent / "shared" / "data"
 DNALM = ROOT / "bin" / "dnalm"
 BPE_CYCLES = (100, 600, 2000, 5000)
+PRETRAIN_STEPS = ["--max-steps", "30", "--save-steps", "10", "--warmup-steps", "3", "--batch-size", "8",
+                  "--learning-rate", "1e-3"]
 KMER_VOCABS = {"kmer4": ["--kind", "kmer", "--k", "4"], "kmer6": ["--kind", "kmer", "--k", "6"],
                "kmer6_overlap": ["--kind", "kmer-overlap", "--k", "6"],
                "kmer6_stride3": ["--kind", "kmer-stride", "--k", "6", "--stride", "3"]}
@@ -94,3 +96,12 @@ def windows(work, human_genome, tokenized) -> dict[str, Path]:
         dnalm("make-windows", "--tokenized", tok, "--holdout-regions", human_genome / "holdout_default.bed",
               "--out", out[name])
     return out
+
+
+@pytest.fixture(scope="session")
+def pretrained(work, tokenized, windows) -> Path:
+    """A tiny BERT pretrained on the BPE-600 windows: `model/model` is its HF directory."""
+    base = work / "pretrain"
+    dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+          "--checkpoint-dir", base / "checkpoints", *PRETRAIN_STEPS, "--out", base / "model")
+    return base

@@ -42,8 +42,10 @@ def parse_errors(root: Path) -> list[str]:
 
 
 def _definitions(path: Path) -> set[str]:
+    """Processes, workflows and top-level functions (reftrace lists no functions) a script defines."""
     module = reftrace.Module.from_file(str(path))
-    return {p.name for p in module.processes} | {w.name for w in module.workflows if w.name}
+    functions = set(re.findall(r"^def (\w+)\s*\(", path.read_text(), re.M))
+    return {p.name for p in module.processes} | {w.name for w in module.workflows if w.name} | functions
 
 
 def include_errors(root: Path) -> list[str]:
@@ -70,6 +72,18 @@ def include_errors(root: Path) -> list[str]:
 
 def module_files(root: Path) -> list[Path]:
     return sorted((root / "modules").rglob("main.nf"))
+
+
+def aliases(root: Path) -> dict[str, str]:
+    """`include { NAME as ALIAS }` across the pipeline: alias -> process name."""
+    return {alias: name for path in nf_files(root)
+            for name, alias in re.findall(r"include\s*\{\s*(\w+)\s+as\s+(\w+)\s*\}", path.read_text())}
+
+
+def module_of(root: Path, process: str) -> Path | None:
+    """The module file defining `process` (or the process an alias names)."""
+    name = aliases(root).get(process, process)
+    return next((p for p in module_files(root) if f"process {name} " in p.read_text()), None)
 
 
 def section(text: str, name: str) -> str:
@@ -193,7 +207,7 @@ def flag_errors(root: Path) -> list[str]:
                 if flag not in flags[name]:
                     problems.append(f"{rel}: {proc} passes {flag}, which 'dnalm {name}' does not have")
     for proc in options:
-        if not any(f"process {proc} " in p.read_text() for p in module_files(root)):
+        if module_of(root, proc) is None:
             problems.append(f"conf/modules.config: ext options for unknown process {proc}")
     return problems
 
@@ -256,14 +270,16 @@ def render_command(root: Path, process: str, values: dict) -> list[str]:
     `values` holds the task's inputs by name, `meta` and `params`. Supports exactly the forms the
     modules use: `${a.b}` interpolation and `def x = cond ? "..." : ''`.
     """
-    path = next(p for p in module_files(root) if f"process {process} " in p.read_text())
-    command, template, defs = module_script(path)
+    command, template, defs = module_script(module_of(root, process))
     local = dict(values)
     for name, expr in defs.items():
         conditional = re.fullmatch(r"([\w.]+) \? \"(.*)\" : ''", expr.strip())
         if name == "args" or not conditional:
             continue
-        cond = _interpolate("${" + conditional.group(1) + "}", local)
+        try:
+            cond = _interpolate("${" + conditional.group(1) + "}", local)
+        except KeyError:  # Groovy: a missing map key is null, so the condition is false
+            cond = ""
         local[name] = _interpolate(conditional.group(2), local) if _truthy(cond) else ""
     for key, ext_template in ext_options(root).get(process, {}).items():
         local[key] = _interpolate(ext_template, local)
@@ -293,18 +309,20 @@ def nextflow_params(root: Path, profile_config: str | None = None) -> dict:
 
 
 def _literal(text: str, root: Path):
-    if text == "null":
-        return None
+    if text in ("null", "true", "false"):
+        return {"null": None, "true": True, "false": False}[text]
     if text[0] in "'\"":  # a quoted string, maybe followed by a // comment
         return text[1:text.index(text[0], 1)].replace("${projectDir}", str(root))
     return float(text) if "." in text else int(text)
 
 
-def publish_dir(root: Path, process: str, params: dict) -> str:
-    """The publishDir path of a process in conf/modules.config, rendered with `params`."""
+def publish_dir(root: Path, process: str, params: dict) -> str | None:
+    """The publishDir path of a process in conf/modules.config, rendered with `params` (None: not published)."""
     text = (root / "conf" / "modules.config").read_text()
     bodies = {name: body for names, body in re.findall(r"withName:\s*'([A-Z_|]+)'\s*\{(.*?)\n    \}", text, re.S)
               for name in names.split("|") if "publishDir" in body}
     body = bodies[process]
+    if re.search(r"publishDir\s*=\s*\[enabled:\s*false\]", body):
+        return None
     template = re.search(r'publishDir\s*=\s*\[path:\s*\{\s*"(.*?)"\s*\}', body).group(1)
     return _interpolate(template, {"params": params})

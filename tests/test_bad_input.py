@@ -65,6 +65,9 @@ def test_prepare_genome_rejects(case, tmp_path):
     (["vocab-sweep", "--genome", "nowhere", "--cycles", "100"], "--genome nowhere"),
     (["vocab-sweep", "--genome", "nowhere", "--cycles", "ten"], "--cycles"),
     (["make-windows", "--tokenized", "nowhere"], "--tokenized nowhere"),
+    (["nextkmer-finetune", "--model", "m", "--data", "d", "--k", "9"], "k must be between 1 and 8"),
+    (["tfidf-baseline", "--data", "d", "--vocab", "v", "--k", "0"], "k must be between 1 and 8"),
+    (["nextkmer-data", "--genome", "nowhere", "--holdout-contigs", "chr21"], "--genome nowhere"),
 ])
 def test_other_steps_reject_bad_options(args, message, tmp_path):
     out = tmp_path / "out"

@@ -8,6 +8,7 @@ stages them, and outputs are copied to their publishDir.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -31,8 +32,8 @@ class Runner:
         self.results = Path(params["outdir"])
         self.commands: list[list[str]] = []
 
-    def task(self, process: str, meta: dict, **inputs: Path | list[Path]) -> Path:
-        task_dir = self.work / f"{process}_{meta['id']}"
+    def task(self, process: str, meta: dict, **inputs: Path | list[Path] | int | None) -> Path:
+        task_dir = self.work / f"{process}_{meta['id']}_{len(self.commands)}"
         task_dir.mkdir(parents=True)
         values = {"meta": meta, "params": self.params, "task": {"cpus": 2}}
         for name, value in inputs.items():
@@ -41,6 +42,8 @@ class Runner:
                 for v in value:
                     (task_dir / name / v.name).symlink_to(v)
                 values[name] = " ".join(f"{name}/{v.name}" for v in value)
+            elif isinstance(value, int):  # val input
+                values[name] = value
             elif value:
                 (task_dir / value.name).symlink_to(value)
                 values[name] = value.name
@@ -51,9 +54,11 @@ class Runner:
         proc = subprocess.run([sys.executable, str(DNALM), *argv[1:]], cwd=task_dir, capture_output=True, text=True)
         assert proc.returncode == 0, f"{' '.join(argv)}\n{proc.stderr}"
         out = task_dir / argv[argv.index("--out") + 1]
-        publish = self.results / Path(nfcheck.publish_dir(ROOT, process, self.params)).relative_to(self.results)
-        publish.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(out, publish / out.name, dirs_exist_ok=True)
+        target = nfcheck.publish_dir(ROOT, process, self.params)
+        if target:
+            publish = self.results / Path(target).relative_to(self.results)
+            publish.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(out, publish / out.name, dirs_exist_ok=True)
         return out
 
 
@@ -86,14 +91,31 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     for spec in params["kmer_vocabs"].split(","):
         meta = {**genome_meta, "genome_id": genome_meta["id"], **kmer_meta(spec)}
         vocabs[meta["id"]] = run.task("DNALM_KMER_VOCAB", meta)
-    tokenized = []
+    tokenized, models = [], {}
     for name, vocab in vocabs.items():
         meta = {**genome_meta, "id": name, "genome_id": genome_meta["id"]}
         tokenized.append(run.task("DNALM_TOKENIZE_GENOME", meta, vocab=vocab, genome=genome))
         windows = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[-1], holdout_regions=holdout)
-        run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[-1], windows=windows)
+        models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[-1], windows=windows) / "model"
     run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized))
+    run_nextkmer(run, genome_meta, genome, holdout, models)
     return run
+
+
+def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | None, models: dict[str, Path]) -> None:
+    """subworkflows/local/nextkmer: data, fine-tuning per model and k, TF-IDF per vocabulary and k, selection."""
+    ks = [int(k) for k in str(run.params["nextkmer_k"]).split(",")]
+    data = run.task("DNALM_NEXTKMER_DATA", {**genome_meta, "max_k": max(ks)}, genome=genome, holdout_regions=holdout)
+    results = []
+    for name, model in models.items():
+        for k in ks:
+            results.append(run.task("DNALM_NEXTKMER_FINETUNE", {"id": name}, model=model, data=data, k=k))
+    for spec in run.params["tfidf_vocabs"].split(","):
+        meta = kmer_meta(spec)
+        vocab = run.task("DNALM_TFIDF_VOCAB", meta)
+        for k in ks:
+            results.append(run.task("DNALM_TFIDF_BASELINE", meta, vocab=vocab, data=data, k=k))
+    run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
 
 
 @pytest.fixture(scope="session", params=["test_profile", "lambda_phage"])
@@ -110,7 +132,7 @@ def pipeline(request, tmp_path_factory) -> Runner:
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining)/[^`]+)`",
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer)/[^`]+)`",
                                  section)))
 
 
@@ -165,3 +187,20 @@ def test_the_chain_uses_the_test_profile_params(pipeline):
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]
     windows = commands["make-windows"]
     assert "--holdout-regions" in windows and windows[windows.index("--max-len") + 1] == "510"
+
+
+def test_the_selected_model_has_the_best_mean_next_kmer_accuracy(pipeline):
+    selection = next(pipeline.results.glob("nextkmer/*_vocabulary_selection"))
+    with open(selection / "nextkmer_results.tsv") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    ks = [int(k) for k in str(pipeline.params["nextkmer_k"]).split(",")]
+    models = {r["model"]: int(r["vocab_size"]) for r in rows if r["kind"] == "dnalm"}
+    expected = {f"bpe_{n}" for n in pipeline.params["bpe_cycles"].split(",")} | {
+        kmer_meta(s)["id"] for s in pipeline.params["kmer_vocabs"].split(",")}
+    assert set(models) == expected and {r["kind"] for r in rows} == {"dnalm", "tfidf"}
+    mean = {m: np.mean([float(r["accuracy"]) for r in rows if r["model"] == m and int(r["k"]) in ks]) for m in models}
+    best = min(models, key=lambda m: (-round(mean[m], 6), models[m]))
+    selected = json.loads((selection / "selected.json").read_text())
+    assert selected["model"] == best == (selection / "selected_model.txt").read_text().strip()
+    assert selected["mean_accuracy"] == pytest.approx(mean[best], abs=1e-6) and selected["k"] == ks
+    assert (selection / "nextkmer_accuracy.png").read_bytes()[:4] == b"\x89PNG"

@@ -12,39 +12,29 @@ import time
 import numpy as np
 import pytest
 
-from conftest import DNALM, dnalm
-
-STEPS = ["--max-steps", "30", "--save-steps", "10", "--warmup-steps", "3", "--batch-size", "8",
-         "--learning-rate", "1e-3"]
+from conftest import DNALM, PRETRAIN_STEPS as STEPS, dnalm
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, tokenized, windows):
-    base = tmp_path_factory.mktemp("pretrain")
-    dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
-          "--checkpoint-dir", base / "checkpoints", *STEPS, "--out", base / "model")
-    return base
 
-
-def test_training_lowers_the_held_out_loss(trained):
-    metrics = json.loads((trained / "model" / "metrics.json").read_text())
+def test_training_lowers_the_held_out_loss(pretrained):
+    metrics = json.loads((pretrained / "model" / "metrics.json").read_text())
     before, after = metrics["held_out_before"], metrics["held_out_after"]
     assert before["masked_tokens"] == after["masked_tokens"] >= 2000  # the same fixed, seeded mask
     assert after["loss"] < before["loss"] - 0.1
     assert metrics["steps"] == 30 and metrics["top_k"] == 60  # 10 % of BPE-600's 604 tokens (GROVER's top-60)
-    curve = (trained / "model" / "loss_curve.tsv").read_text().splitlines()
+    curve = (pretrained / "model" / "loss_curve.tsv").read_text().splitlines()
     assert len(curve) > 5
-    assert (trained / "model" / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (pretrained / "model" / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_model_and_tokenizer_load_with_huggingface(trained, tokenized):
+def test_model_and_tokenizer_load_with_huggingface(pretrained, tokenized):
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     from dnalm.vocabulary import Vocabulary
 
-    model = AutoModelForMaskedLM.from_pretrained(trained / "model" / "model")
-    tok = AutoTokenizer.from_pretrained(trained / "model" / "model")
+    model = AutoModelForMaskedLM.from_pretrained(pretrained / "model" / "model")
+    tok = AutoTokenizer.from_pretrained(pretrained / "model" / "model")
     seq = "ACGTTGCAGGCTTACCGGATTACAGGCATGAGCCACCGCGCCCGGCC"
     ids = tok(seq, return_tensors="pt")["input_ids"]
     assert ids[0, 1:-1].tolist() == Vocabulary.load(tokenized["bpe_600"] / "vocab").encode(seq).tolist()
@@ -52,16 +42,16 @@ def test_model_and_tokenizer_load_with_huggingface(trained, tokenized):
         assert model(input_ids=ids).logits.shape == (1, ids.shape[1], 609)
 
 
-def test_a_finished_run_does_not_train_again(trained, tokenized, windows):
+def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
-                 "--checkpoint-dir", trained / "checkpoints", *STEPS, "--out", trained / "again")
+                 "--checkpoint-dir", pretrained / "checkpoints", *STEPS, "--out", pretrained / "again")
     assert "not training again" in proc.stderr and "'loss'" not in proc.stdout
-    a = json.loads((trained / "model" / "metrics.json").read_text())["held_out_after"]
-    b = json.loads((trained / "again" / "metrics.json").read_text())["held_out_after"]
+    a = json.loads((pretrained / "model" / "metrics.json").read_text())["held_out_after"]
+    b = json.loads((pretrained / "again" / "metrics.json").read_text())["held_out_after"]
     assert a == b
 
 
-def test_killed_run_resumes_from_its_checkpoint(trained, tokenized, windows, tmp_path):
+def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, tmp_path):
     """SIGKILL after the first checkpoint; the rerun resumes and ends where an uninterrupted run ends."""
     from safetensors.numpy import load_file
 
@@ -82,10 +72,10 @@ def test_killed_run_resumes_from_its_checkpoint(trained, tokenized, windows, tmp
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from" in resumed.stderr and "checkpoint-99" not in resumed.stderr.split("resuming from")[1][:200]
     ours = json.loads((tmp_path / "second" / "metrics.json").read_text())
-    reference = json.loads((trained / "model" / "metrics.json").read_text())
+    reference = json.loads((pretrained / "model" / "metrics.json").read_text())
     assert ours["steps"] == reference["steps"] == 30
     final = load_file(str(tmp_path / "second" / "model" / "model.safetensors"))
-    uninterrupted = load_file(str(trained / "model" / "model" / "model.safetensors"))
+    uninterrupted = load_file(str(pretrained / "model" / "model" / "model.safetensors"))
     for name, value in uninterrupted.items():
         np.testing.assert_allclose(final[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
 
@@ -109,11 +99,11 @@ def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, wind
     assert metrics["masking"] == "span" and metrics["steps"] == 4
 
 
-def test_per_token_metrics_agree_with_an_independent_computation(trained):
-    rows = [line.split("\t") for line in (trained / "model" / "per_token.tsv").read_text().splitlines()[1:]]
+def test_per_token_metrics_agree_with_an_independent_computation(pretrained):
+    rows = [line.split("\t") for line in (pretrained / "model" / "per_token.tsv").read_text().splitlines()[1:]]
     assert len(rows) > 50
     counts = [int(r[2]) for r in rows]
-    metrics = json.loads((trained / "model" / "metrics.json").read_text())["held_out_after"]
+    metrics = json.loads((pretrained / "model" / "metrics.json").read_text())["held_out_after"]
     assert sum(counts) == min(metrics["masked_tokens"], 20_000)
     accuracy = sum(int(r[2]) * float(r[3]) for r in rows) / sum(counts)
     assert abs(accuracy - metrics["accuracy"]) < 1e-6  # every masked position is kept for the test window

@@ -7,6 +7,7 @@ include { PREPARE_GENOME } from '../subworkflows/local/prepare_genome'
 include { VOCABULARIES   } from '../subworkflows/local/vocabularies'
 include { ANNOTATIONS    } from '../subworkflows/local/annotations'
 include { PRETRAIN       } from '../subworkflows/local/pretrain'
+include { NEXTKMER       } from '../subworkflows/local/nextkmer'
 
 workflow DNALM {
     take:
@@ -28,6 +29,8 @@ workflow DNALM {
 
     VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
     PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows, pretrain_nodes)
+    NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k, params.nextkmer_models,
+             params.trust_remote_code, params.tfidf_vocabs)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
@@ -35,5 +38,6 @@ workflow DNALM {
     tokenized   = VOCABULARIES.out.tokenized
     windows     = VOCABULARIES.out.windows
     models      = PRETRAIN.out.models
-    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc)
+    selected    = NEXTKMER.out.selected         // channel: [ meta, model_dir ] of the selected vocabulary
+    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc)
 }

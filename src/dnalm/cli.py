@@ -89,6 +89,13 @@ def _int_list(text: str) -> list[int]:
     return sorted(set(values))
 
 
+def _k(text: str) -> int:
+    value = _int(text)
+    if not 1 <= value <= 8:
+        raise argparse.ArgumentTypeError(f"k must be between 1 and 8, got {text!r}")
+    return value
+
+
 def _identifier(text: str) -> str:
     if not text or not all(c.isalnum() or c in "_.-" for c in text):
         raise argparse.ArgumentTypeError(f"use letters, digits, '_', '.' or '-' only, got {text!r}")
@@ -104,6 +111,22 @@ def _add_holdout(p: argparse.ArgumentParser) -> None:
                    help="comma-separated contig names or globs held out of pretraining (e.g. chr21)")
     p.add_argument("--holdout-regions", type=Path, metavar="BED",
                    help="BED of regions held out of pretraining (e.g. holdout_default.bed of prepare-genome)")
+
+
+def _add_training(p: argparse.ArgumentParser, epochs: float, batch_size: int, learning_rate: float,
+                  dropout: float, warmup_steps: int, weight_decay: float) -> None:
+    """Fine-tuning settings (defaults: GROVER's for the command)."""
+    p.add_argument("--epochs", type=_positive_float, default=epochs, help=f"passes over the training set (default: {epochs:g})")
+    p.add_argument("--max-steps", type=_non_negative_int, default=0, help="stop after this many steps (default: 0 = epochs)")
+    p.add_argument("--batch-size", type=_positive_int, default=batch_size, help=f"samples per device and step (default: {batch_size})")
+    p.add_argument("--learning-rate", type=_positive_float, default=learning_rate,
+                   help=f"Adam learning rate, constant after warmup (default: {learning_rate:g})")
+    p.add_argument("--dropout", type=_fraction, default=dropout,
+                   help=f"dropout of the classification head where the architecture has one (default: {dropout:g})")
+    p.add_argument("--warmup-steps", type=_non_negative_int, default=warmup_steps)
+    p.add_argument("--weight-decay", type=_fraction, default=weight_decay, help="decoupled weight decay (0: Adam)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow model code from the model's repository (DNABERT-2, Nucleotide Transformer, HyenaDNA)")
 
 
 def _prepare_genome(a: argparse.Namespace) -> None:
@@ -179,6 +202,49 @@ def _vocab_stats(a: argparse.Namespace) -> None:
 
     with atomic_directory(a.out) as tmp:
         vocab_stats(a.tokenized, tmp)
+
+
+def _nextkmer_data(a: argparse.Namespace) -> None:
+    from dnalm.nextkmer import nextkmer_data
+
+    with atomic_directory(a.out) as tmp:
+        nextkmer_data(a.genome, tmp, a.holdout_contigs, a.holdout_regions, a.samples, a.stride, a.context,
+                      a.max_k, a.split, a.test_fraction, a.seed)
+
+
+def _nextkmer_finetune(a: argparse.Namespace) -> None:
+    from dnalm.finetune import finetune
+    from dnalm.labelled import load_task
+
+    task = load_task(a.data, a.k)
+    model_id = a.model_id or _model_name(a.model)
+    with atomic_directory(a.out) as tmp:
+        finetune(a.model, task, tmp, model_id, a.epochs, a.max_steps, a.batch_size, a.learning_rate, a.dropout,
+                 a.warmup_steps, a.weight_decay, a.seed, a.trust_remote_code, extra={"k": a.k})
+
+
+def _model_name(ref: str) -> str:
+    """A readable model name: the directory's name (its parent's for `<name>_pretrained/model`) or hub id."""
+    path = Path(ref)
+    if path.exists():
+        path = path.resolve()
+        return path.parent.name if path.name == "model" else path.name
+    return ref.replace("/", "_")
+
+
+def _tfidf_baseline(a: argparse.Namespace) -> None:
+    from dnalm.tfidf import tfidf_baseline
+
+    with atomic_directory(a.out) as tmp:
+        tfidf_baseline(a.data, a.vocab, tmp, a.k, a.trees, a.max_leaf_nodes, a.max_train, a.memory_gb,
+                       a.valid_fraction, a.seed, a.threads, a.tree_samples)
+
+
+def _select_vocabulary(a: argparse.Namespace) -> None:
+    from dnalm.selection import select_vocabulary
+
+    with atomic_directory(a.out) as tmp:
+        select_vocabulary(a.results, tmp)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,6 +348,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-window-ids", action="store_true",
                    help="record each rank's window indices and final weights under --checkpoint-dir/ranks")
     p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("nextkmer-data", _nextkmer_data,
+                "next-k-mer samples from the holdout set: 50 nt input, the next k nt as label (GROVER)")
+    p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
+    _add_holdout(p)
+    p.add_argument("--samples", type=_positive_int, default=500_000,
+                   help="at most this many samples, a seeded random subset of all pieces (default: 500,000)")
+    p.add_argument("--stride", type=_positive_int, default=510,
+                   help="bases between piece starts: 510 cuts 510 nt pieces (GROVER); lower it for small "
+                        "holdout sets (default: 510)")
+    p.add_argument("--context", type=_positive_int, default=50, help="input length in nt (default: 50)")
+    p.add_argument("--max-k", type=_positive_int, default=6, help="labels for k = 1..max-k (default: 6)")
+    p.add_argument("--split", choices=["random", "block"], default="random",
+                   help="random: seeded 80/20 (GROVER); block: the last 20%% in genome order is test, for "
+                        "overlapping samples (default: random)")
+    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of test samples (default: 0.2)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("nextkmer-finetune", _nextkmer_finetune,
+                "fine-tune any model (dnalm or HuggingFace, path or hub id) to predict the next k nt")
+    p.add_argument("--model", required=True, help="model directory or HuggingFace hub id")
+    p.add_argument("--data", type=Path, required=True, help="nextkmer-data output directory")
+    p.add_argument("--k", type=_k, required=True, help="predict the next k nt: 4^k classes (1..8)")
+    p.add_argument("--model-id", help="name in reports (default: from --model)")
+    _add_training(p, epochs=3.0, batch_size=64, learning_rate=1e-6, dropout=0.5, warmup_steps=0, weight_decay=0.0)
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("tfidf-baseline", _tfidf_baseline,
+                "TF-IDF features of tokens + random forest on a labelled task (next-k-mer or CSV folder)")
+    p.add_argument("--data", type=Path, required=True, help="nextkmer-data output or a folder of train/dev/test.csv")
+    p.add_argument("--vocab", type=Path, required=True, help="vocabulary directory that tokenizes the sequences")
+    p.add_argument("--k", type=_k, help="next-k-mer data: predict the next k nt (1..8)")
+    p.add_argument("--trees", type=_int_list, default=[100, 200, 500, 1000, 2000],
+                   help="forest sizes tried; the best on validation is kept (default: 100,200,500,1000,2000)")
+    p.add_argument("--max-leaf-nodes", type=_positive_int, default=256,
+                   help="leaves per tree: bounds memory with many classes (default: 256)")
+    p.add_argument("--max-train", type=_positive_int, default=50_000,
+                   help="at most this many training samples, a seeded subset (default: 50,000)")
+    p.add_argument("--tree-samples", type=_positive_int, default=10_000,
+                   help="bootstrap samples per tree: bounds time with many classes (default: 10,000)")
+    p.add_argument("--memory-gb", type=_positive_float, default=8.0,
+                   help="forest sizes over this memory are not tried (default: 8)")
+    p.add_argument("--valid-fraction", type=_fraction, default=0.1,
+                   help="share of training rows held out to choose the forest size, where the task has no "
+                        "dev split (default: 0.1)")
+    p.add_argument("--threads", type=_positive_int, default=_cores(), help="trees grown at once (default: cores)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("select-vocabulary", _select_vocabulary,
+                "rank pretrained models by mean next-k-mer accuracy over k; table, plot and selected.json")
+    p.add_argument("--results", type=Path, nargs="+", required=True,
+                   help="nextkmer-finetune and tfidf-baseline output directories")
 
     p = command("launch", _launch, "start a training command on 1 process, N local processes or every node of "
                 "a SLURM allocation (srun + torchrun; standard library only)", out=False)

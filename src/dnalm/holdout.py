@@ -40,9 +40,13 @@ class Holdout:
                 intervals.setdefault(contig, []).append((start, end))
         return cls(intervals)
 
-    @property
-    def bp(self) -> int:
-        return sum(e - s for iv in self.intervals.values() for s, e in iv)
+    def segments(self, contig: str, start: int, end: int) -> list[tuple[int, int]]:
+        """The held-out parts [a, b) of the span [start, end) on `contig`, in genome coordinates."""
+        return [(max(s, start), min(e, end)) for s, e in self.intervals.get(contig, []) if s < end and e > start]
+
+    def covered_bp(self, runs: list[tuple[str, int, int]]) -> int:
+        """Held-out bases inside the (contig, start, end) runs: whole contigs count their real length."""
+        return sum(b - a for contig, start, end in runs for a, b in self.segments(contig, start, end))
 
     def overlaps(self, contig: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Boolean mask: which [start, end) spans on `contig` touch a held-out interval."""

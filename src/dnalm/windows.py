@@ -78,7 +78,7 @@ def make_windows(tokenized_dir: Path, out: Path, holdout_contigs: list[str], hol
     lengths = windows[:, 2]
     summary = {"vocabulary": genome.vocab.name, "windows": len(windows), "train": int((~is_test).sum()),
                "test": int(is_test.sum()), "tokens_in_windows": int(lengths.sum()),
-               "tokens_held_out": held_tokens, "holdout_bp": holdout.bp,
+               "tokens_held_out": held_tokens, "holdout_bp": holdout.covered_bp([r[1:4] for r in genome.runs]),
                "share_max_len": float((lengths == max_len).mean()) if len(lengths) else 0.0,
                "mean_length": float(lengths.mean()) if len(lengths) else 0.0,
                "max_len": max_len, "min_len": min_len, "p_max": p_max, "seed": seed,

@@ -1,0 +1,108 @@
+"""Labelled sequence tasks, read the same way by every classifier (language models and TF-IDF baselines).
+
+A task directory is either next-k-mer data (`nextkmer-data`: the label of a sample is the k nt after its
+50 nt input, one of 4^k classes) or a GUE-style folder of `train.csv`, `dev.csv` and `test.csv` with the
+columns `sequence,label`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dnalm.errors import InputError
+from dnalm.nextkmer import SUMMARY, kmer_class
+
+
+@dataclass
+class Split:
+    sequences: list[str]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def head(self, n: int) -> "Split":
+        return Split(self.sequences[:n], self.labels[:n])
+
+    def tail(self, n: int) -> "Split":
+        return Split(self.sequences[len(self) - n:], self.labels[len(self) - n:])
+
+
+@dataclass
+class Task:
+    """Train, validation (None where the task has none) and test splits of one classification task."""
+
+    name: str
+    n_classes: int
+    train: Split
+    valid: Split | None
+    test: Split
+
+
+def load_task(path: Path, k: int | None = None) -> Task:
+    """Next-k-mer data (needs `k`) or a GUE-style CSV folder."""
+    path = Path(path)
+    if (path / SUMMARY).is_file():
+        if k is None:
+            raise InputError(f"--data {path}: next-k-mer data needs --k")
+        return _nextkmer_task(path, k)
+    if (path / "train.csv").is_file():
+        return _csv_task(path)
+    raise InputError(f"--data {path}: neither next-k-mer data ({SUMMARY}) nor a folder with train.csv")
+
+
+def _nextkmer_task(path: Path, k: int) -> Task:
+    max_k = json.loads((path / SUMMARY).read_text())["max_k"]
+    if not 1 <= k <= max_k:
+        raise InputError(f"--k {k}: must be between 1 and {max_k} (the --max-k of this next-k-mer data)")
+    splits = {}
+    for name in ("train", "test"):
+        with open(path / f"{name}.tsv") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+        splits[name] = Split([r["input"] for r in rows], kmer_class([r["next"][:k] for r in rows]))
+    return Task(f"next{k}mer", 4 ** k, splits["train"], None, splits["test"])
+
+
+def _csv_task(path: Path) -> Task:
+    splits = {name: _read_csv(path / f"{name}.csv") for name in ("train", "dev", "test")
+              if (path / f"{name}.csv").is_file()}
+    if "test" not in splits:
+        raise InputError(f"--data {path}: no test.csv")
+    names = sorted({label for seqs, labels in splits.values() for label in labels}, key=_label_order)
+    if len(names) < 2:
+        raise InputError(f"--data {path}: every row has label {names[0]!r}; a task needs two classes or more")
+    index = {name: i for i, name in enumerate(names)}
+    built = {name: Split(seqs, np.array([index[x] for x in labels], dtype=np.int64))
+             for name, (seqs, labels) in splits.items()}
+    return Task(path.name, len(names), built["train"], built.get("dev"), built["test"])
+
+
+def _label_order(label: str) -> tuple[int, float | str]:
+    """Numeric labels in numeric order (0, 1, 2, 10), others alphabetically."""
+    try:
+        return 0, float(label)
+    except ValueError:
+        return 1, label
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[str]]:
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"sequence", "label"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"{path}: no column {', '.join(sorted(missing))} (header must have sequence,label)")
+        seqs, labels = [], []
+        for lineno, row in enumerate(reader, start=2):
+            seq = (row["sequence"] or "").strip().upper()
+            if not seq or (row["label"] or "").strip() == "":
+                raise InputError(f"{path}: line {lineno}: empty sequence or label")
+            seqs.append(seq)
+            labels.append(row["label"].strip())
+    if not seqs:
+        raise InputError(f"{path}: no rows")
+    return seqs, labels

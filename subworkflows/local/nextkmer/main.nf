@@ -1,0 +1,72 @@
+/*
+ * NEXTKMER: GROVER's vocabulary benchmark. Every pretrained model (and every external model listed) is
+ * fine-tuned to predict the next k nt after 50 nt of held-out sequence, for each k; TF-IDF + random-forest
+ * baselines run on the same samples; the best vocabulary by mean accuracy over k is selected, and the
+ * later steps run on its model.
+ */
+
+include { DNALM_NEXTKMER_DATA                   } from '../../../modules/local/dnalm/nextkmer_data'
+include { DNALM_NEXTKMER_FINETUNE               } from '../../../modules/local/dnalm/nextkmer_finetune'
+include { DNALM_KMER_VOCAB as DNALM_TFIDF_VOCAB } from '../../../modules/local/dnalm/kmer_vocab'
+include { DNALM_TFIDF_BASELINE                  } from '../../../modules/local/dnalm/tfidf_baseline'
+include { DNALM_SELECT_VOCABULARY               } from '../../../modules/local/dnalm/select_vocabulary'
+include { kmerMeta                              } from '../vocabularies'
+
+// An external model: a local directory (staged into the task) or a HuggingFace hub id (downloaded there)
+def externalModel(ref, trust_remote_code) {
+    def local = file(ref)
+    return local.exists()
+        ? [[id: local.name, trust_remote_code: trust_remote_code], local]
+        : [[id: ref.replace('/', '_'), hub_id: ref, trust_remote_code: trust_remote_code], []]
+}
+
+workflow NEXTKMER {
+    take:
+    ch_genome           // channel: [ meta, genome_dir ]
+    ch_holdout          // channel: holdout BED, or [] when whole contigs are held out (meta.holdout_contigs)
+    ch_models           // channel: [ meta, model_dir ] of the pretrained models
+    kmer_values         // string: 'k,...' (GROVER: 2,3,4,5,6)
+    external_models     // string: comma-separated model directories or hub ids, '' for none
+    trust_remote_code   // boolean: allow external models' own code
+    tfidf_vocabs        // string: 'kind:k[:stride],...' vocabularies of the TF-IDF baselines
+
+    main:
+    def ks = kmer_values.tokenize(',').collect { k -> k.trim().toInteger() }
+    ch_k = channel.fromList(ks)
+
+    DNALM_NEXTKMER_DATA(
+        ch_genome
+            .map { meta, dir -> [meta + [max_k: ks.max()], dir] }
+            .combine(ch_holdout.map { bed -> [bed] })
+    )
+    ch_data = DNALM_NEXTKMER_DATA.out.data.map { _meta, dir -> dir }
+
+    ch_external = channel.fromList(external_models.tokenize(',').collect { ref -> externalModel(ref.trim(), trust_remote_code) })
+    DNALM_NEXTKMER_FINETUNE(
+        ch_models.map { meta, dir -> [[id: meta.id], dir] }
+            .mix(ch_external)
+            .combine(ch_data)
+            .combine(ch_k)
+    )
+
+    DNALM_TFIDF_VOCAB(channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerMeta(spec.trim()) }))
+    DNALM_TFIDF_BASELINE(DNALM_TFIDF_VOCAB.out.vocab.combine(ch_data).combine(ch_k))
+
+    ch_results = DNALM_NEXTKMER_FINETUNE.out.results
+        .mix(DNALM_TFIDF_BASELINE.out.results)
+        .map { _meta, dir -> dir }
+        .collect(sort: true)
+        .map { dirs -> [dirs] }
+    DNALM_SELECT_VOCABULARY(ch_genome.map { meta, _dir -> meta }.combine(ch_results))
+
+    // The selected model, one of the pretrained ones, goes on to fine-tuning and embedding analysis
+    ch_selected = ch_models
+        .combine(DNALM_SELECT_VOCABULARY.out.selected.map { _meta, txt -> txt.text.trim() })
+        .filter { meta, _dir, selected -> meta.id == selected }
+        .map { meta, dir, _selected -> [meta, dir] }
+
+    emit:
+    selected  = ch_selected                                 // channel: [ meta, model_dir ]
+    selection = DNALM_SELECT_VOCABULARY.out.selection       // channel: [ meta, selection_dir ]
+    mqc       = DNALM_SELECT_VOCABULARY.out.mqc
+}
