@@ -142,7 +142,7 @@ def ext_options(root: Path) -> dict[str, dict[str, str]]:
     A selector may name several processes ('A|B')."""
     text = (root / "conf" / "modules.config").read_text()
     found: dict[str, dict[str, str]] = {}
-    for names, body in re.findall(r"withName:\s*'([A-Z_|]+)'\s*\{(.*?)\n    \}", text, re.S):
+    for names, body in re.findall(r"withName:\s*'([A-Z0-9_|]+)'\s*\{(.*?)\n    \}", text, re.S):
         for key, template in re.findall(r'ext\.(\w+)\s*=\s*\{\s*"(.*)"\s*\}', body):
             for name in names.split("|"):
                 found.setdefault(name, {})[key] = template
@@ -319,7 +319,7 @@ def _literal(text: str, root: Path):
 def publish_dir(root: Path, process: str, params: dict) -> str | None:
     """The publishDir path of a process in conf/modules.config, rendered with `params` (None: not published)."""
     text = (root / "conf" / "modules.config").read_text()
-    bodies = {name: body for names, body in re.findall(r"withName:\s*'([A-Z_|]+)'\s*\{(.*?)\n    \}", text, re.S)
+    bodies = {name: body for names, body in re.findall(r"withName:\s*'([A-Z0-9_|]+)'\s*\{(.*?)\n    \}", text, re.S)
               for name in names.split("|") if "publishDir" in body}
     body = bodies[process]
     if re.search(r"publishDir\s*=\s*\[enabled:\s*false\]", body):

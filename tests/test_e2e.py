@@ -82,9 +82,11 @@ def run_pipeline(base: Path, params: dict) -> Runner:
                    "exclude_contigs": params["exclude_contigs"] or named.get("exclude_contigs", ""),
                    "holdout_contigs": params["holdout_contigs"] or named.get("holdout_contigs", "")}
     genome = run.task("DNALM_PREPARE_GENOME", genome_meta, fasta=fasta)
+    tracks = {}
     for role in (r for r in TRACK_ROLES if r in named):
         meta = {"id": role, "format": "jaspar" if role == "motif" else "bed", "role": role}
-        run.task("DNALM_PREPARE_ANNOTATION", meta, track=Path(named[role]), genome=genome, contig_map=None)
+        annotation = run.task("DNALM_PREPARE_ANNOTATION", meta, track=Path(named[role]), genome=genome, contig_map=None)
+        tracks[role] = annotation / f"{role}.{meta['format']}"
     holdout = None if genome_meta["holdout_contigs"] else genome / "holdout_default.bed"
     sweep = run.task("DNALM_VOCAB_SWEEP", genome_meta, genome=genome)
     vocabs = {d.name: d for d in sorted(sweep.glob("bpe_*"))}
@@ -98,7 +100,8 @@ def run_pipeline(base: Path, params: dict) -> Runner:
         windows = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[-1], holdout_regions=holdout)
         models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[-1], windows=windows) / "model"
     run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized))
-    run_nextkmer(run, genome_meta, genome, holdout, models)
+    selected = run_nextkmer(run, genome_meta, genome, holdout, models)
+    run_finetune(run, genome_meta, genome, tracks, selected, models[selected])
     return run
 
 
@@ -114,8 +117,32 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
         meta = kmer_meta(spec)
         vocab = run.task("DNALM_TFIDF_VOCAB", meta)
         for k in ks:
-            results.append(run.task("DNALM_TFIDF_BASELINE", meta, vocab=vocab, data=data, k=k))
-    run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
+            results.append(run.task("DNALM_TFIDF_BASELINE", {**meta, "k": k, "task": f"next{k}mer"}, vocab=vocab,
+                                    data=data))
+    selection = run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
+    return (selection / "selected_model.txt").read_text().strip()
+
+
+def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str, Path], selected: str,
+                 model: Path) -> None:
+    """subworkflows/local/finetune: tasks from the annotation, fine-tuning, TF-IDF baselines, report."""
+    tasks = {}
+    if "tss" in tracks:
+        tasks["prom300"] = run.task("DNALM_TASK_PROM300", {"id": "prom300"}, genome=genome, tss=tracks["tss"],
+                                    vocab=model)
+        tasks["promscan"] = run.task("DNALM_TASK_PROMSCAN", {"id": "promscan"}, genome=genome, tss=tracks["tss"])
+    if "motif" in tracks and "ctcf_peaks" in tracks:
+        tasks["ctcf"] = run.task("DNALM_TASK_CTCF", {"id": "ctcf"}, genome=genome, motif=tracks["motif"],
+                                 peaks=tracks["ctcf_peaks"])
+    if not tasks:
+        return
+    results = [run.task("DNALM_FINETUNE", {"id": selected, "task": name}, model=model, data=task)
+               for name, task in tasks.items()]
+    for spec in run.params["tfidf_vocabs"].split(","):
+        vocab = run.task("DNALM_TFIDF_TASK_VOCAB", kmer_meta(spec))
+        results += [run.task("DNALM_TFIDF_TASK", {**kmer_meta(spec), "task": name}, vocab=vocab, data=task)
+                    for name, task in tasks.items()]
+    run.task("DNALM_FINETUNE_REPORT", genome_meta, results=sorted(results))
 
 
 @pytest.fixture(scope="session", params=["test_profile", "lambda_phage"])
@@ -132,7 +159,7 @@ def pipeline(request, tmp_path_factory) -> Runner:
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer)/[^`]+)`",
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune)/[^`]+)`",
                                  section)))
 
 
@@ -140,8 +167,8 @@ def test_every_documented_output_is_published(pipeline):
     outputs = documented_outputs()
     assert len(outputs) > 20
     for pattern in outputs:
-        if pattern.startswith("annotations/") and pipeline.params["fasta"]:
-            continue  # a FASTA swapped in has no annotation
+        if pattern.startswith(("annotations/", "finetune/")) and pipeline.params["fasta"]:
+            continue  # a FASTA swapped in has no annotation, so no task is built from one
         glob = re.sub(r"<[^>]+>", "*", pattern)
         assert list(pipeline.results.glob(glob)), f"{pattern} was not published"
 
@@ -180,8 +207,10 @@ def test_outputs_are_sane(pipeline):
 def test_the_chain_uses_the_test_profile_params(pipeline):
     """Every flag the modules pass appears in the commands run, with the profile's values."""
     commands = {argv[1]: argv for argv in pipeline.commands}
-    expected = set(nfcheck.subcommand_flags()) - {"launch"}  # -profile test pretrains on one node
-    expected -= {"prepare-annotation"} if pipeline.params["fasta"] else set()
+    # -profile test pretrains on one node and imports no external task
+    expected = set(nfcheck.subcommand_flags()) - {"launch", "task-import"}
+    if pipeline.params["fasta"]:  # no annotation, so no task built from one
+        expected -= {"prepare-annotation", "task-prom300", "task-promscan", "task-ctcf", "finetune", "finetune-report"}
     assert set(commands) == expected
     sweep = commands["vocab-sweep"]
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]

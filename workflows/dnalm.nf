@@ -8,6 +8,7 @@ include { VOCABULARIES   } from '../subworkflows/local/vocabularies'
 include { ANNOTATIONS    } from '../subworkflows/local/annotations'
 include { PRETRAIN       } from '../subworkflows/local/pretrain'
 include { NEXTKMER       } from '../subworkflows/local/nextkmer'
+include { FINETUNE       } from '../subworkflows/local/finetune'
 
 workflow DNALM {
     take:
@@ -31,6 +32,8 @@ workflow DNALM {
     PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows, pretrain_nodes)
     NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k, params.nextkmer_models,
              params.trust_remote_code, params.tfidf_vocabs)
+    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.annotations, NEXTKMER.out.selected, params.finetune_models,
+             params.trust_remote_code, params.finetune_tasks, params.tfidf_vocabs)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
@@ -39,5 +42,6 @@ workflow DNALM {
     windows     = VOCABULARIES.out.windows
     models      = PRETRAIN.out.models
     selected    = NEXTKMER.out.selected         // channel: [ meta, model_dir ] of the selected vocabulary
-    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc)
+    finetuned   = FINETUNE.out.results
+    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc, FINETUNE.out.mqc)
 }

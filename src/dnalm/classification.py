@@ -1,7 +1,8 @@
 """Results of a classifier on a labelled task, written the same way by language models and baselines.
 
-Each result directory holds `predictions.tsv` (true label, the 5 best-ranked classes per test sample) and
-`metrics.json`, so every reported number can be recomputed from the saved predictions.
+Each result directory holds `predictions.tsv` (true label, the 5 best-ranked classes per test sample and,
+for tasks of few classes, every class probability) and `metrics.json`, so every reported number can be
+recomputed from the saved predictions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from dnalm.outputs import write_json, write_tsv
 
 TOP = 5
+MAX_PROB_CLASSES = 32  # tasks with more classes (next-k-mer) keep rankings only
 
 
 def ranked_classes(scores: np.ndarray, classes: np.ndarray | None = None, top: int = TOP) -> np.ndarray:
@@ -49,12 +51,43 @@ def summarize(labels: np.ndarray, ranked: np.ndarray, n_classes: int, train_labe
     }
 
 
+def probability_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    """MCC, precision, recall, F1 (class 1 for binary tasks, else macro), ROC-AUC, PR-AUC, confusion matrix."""
+    from sklearn import metrics as m
+
+    labels = np.asarray(labels)
+    n_classes = probs.shape[1]
+    predicted = probs.argmax(1)
+    binary = n_classes == 2
+    average = "binary" if binary else "macro"
+    out: dict[str, Any] = {
+        "mcc": float(m.matthews_corrcoef(labels, predicted)),
+        "precision": float(m.precision_score(labels, predicted, average=average, zero_division=0)),
+        "recall": float(m.recall_score(labels, predicted, average=average, zero_division=0)),
+        "f1": float(m.f1_score(labels, predicted, average=average, zero_division=0)),
+        "confusion_matrix": m.confusion_matrix(labels, predicted, labels=list(range(n_classes))).tolist(),
+    }
+    present = np.unique(labels)
+    if len(present) == n_classes:
+        onehot = np.eye(n_classes)[labels]
+        out["roc_auc"] = float(m.roc_auc_score(labels, probs[:, 1]) if binary
+                               else m.roc_auc_score(labels, probs, multi_class="ovr"))
+        out["pr_auc"] = float(m.average_precision_score(labels, probs[:, 1]) if binary
+                              else m.average_precision_score(onehot, probs, average="macro"))
+    else:
+        out["roc_auc"] = out["pr_auc"] = float("nan")  # a class absent from the test labels
+    return out
+
+
 def write_result(out: Path, info: dict[str, Any], labels: np.ndarray, ranked: np.ndarray, n_classes: int,
-                 train_labels: np.ndarray) -> dict[str, Any]:
+                 train_labels: np.ndarray, probs: np.ndarray | None = None) -> dict[str, Any]:
     """Write predictions.tsv and metrics.json (`info` first: model, task, settings)."""
-    write_tsv(Path(out) / "predictions.tsv", ["label", "predicted", f"top{TOP}"],
-              [[int(y), int(r[0]), ",".join(map(str, r.tolist()))] for y, r in zip(labels, ranked)])
+    header = ["label", "predicted", f"top{TOP}"] + ([f"p{c}" for c in range(n_classes)] if probs is not None else [])
+    write_tsv(Path(out) / "predictions.tsv", header,
+              [[int(y), int(r[0]), ",".join(map(str, r.tolist()))] + ([] if probs is None else probs[i].tolist())
+               for i, (y, r) in enumerate(zip(labels, ranked))])
     metrics = {**info, "n_classes": n_classes, "train_samples": len(train_labels),
-               **summarize(labels, ranked, n_classes, train_labels)}
+               **summarize(labels, ranked, n_classes, train_labels),
+               **(probability_metrics(labels, probs) if probs is not None else {})}
     write_json(Path(out) / "metrics.json", metrics)
     return metrics

@@ -61,6 +61,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -223,6 +233,18 @@ def _nextkmer_finetune(a: argparse.Namespace) -> None:
                  a.warmup_steps, a.weight_decay, a.seed, a.trust_remote_code, extra={"k": a.k})
 
 
+def _finetune(a: argparse.Namespace) -> None:
+    from dnalm.finetune import finetune_seeds
+    from dnalm.labelled import load_task
+
+    task = load_task(a.data)
+    with atomic_directory(a.out) as tmp:
+        finetune_seeds(a.model, task, tmp, a.model_id or _model_name(a.model), a.seeds, epochs=a.epochs,
+                       max_steps=a.max_steps, batch_size=a.batch_size, learning_rate=a.learning_rate,
+                       dropout=a.dropout, warmup_steps=a.warmup_steps, weight_decay=a.weight_decay,
+                       trust_remote_code=a.trust_remote_code, patience=a.patience)
+
+
 def _model_name(ref: str) -> str:
     """A readable model name: the directory's name (its parent's for `<name>_pretrained/model`) or hub id."""
     path = Path(ref)
@@ -238,6 +260,27 @@ def _tfidf_baseline(a: argparse.Namespace) -> None:
     with atomic_directory(a.out) as tmp:
         tfidf_baseline(a.data, a.vocab, tmp, a.k, a.trees, a.max_leaf_nodes, a.max_train, a.memory_gb,
                        a.valid_fraction, a.seed, a.threads, a.tree_samples)
+
+
+def _task(a: argparse.Namespace) -> None:
+    from dnalm import tasks
+
+    with atomic_directory(a.out) as tmp:
+        if a.command == "task-prom300":
+            tasks.prom300(a.genome, a.tss, a.tss_format, tmp, a.negatives, a.vocab, a.seed, a.train_fraction)
+        elif a.command == "task-promscan":
+            tasks.promscan(a.genome, a.tss, a.tss_format, tmp, a.seed, a.train_fraction)
+        elif a.command == "task-ctcf":
+            tasks.ctcf(a.genome, a.motif, a.peaks, tmp, a.seed, a.train_fraction, a.window, a.p_threshold)
+        else:
+            tasks.import_task(a.source, tmp, a.seed, a.train_fraction)
+
+
+def _finetune_report(a: argparse.Namespace) -> None:
+    from dnalm.finetune_report import finetune_report
+
+    with atomic_directory(a.out) as tmp:
+        finetune_report(a.results, tmp)
 
 
 def _select_vocabulary(a: argparse.Namespace) -> None:
@@ -375,6 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training(p, epochs=3.0, batch_size=64, learning_rate=1e-6, dropout=0.5, warmup_steps=0, weight_decay=0.0)
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
+    p = command("finetune", _finetune,
+                "fine-tune any model on a labelled task (task-* output or GUE folder); MCC, F1, AUCs per seed")
+    p.add_argument("--model", required=True, help="model directory or HuggingFace hub id")
+    p.add_argument("--data", type=Path, required=True, help="task folder: train.csv, dev.csv, test.csv")
+    p.add_argument("--model-id", help="name in reports (default: from --model)")
+    _add_training(p, epochs=10.0, batch_size=16, learning_rate=1e-6, dropout=0.1, warmup_steps=50, weight_decay=0.01)
+    p.add_argument("--patience", type=_non_negative_int, default=3,
+                   help="stop after this many epochs without a better validation MCC; 0: no early stopping "
+                        "(default: 3)")
+    p.add_argument("--seeds", type=_int_list, default=[42], help="one run per seed; mean and sd reported (default: 42)")
+
     p = command("tfidf-baseline", _tfidf_baseline,
                 "TF-IDF features of tokens + random forest on a labelled task (next-k-mer or CSV folder)")
     p.add_argument("--data", type=Path, required=True, help="nextkmer-data output or a folder of train/dev/test.csv")
@@ -396,10 +450,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=_cores(), help="trees grown at once (default: cores)")
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
+    def task_command(name: str, help: str, genome: bool = True) -> argparse.ArgumentParser:
+        p = command(name, _task, help + "; writes train/dev/test.csv (80/10/10, stratified) and task.json")
+        if genome:
+            p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
+        p.add_argument("--train-fraction", type=_share, default=1.0,
+                       help="keep this share of the training samples, stratified (label scarcity; default: 1)")
+        p.add_argument("--seed", type=_non_negative_int, default=42)
+        return p
+
+    def tss_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tss", type=Path, required=True, help="TSS file: BED6 with strand, or EPD SGA")
+        p.add_argument("--tss-format", choices=["bed", "sga"], default="bed", help="format of --tss (default: bed)")
+
+    p = task_command("task-prom300", "promoters TSS -249..+50 on their strand vs shuffled copies (GROVER Prom300)")
+    tss_options(p)
+    p.add_argument("--negatives", choices=["tokens", "nucleotides"], default="tokens",
+                   help="tokens: shuffle the tokens of 6 of 8 chunks (GROVER, needs --vocab); nucleotides: "
+                        "permute 15 of 20 equal parts (DNABERT) (default: tokens)")
+    p.add_argument("--vocab", type=Path, help="vocabulary whose tokens are shuffled (bpe or kmer)")
+
+    p = task_command("task-promscan", "1,001 bp windows every 300 bp across 10 kb around each TSS; "
+                     "label 1 where the window holds the TSS (GROVER PromScan)")
+    tss_options(p)
+
+    p = task_command("task-ctcf", "CTCF motif sites (FIMO-style scan, memelite) labelled bound where they meet a "
+                     "ChIP-seq peak; 1 kb around each site")
+    p.add_argument("--motif", type=Path, required=True, help="JASPAR matrix (e.g. MA0139.1)")
+    p.add_argument("--peaks", type=Path, required=True, help="BED of ChIP-seq peaks")
+    p.add_argument("--window", type=_positive_int, default=1000, help="bp around each site (default: 1000)")
+    p.add_argument("--p-threshold", type=_positive_float, default=1e-4, help="motif p-value cut-off (default: 1e-4)")
+
+    p = task_command("task-import", "a GUE-style CSV folder or Nucleotide-Transformer-style FASTA (>name|label) "
+                     "as a task", genome=False)
+    p.add_argument("--source", type=Path, required=True, help="folder with train.csv, [dev.csv,] test.csv, or a FASTA")
+
     p = command("select-vocabulary", _select_vocabulary,
                 "rank pretrained models by mean next-k-mer accuracy over k; table, plot and selected.json")
     p.add_argument("--results", type=Path, nargs="+", required=True,
                    help="nextkmer-finetune and tfidf-baseline output directories")
+
+    p = command("finetune-report", _finetune_report,
+                "all fine-tuning and baseline results: tidy table, mean and sd over seeds, a chart per task")
+    p.add_argument("--results", type=Path, nargs="+", required=True,
+                   help="finetune and tfidf-baseline output directories")
 
     p = command("launch", _launch, "start a training command on 1 process, N local processes or every node of "
                 "a SLURM allocation (srun + torchrun; standard library only)", out=False)

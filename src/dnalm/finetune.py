@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from dnalm.classification import ranked_classes, write_result
+from dnalm.classification import MAX_PROB_CLASSES, ranked_classes, write_result
 from dnalm.errors import InputError
 from dnalm.labelled import Split, Task
 from dnalm.logs import log, progress
-from dnalm.outputs import write_tsv
+from dnalm.outputs import write_json, write_tsv
 from dnalm.vocabulary import CONFIG, SPECIAL_TOKENS, Vocabulary
 
 
@@ -86,20 +86,38 @@ def load_classifier(model_ref: str, n_labels: int, dropout: float, pad_id: int, 
 
 
 class EncodedSplit:
-    """A task split tokenized once, for the Trainer (items: input_ids, labels)."""
+    """A task split tokenized once, for the Trainer (items: input_ids, labels).
+
+    A sequence longer than the model's window is cut into consecutive pieces of at most `max_tokens`
+    tokens (special tokens kept at both ends), each trained on with the sequence's label; predictions
+    average the pieces' probabilities (DNABERT-XL). `owner[i]` is the sequence of piece i.
+    """
 
     def __init__(self, split: Split, tokenizer: SequenceTokenizer, max_tokens: int):
-        self.ids = [tokenizer(s) for s in progress(split.sequences, desc="tokenizing", unit="seq")]
-        self.labels = split.labels
-        longest = max(map(len, self.ids), default=0)
-        if longest > max_tokens:
-            raise InputError(f"sequences of up to {longest} tokens exceed the model's {max_tokens} positions")
+        self.ids: list[list[int]] = []
+        owner = []
+        for n, seq in enumerate(progress(split.sequences, desc="tokenizing", unit="seq")):
+            for piece in _pieces(tokenizer(seq), max_tokens):
+                self.ids.append(piece)
+                owner.append(n)
+        self.owner = np.array(owner, dtype=np.int64)
+        self.labels = split.labels[self.owner]
+        self.n_sequences = len(split)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, i: int) -> dict:
         return {"input_ids": self.ids[i], "labels": int(self.labels[i])}
+
+
+def _pieces(ids: list[int], max_tokens: int) -> list[list[int]]:
+    """`ids` as it is, or cut into pieces of <= max_tokens that keep its first and last (special) tokens."""
+    if len(ids) <= max_tokens:
+        return [ids]
+    head, body, tail = ids[:1], ids[1:-1], ids[-1:]
+    width = max_tokens - 2
+    return [head + body[lo:lo + width] + tail for lo in range(0, len(body), width)]
 
 
 def pad_batch(items: list[dict], pad_id: int) -> dict:
@@ -115,58 +133,126 @@ def pad_batch(items: list[dict], pad_id: int) -> dict:
     return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([it["labels"] for it in items])}
 
 
-def predict_ranked(model, data: EncodedSplit, pad_id: int, batch_size: int) -> np.ndarray:
-    """The 5 best classes of every sample, computed batch by batch (memory: one batch of logits)."""
+def pool(probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Mean probabilities of each sequence's pieces."""
+    sums = np.zeros((n, probs.shape[1]))
+    np.add.at(sums, owner, probs)
+    return sums / np.bincount(owner, minlength=n)[:, None]
+
+
+def predict(model, data: EncodedSplit, pad_id: int, batch_size: int,
+            n_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ranked classes of every sequence and, for tasks of few classes, their pooled probabilities.
+
+    Computed batch by batch: with thousands of classes only the 5 best of each batch are kept.
+    """
     import torch
 
     model.eval()
     device = next(model.parameters()).device
-    ranked = []
+    ranked, probs = [], []
     with torch.no_grad():
         for lo in range(0, len(data), batch_size):
             batch = pad_batch([data[i] for i in range(lo, min(lo + batch_size, len(data)))], pad_id)
             logits = model(input_ids=batch["input_ids"].to(device),
-                           attention_mask=batch["attention_mask"].to(device)).logits
-            ranked.append(ranked_classes(logits.float().cpu().numpy()))
-    return np.concatenate(ranked)
+                           attention_mask=batch["attention_mask"].to(device)).logits.float()
+            if n_classes <= MAX_PROB_CLASSES:
+                probs.append(torch.softmax(logits, -1).cpu().numpy())
+            else:
+                ranked.append(ranked_classes(logits.cpu().numpy()))
+    model.train()
+    if n_classes > MAX_PROB_CLASSES:
+        if len(data) != data.n_sequences:
+            raise InputError(f"sequences longer than the model's window with {n_classes} classes: not supported")
+        return np.concatenate(ranked), None
+    pooled = pool(np.concatenate(probs), data.owner, data.n_sequences)
+    return ranked_classes(pooled), pooled
 
 
 def finetune(model_ref: str, task: Task, out: Path, model_id: str, epochs: float = 3.0, max_steps: int = 0,
              batch_size: int = 64, learning_rate: float = 1e-6, dropout: float = 0.5, warmup_steps: int = 0,
-             weight_decay: float = 0.0, seed: int = 42, trust_remote_code: bool = False,
+             weight_decay: float = 0.0, seed: int = 42, trust_remote_code: bool = False, patience: int = 0,
              extra: dict[str, Any] | None = None) -> dict:
-    """Train the model with a new head on `task.train`; write test predictions, metrics and the loss curve."""
+    """Train the model with a new head on `task.train`; write test predictions, metrics and the loss curve.
+
+    With `patience` and a validation split, the model is evaluated every epoch on validation MCC; training
+    stops after `patience` epochs without a better one, and the best epoch's weights are tested.
+    """
     import torch
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     tokenizer = SequenceTokenizer(model_ref, trust_remote_code)
     set_seed(seed)
     model = load_classifier(model_ref, task.n_classes, dropout, tokenizer.pad_id, trust_remote_code)
-    max_tokens = getattr(model.config, "max_position_embeddings", None) or sys.maxsize
+    max_tokens = min(getattr(model.config, "max_position_embeddings", None) or sys.maxsize,
+                     getattr(tokenizer.hf, "model_max_length", sys.maxsize) if tokenizer.hf else sys.maxsize)
     train = EncodedSplit(task.train, tokenizer, max_tokens)
     test = EncodedSplit(task.test, tokenizer, max_tokens)
+    stopping = patience > 0 and task.valid is not None
+    valid = EncodedSplit(task.valid, tokenizer, max_tokens) if stopping else None
     scratch = Path(out) / ".trainer"
     steps_per_epoch = math.ceil(len(train) / batch_size)
+
+    def validation_mcc(prediction) -> dict[str, float]:
+        from sklearn.metrics import matthews_corrcoef
+
+        pooled = pool(torch.softmax(torch.tensor(prediction.predictions).float(), -1).numpy(), valid.owner,
+                      valid.n_sequences)
+        return {"mcc": float(matthews_corrcoef(task.valid.labels, pooled.argmax(1)))}
+
     args = TrainingArguments(
         output_dir=str(scratch), num_train_epochs=epochs, max_steps=max_steps or -1,
-        per_device_train_batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
-        optim="adamw_torch", lr_scheduler_type="constant_with_warmup", warmup_steps=warmup_steps,
-        logging_steps=max(1, min(50, (max_steps or int(epochs * steps_per_epoch)) // 20)), save_strategy="no",
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size, learning_rate=learning_rate,
+        weight_decay=weight_decay, optim="adamw_torch", lr_scheduler_type="constant_with_warmup",
+        warmup_steps=warmup_steps,
+        logging_steps=max(1, min(50, (max_steps or int(epochs * steps_per_epoch)) // 20)),
+        eval_strategy="epoch" if stopping else "no", save_strategy="epoch" if stopping else "no",
+        save_total_limit=1 if stopping else None, load_best_model_at_end=stopping,
+        metric_for_best_model="mcc" if stopping else None, greater_is_better=True,
         seed=seed, data_seed=seed, report_to=[], remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
         bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
         disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
-    trainer = Trainer(model=model, args=args, train_dataset=train,
-                      data_collator=lambda items: pad_batch(items, tokenizer.pad_id))
+    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=valid,
+                      data_collator=lambda items: pad_batch(items, tokenizer.pad_id),
+                      compute_metrics=validation_mcc if stopping else None,
+                      callbacks=[EarlyStoppingCallback(patience)] if stopping else None)
     trainer.train()
     shutil.rmtree(scratch, ignore_errors=True)
-    losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
+    history = trainer.state.log_history
+    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
     write_tsv(Path(out) / "loss_curve.tsv", ["step", "loss"], [list(x) for x in losses])
-    ranked = predict_ranked(trainer.model, test, tokenizer.pad_id, batch_size)
+    if stopping:
+        write_tsv(Path(out) / "validation.tsv", ["epoch", "mcc"],
+                  [[h["epoch"], h["eval_mcc"]] for h in history if "eval_mcc" in h])
+    ranked, probs = predict(trainer.model, test, tokenizer.pad_id, batch_size, task.n_classes)
     info = {"model": model_id, **tokenizer.describe(model_ref), "task": task.name,
             "epochs": epochs, "steps": trainer.state.global_step, "batch_size": batch_size,
-            "learning_rate": learning_rate, "dropout": dropout, "seed": seed, **(extra or {})}
-    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, task.train.labels)
-    log.info("%s on %s: training loss %.4f -> %.4f, test accuracy %.4f (majority %.4f, random %.4f)", model_id,
-             task.name, losses[0][1] if losses else float("nan"), losses[-1][1] if losses else float("nan"),
-             metrics["accuracy"], metrics["majority_baseline"], metrics["random_baseline"])
+            "learning_rate": learning_rate, "dropout": dropout, "seed": seed,
+            "max_tokens": max_tokens, "pieces_per_sequence": len(test) / max(1, test.n_sequences),
+            "best_validation_mcc": trainer.state.best_metric if stopping else None, **(extra or {})}
+    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, task.train.labels, probs)
+    log.info("%s on %s: training loss %.4f -> %.4f, test accuracy %.4f%s (majority %.4f)", model_id, task.name,
+             losses[0][1] if losses else float("nan"), losses[-1][1] if losses else float("nan"),
+             metrics["accuracy"], f", MCC {metrics['mcc']:.4f}" if "mcc" in metrics else "",
+             metrics["majority_baseline"])
     return metrics
+
+
+SUMMARY_METRICS = ("mcc", "f1", "precision", "recall", "accuracy", "roc_auc", "pr_auc")
+
+
+def finetune_seeds(model_ref: str, task: Task, out: Path, model_id: str, seeds: list[int],
+                   **settings: Any) -> dict:
+    """`finetune` once per seed (in `seed<N>/`), and the mean and sd of every metric in metrics.json."""
+    runs = []
+    for seed in seeds:
+        (Path(out) / f"seed{seed}").mkdir()
+        runs.append(finetune(model_ref, task, Path(out) / f"seed{seed}", model_id, seed=seed, **settings))
+    summary = {k: runs[0][k] for k in ("model", "kind", "vocabulary", "task", "n_classes", "test_samples")}
+    summary["seeds"] = list(seeds)
+    for name in SUMMARY_METRICS:
+        values = np.array([r[name] for r in runs], dtype=float)
+        summary[name] = float(values.mean())
+        summary[f"{name}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    write_json(Path(out) / "metrics.json", summary)
+    return summary

@@ -79,7 +79,9 @@ def _csv_task(path: Path) -> Task:
     index = {name: i for i, name in enumerate(names)}
     built = {name: Split(seqs, np.array([index[x] for x in labels], dtype=np.int64))
              for name, (seqs, labels) in splits.items()}
-    return Task(path.name, len(names), built["train"], built.get("dev"), built["test"])
+    meta = path / "task.json"  # written by the task-* builders
+    name = json.loads(meta.read_text())["task"] if meta.is_file() else path.name
+    return Task(name, len(names), built["train"], built.get("dev"), built["test"])
 
 
 def _label_order(label: str) -> tuple[int, float | str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.classification import ranked_classes, write_result
+from dnalm.classification import MAX_PROB_CLASSES, ranked_classes, write_result
 from dnalm.errors import InputError
 from dnalm.labelled import Split, load_task
 from dnalm.logs import log, progress
@@ -53,10 +53,17 @@ def documents(vocab: Vocabulary, split: Split) -> list[str]:
         raise InputError(f"--vocab {vocab.path}: {exc}") from None
 
 
-def _ranked(forest, features, classes) -> np.ndarray:
-    parts = [ranked_classes(forest.predict_proba(features[lo:lo + _PREDICT_BATCH]), classes)
-             for lo in range(0, features.shape[0], _PREDICT_BATCH)]
-    return np.concatenate(parts)
+def _predict(forest, features, n_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ranked classes of every row and, for tasks of few classes, the probabilities of all classes."""
+    ranked, probs = [], []
+    for lo in range(0, features.shape[0], _PREDICT_BATCH):
+        p = forest.predict_proba(features[lo:lo + _PREDICT_BATCH])
+        ranked.append(ranked_classes(p, forest.classes_))
+        if n_classes <= MAX_PROB_CLASSES:
+            full = np.zeros((len(p), n_classes))
+            full[:, forest.classes_] = p
+            probs.append(full)
+    return np.concatenate(ranked), np.concatenate(probs) if probs else None
 
 
 def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, k: int | None = None,
@@ -89,18 +96,18 @@ def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, k: int | None = N
         with warnings.catch_warnings():  # 4^k classes among fewer samples is expected, not a regression task
             warnings.filterwarnings("ignore", message="The number of unique classes")
             forest.fit(x_train, train.labels)  # warm start: adds trees to the forest of the last size
-        accuracy = float((_ranked(forest, x_valid, forest.classes_)[:, 0] == valid.labels).mean())
+        accuracy = float((_predict(forest, x_valid, task.n_classes)[0][:, 0] == valid.labels).mean())
         selection.append([count, accuracy])
         if best is None or accuracy > best[1]:  # ties keep the smaller forest
-            best = (count, accuracy, _ranked(forest, x_test, forest.classes_))
-    count, valid_accuracy, ranked = best
+            best = (count, accuracy, *_predict(forest, x_test, task.n_classes))
+    count, valid_accuracy, ranked, probs = best
     write_tsv(out / "tree_selection.tsv", ["trees", "validation_accuracy"], selection)
     info = {"model": f"tfidf_{vocab.name}", "kind": "tfidf", "task": task.name, "k": k,
             "vocabulary": vocab.name, "vocab_kind": vocab.kind, "vocab_size": len(vocab),
             "features": len(vectorizer.vocabulary_), "trees": count, "max_leaf_nodes": max_leaf_nodes,
             "tree_samples": forest.max_samples,
             "validation_accuracy": valid_accuracy, "validation_samples": len(valid), "seed": seed}
-    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, train.labels)
+    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, train.labels, probs)
     log.info("%s on %s: %d trees (validation %.4f), test accuracy %.4f (majority %.4f, random %.4f)",
              info["model"], task.name, count, valid_accuracy, metrics["accuracy"], metrics["majority_baseline"],
              metrics["random_baseline"])

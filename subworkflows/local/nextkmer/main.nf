@@ -50,7 +50,12 @@ workflow NEXTKMER {
     )
 
     DNALM_TFIDF_VOCAB(channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerMeta(spec.trim()) }))
-    DNALM_TFIDF_BASELINE(DNALM_TFIDF_VOCAB.out.vocab.combine(ch_data).combine(ch_k))
+    DNALM_TFIDF_BASELINE(
+        DNALM_TFIDF_VOCAB.out.vocab
+            .combine(ch_data)
+            .combine(ch_k)
+            .map { meta, vocab, data, k -> [meta + [k: k, task: "next${k}mer"], vocab, data] }
+    )
 
     ch_results = DNALM_NEXTKMER_FINETUNE.out.results
         .mix(DNALM_TFIDF_BASELINE.out.results)

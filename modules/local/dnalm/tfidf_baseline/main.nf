@@ -1,13 +1,13 @@
 process DNALM_TFIDF_BASELINE {
-    tag "${meta.id} k=${k}"
+    tag "${meta.id} ${meta.task}"
     label 'process_medium'
     container 'dnalm/dnalm:0.1.0'
 
     input:
-    tuple val(meta), path(vocab), path(data), val(k)
+    tuple val(meta), path(vocab), path(data)
 
     output:
-    tuple val(meta), path("tfidf_${meta.id}_next${k}mer", type: 'dir'),         emit: results
+    tuple val(meta), path("tfidf_${meta.id}_${meta.task}", type: 'dir'),        emit: results
     tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
 
     when:
@@ -15,13 +15,15 @@ process DNALM_TFIDF_BASELINE {
 
     script:
     def args = task.ext.args ?: ''
+    // next-k-mer data needs k (meta.k); task folders carry their own labels
+    def k_arg = meta.k ? "--k ${meta.k}" : ''
     """
-    dnalm tfidf-baseline --data ${data} --vocab ${vocab} --k ${k} --out tfidf_${meta.id}_next${k}mer ${args}
+    dnalm tfidf-baseline --data ${data} --vocab ${vocab} ${k_arg} --out tfidf_${meta.id}_${meta.task} ${args}
     """
 
     stub:
     """
-    mkdir -p tfidf_${meta.id}_next${k}mer
-    touch tfidf_${meta.id}_next${k}mer/metrics.json tfidf_${meta.id}_next${k}mer/predictions.tsv tfidf_${meta.id}_next${k}mer/tree_selection.tsv
+    mkdir -p tfidf_${meta.id}_${meta.task}
+    touch tfidf_${meta.id}_${meta.task}/metrics.json tfidf_${meta.id}_${meta.task}/predictions.tsv tfidf_${meta.id}_${meta.task}/tree_selection.tsv
     """
 }

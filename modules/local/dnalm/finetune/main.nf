@@ -1,0 +1,31 @@
+process DNALM_FINETUNE {
+    tag "${meta.id} ${meta.task}"
+    label 'process_gpu'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(model), path(data)
+
+    output:
+    tuple val(meta), path("${meta.task}_${meta.id}_finetuned", type: 'dir'),    emit: results
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    // a model directory is staged; a HuggingFace hub id (meta.hub_id) is downloaded by the task
+    def local_model = model ? "--model ${model}" : ''
+    def hub_model = meta.hub_id ? "--model ${meta.hub_id}" : ''
+    def trust = meta.trust_remote_code ? "--trust-remote-code" : ''
+    """
+    dnalm finetune ${local_model} ${hub_model} ${trust} --data ${data} --model-id ${meta.id} --out ${meta.task}_${meta.id}_finetuned ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.task}_${meta.id}_finetuned
+    touch ${meta.task}_${meta.id}_finetuned/metrics.json
+    """
+}

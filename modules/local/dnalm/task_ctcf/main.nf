@@ -1,0 +1,27 @@
+process DNALM_TASK_CTCF {
+    tag "${meta.id}"
+    label 'process_low'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(genome), path(motif), path(peaks)
+
+    output:
+    tuple val(meta), path("${meta.id}_task", type: 'dir'),                      emit: task
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    dnalm task-ctcf --genome ${genome} --motif ${motif} --peaks ${peaks} --out ${meta.id}_task ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_task
+    touch ${meta.id}_task/train.csv ${meta.id}_task/dev.csv ${meta.id}_task/test.csv ${meta.id}_task/task.json
+    """
+}

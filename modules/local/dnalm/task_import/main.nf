@@ -1,0 +1,27 @@
+process DNALM_TASK_IMPORT {
+    tag "${meta.id}"
+    label 'process_single'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(source)
+
+    output:
+    tuple val(meta), path("${meta.id}_task", type: 'dir'),                      emit: task
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    dnalm task-import --source ${source} --out ${meta.id}_task ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_task
+    touch ${meta.id}_task/train.csv ${meta.id}_task/dev.csv ${meta.id}_task/test.csv ${meta.id}_task/task.json
+    """
+}

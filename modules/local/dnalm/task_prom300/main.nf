@@ -1,0 +1,28 @@
+process DNALM_TASK_PROM300 {
+    tag "${meta.id}"
+    label 'process_low'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(genome), path(tss), path(vocab)
+
+    output:
+    tuple val(meta), path("${meta.id}_task", type: 'dir'),                      emit: task
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    def vocab_arg = vocab ? "--vocab ${vocab}" : ''
+    """
+    dnalm task-prom300 --genome ${genome} --tss ${tss} ${vocab_arg} --out ${meta.id}_task ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_task
+    touch ${meta.id}_task/train.csv ${meta.id}_task/dev.csv ${meta.id}_task/test.csv ${meta.id}_task/task.json
+    """
+}

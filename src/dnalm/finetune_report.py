@@ -1,0 +1,95 @@
+"""All fine-tuning results in one table and one chart per task: models against TF-IDF baselines (GROVER Fig. 6).
+
+Reads `finetune` outputs (one `seed<N>/metrics.json` per seed) and `tfidf-baseline` outputs (one
+`metrics.json`), so the table shows how much a language model adds over token frequencies.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dnalm import mqc
+from dnalm.errors import InputError
+from dnalm.finetune import SUMMARY_METRICS
+from dnalm.logs import log
+from dnalm.outputs import write_tsv
+
+COLUMNS = ["task", "model", "kind", "vocabulary", "seed", *SUMMARY_METRICS, "test_samples"]
+
+
+def read_runs(dirs: list[Path]) -> list[dict[str, Any]]:
+    """One row per task x model x seed."""
+    rows = []
+    for d in map(Path, dirs):
+        files = sorted(d.glob("seed*/metrics.json")) or [d / "metrics.json"]
+        for f in files:
+            try:
+                m = json.loads(f.read_text())
+            except (OSError, ValueError) as exc:
+                raise InputError(f"--results {d}: no readable metrics.json ({exc})") from None
+            if "mcc" not in m:
+                raise InputError(f"--results {d}: not a fine-tuning or baseline result of a labelled task")
+            rows.append({c: m.get(c) for c in COLUMNS})
+    return sorted(rows, key=lambda r: (r["task"], r["kind"] == "tfidf", r["model"], r["seed"] or 0))
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and sd over seeds of every task x model."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["model"], r["kind"]), []).append(r)
+    out = []
+    for (task, model, kind), runs in groups.items():
+        row: dict[str, Any] = {"task": task, "model": model, "kind": kind, "seeds": len(runs)}
+        for name in SUMMARY_METRICS:
+            values = np.array([r[name] for r in runs], dtype=float)
+            row[name] = float(np.mean(values))
+            row[f"{name}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        out.append(row)
+    return out
+
+
+def plot_task(summary: list[dict[str, Any]], task: str, path: Path) -> None:
+    """MCC of every model (mean ± sd over seeds), TF-IDF baselines in grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in summary if r["task"] == task]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(rows), 3.4))
+    colours = ["tab:grey" if r["kind"] == "tfidf" else "tab:blue" for r in rows]
+    ax.bar(range(len(rows)), [r["mcc"] for r in rows], yerr=[r["mcc_sd"] for r in rows], color=colours, capsize=3)
+    ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=45, ha="right", fontsize=8)
+    ax.set(ylabel="test MCC", title=task)
+    ax.axhline(0, color="black", linewidth=0.6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def finetune_report(result_dirs: list[Path], out: Path) -> list[dict[str, Any]]:
+    """Write finetune_results.tsv (tidy), finetune_summary.tsv, a bar chart per task and MultiQC content."""
+    rows = read_runs(result_dirs)
+    summary = summarize(rows)
+    write_tsv(out / "finetune_results.tsv", COLUMNS, [[r[c] for c in COLUMNS] for r in rows])
+    header = list(summary[0])
+    write_tsv(out / "finetune_summary.tsv", header, [[r[h] for h in header] for r in summary])
+    tasks = sorted({r["task"] for r in summary})
+    for task in tasks:
+        plot_task(summary, task, out / f"{task}_mcc.png")
+        mqc.write_plot(out / f"finetune_{task}_mqc.yaml", f"dnalm_finetune_{task}", f"Fine-tuning: {task}",
+                       f"Test MCC on {task} (mean over seeds); tfidf_* are TF-IDF + random-forest baselines.",
+                       "bargraph", {r["model"]: {"MCC": r["mcc"]} for r in summary if r["task"] == task},
+                       cpswitch=False, ylab="MCC")
+    mqc.write_table(out / "finetune_mqc.tsv", "dnalm_finetune", "Fine-tuning tasks",
+                    "Test metrics per task and model, mean over seeds.",
+                    ["Sample", "task", "model", "kind", "seeds", *SUMMARY_METRICS],
+                    [[f"{r['task']} {r['model']}", r["task"], r["model"], r["kind"], r["seeds"],
+                      *[r[m] for m in SUMMARY_METRICS]] for r in summary])
+    log.info("%d results of %d models on %d tasks", len(rows), len({r['model'] for r in rows}), len(tasks))
+    return summary

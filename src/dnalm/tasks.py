@@ -1,0 +1,380 @@
+"""Fine-tuning tasks built from the genome and its annotation (GROVER Fig. 6), and imported benchmarks.
+
+Every builder writes a GUE-style folder: `train.csv`, `dev.csv`, `test.csv` with the columns
+`sequence,label` plus where each sequence comes from, and `task.json` with the class balance. Splits are
+80/10/10, seeded and stratified by label; samples that share a source (a promoter and its shuffled
+negative, the windows around one TSS) or a sequence stay in one split, so no test sequence, nor a piece of
+it, was seen in training.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dnalm.annotations import read_intervals
+from dnalm.errors import InputError
+from dnalm.genome import iter_runs, read_runs_bed
+from dnalm.logs import log
+from dnalm.outputs import write_json
+
+SPLITS = {"train": 0.8, "dev": 0.1, "test": 0.1}
+_COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def reverse_complement(seq: str) -> str:
+    return seq.translate(_COMPLEMENT)[::-1]
+
+
+def read_tss(path: Path, fmt: str, genome_dir: Path) -> list[tuple[str, int, str, str]]:
+    """(contig, position, strand, name) of every TSS, checked against the genome's contigs."""
+    stats = json.loads((Path(genome_dir) / "genome_stats.json").read_text())
+    lengths = stats["fasta_contigs"]
+    tss = []
+    for row in read_intervals(Path(path), fmt):
+        contig, start, name = row[0], int(row[1]), row[3] if len(row) > 3 else f"tss{len(tss)}"
+        strand = row[5] if len(row) > 5 else ""
+        if strand not in ("+", "-"):
+            raise InputError(f"--tss {path}: {contig}:{start} has no strand (column 6 must be + or -)")
+        if contig not in lengths or start >= lengths[contig]:
+            raise InputError(f"--tss {path}: {contig}:{start} is outside the genome")
+        tss.append((contig, start, strand, name))
+    return tss
+
+
+def around(pos: int, strand: str, upstream: int, downstream: int) -> tuple[int, int]:
+    """Genome interval [start, end) of positions -upstream..+downstream around `pos` on `strand`."""
+    return (pos - upstream, pos + downstream + 1) if strand == "+" else (pos - downstream, pos + upstream + 1)
+
+
+def fetch(genome_dir: Path, intervals: list[tuple[str, int, int]]) -> list[str | None]:
+    """The sequence of each interval, or None where it is not inside one N-free run (a gap, a contig end)."""
+    runs = read_runs_bed(genome_dir)
+    by_contig: dict[str, list[tuple[int, int, int]]] = {}
+    for index, (contig, start, end) in enumerate(runs):
+        by_contig.setdefault(contig, []).append((start, end, index))
+    wanted: dict[int, list[int]] = {}
+    for i, (contig, start, end) in enumerate(intervals):
+        for run_start, run_end, index in by_contig.get(contig, []):
+            if run_start <= start and end <= run_end:
+                wanted.setdefault(index, []).append(i)
+                break
+    found: list[str | None] = [None] * len(intervals)
+    for run in iter_runs(genome_dir):
+        for i in wanted.get(run.index, []):
+            _, start, end = intervals[i]
+            found[i] = run.seq[start - run.start:end - run.start].decode()
+    return found
+
+
+def oriented(genome_dir: Path, tss: list[tuple[str, int, str, str]], upstream: int,
+             downstream: int) -> list[str | None]:
+    """Sequence -upstream..+downstream of each TSS read on its strand (None: not inside one N-free run)."""
+    intervals = [(c, *around(p, s, upstream, downstream)) for c, p, s, _ in tss]
+    seqs = fetch(genome_dir, intervals)
+    return [None if seq is None else (seq if t[2] == "+" else reverse_complement(seq)) for seq, t in zip(seqs, tss)]
+
+
+def shuffle_nucleotides(seq: str, rng: np.random.Generator, parts: int = 20, shuffled: int = 15) -> str:
+    """DNABERT's negatives: cut into `parts` equal pieces and permute `shuffled` of them among themselves."""
+    pieces = [seq[a:b] for a, b in zip(*_bounds(len(seq), parts))]
+    return _permute_some(pieces, rng, shuffled)
+
+
+def shuffle_tokens(seq: str, vocab, rng: np.random.Generator, chunks: int = 8, shuffled: int = 6) -> str:
+    """GROVER's negatives: tokenize, cut the tokens into `chunks` chunks, and permute the tokens of
+    `shuffled` chunks among those chunks' positions."""
+    tokens = [vocab.tokens[i] for i in vocab.encode(seq).tolist()]
+    groups = [tokens[a:b] for a, b in zip(*_bounds(len(tokens), chunks))]
+    chosen = np.sort(rng.choice(len(groups), size=min(shuffled, len(groups)), replace=False))
+    for _ in range(20):
+        pool = [t for g in chosen for t in groups[g]]
+        pool = [pool[i] for i in rng.permutation(len(pool))]
+        out = [list(g) for g in groups]
+        for g in chosen:
+            out[g], pool = pool[:len(groups[g])], pool[len(groups[g]):]
+        result = "".join(t for g in out for t in g)
+        if result != seq:
+            return result
+    return result
+
+
+def _bounds(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.linspace(0, n, parts + 1).round().astype(int)
+    return edges[:-1], edges[1:]
+
+
+def _permute_some(pieces: list[str], rng: np.random.Generator, shuffled: int) -> str:
+    original = "".join(pieces)
+    for _ in range(20):  # a permutation may give the sequence back (repeats, identity): draw again
+        chosen = np.sort(rng.choice(len(pieces), size=shuffled, replace=False))
+        out = list(pieces)
+        for target, source in zip(chosen, rng.permutation(chosen)):
+            out[target] = pieces[source]
+        if "".join(out) != original:
+            return "".join(out)
+    return "".join(out)
+
+
+def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], seed: int) -> list[str]:
+    """80/10/10 split of samples, whole groups at a time, stratified by the groups' label sets.
+
+    Groups that share a sequence are merged first, so no sequence appears in two splits.
+    """
+    parent: dict[Any, Any] = {}
+
+    def root(g: Any) -> Any:
+        while parent.setdefault(g, g) != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    first_group: dict[str, Any] = {}
+    for g, seq in zip(groups, sequences):
+        other = first_group.setdefault(seq, g)
+        parent[root(g)] = root(other)
+    members: dict[Any, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(root(g), []).append(i)
+    strata: dict[tuple, list[Any]] = {}
+    for g, idx in members.items():
+        strata.setdefault(tuple(sorted(Counter(str(labels[i]) for i in idx))), []).append(g)
+    rng = np.random.default_rng(seed)
+    split = [""] * len(groups)
+    for key in sorted(strata):
+        roots = strata[key]
+        order = rng.permutation(len(roots))
+        cut1, cut2 = round(SPLITS["train"] * len(roots)), round((SPLITS["train"] + SPLITS["dev"]) * len(roots))
+        for rank, j in enumerate(order.tolist()):
+            name = "train" if rank < cut1 else "dev" if rank < cut2 else "test"
+            for i in members[roots[j]]:
+                split[i] = name
+    return split
+
+
+def split_task(out: Path, name: str, rows: list[dict[str, Any]], groups: list[Any], seed: int,
+               train_fraction: float = 1.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Split `rows` (each with sequence and label) by group, then write the task."""
+    split = assign_splits(groups, [r["label"] for r in rows], [r["sequence"] for r in rows], seed)
+    return write_task(out, name, rows, split, seed, train_fraction, extra)
+
+
+def write_task(out: Path, name: str, rows: list[dict[str, Any]], split: list[str], seed: int,
+               train_fraction: float = 1.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Subsample training, write train/dev/test.csv and task.json."""
+    labels = [r["label"] for r in rows]
+    if len({str(x) for x in labels}) < 2:
+        raise InputError(f"{name}: every sample has label {labels[0] if labels else None!r}; a task needs two classes")
+    keep = _subsample_train(split, labels, train_fraction, seed)
+    columns = ["sequence", "label"] + [c for c in rows[0] if c not in ("sequence", "label")]
+    counts: dict[str, dict[str, int]] = {}
+    for part in SPLITS:
+        chosen = [r for i, r in enumerate(rows) if split[i] == part and keep[i]]
+        with open(Path(out) / f"{part}.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(chosen)
+        counts[part] = dict(sorted(Counter(str(r["label"]) for r in chosen).items()))
+    summary = {"task": name, "samples": {p: sum(c.values()) for p, c in counts.items()}, "class_balance": counts,
+               "train_fraction": train_fraction, "seed": seed, **(extra or {})}
+    write_json(Path(out) / "task.json", summary)
+    log.info("%s: %s samples (train/dev/test), classes %s", name,
+             "/".join(str(v) for v in summary["samples"].values()), counts["train"])
+    return summary
+
+
+def _subsample_train(split: list[str], labels: list[Any], fraction: float, seed: int) -> list[bool]:
+    """Keep a seeded, label-stratified `fraction` of the training samples (at least one per class)."""
+    keep = [True] * len(split)
+    if fraction >= 1:
+        return keep
+    rng = np.random.default_rng(seed + 1)
+    for label in sorted(set(map(str, labels))):
+        idx = [i for i, s in enumerate(split) if s == "train" and str(labels[i]) == label]
+        n = max(1, round(fraction * len(idx)))
+        dropped = set(np.array(idx)[rng.permutation(len(idx))[n:]].tolist())
+        for i in dropped:
+            keep[i] = False
+    return keep
+
+
+def prom300(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, negatives: str = "tokens",
+            vocab_dir: Path | None = None, seed: int = 42, train_fraction: float = 1.0) -> dict:
+    """Promoters TSS -249..+50 on their strand (label 1) and one shuffled copy of each (label 0)."""
+    from dnalm.vocabulary import Vocabulary
+
+    vocab = None
+    if negatives == "tokens":
+        if vocab_dir is None:
+            raise InputError("--negatives tokens needs --vocab (the vocabulary whose tokens are shuffled)")
+        vocab = Vocabulary.load(vocab_dir)
+        if vocab.kind not in ("bpe", "kmer"):
+            raise InputError(f"--vocab {vocab_dir}: token shuffling needs non-overlapping tokens (bpe or kmer), "
+                             f"not {vocab.kind}")
+    tss = read_tss(tss_file, tss_format, genome_dir)
+    seqs = oriented(genome_dir, tss, 249, 50)
+    rng = np.random.default_rng(seed)
+    rows, groups, skipped = [], [], 0
+    for (contig, pos, strand, name), seq in zip(tss, seqs):
+        if seq is None:
+            skipped += 1
+            continue
+        negative = shuffle_tokens(seq, vocab, rng) if vocab else shuffle_nucleotides(seq, rng)
+        start, end = around(pos, strand, 249, 50)
+        for sequence, label in ((seq, 1), (negative, 0)):
+            rows.append({"sequence": sequence, "label": label, "contig": contig, "start": start, "end": end,
+                         "strand": strand, "name": name})
+            groups.append(f"{contig}:{pos}{strand}")
+    if skipped:
+        log.info("prom300: %d TSS skipped (their 300 bp leave the contig or meet N)", skipped)
+    return split_task(out, "prom300", rows, groups, seed, train_fraction,
+                      {"negatives": negatives, "tss": len(tss), "tss_skipped": skipped})
+
+
+def promscan(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, seed: int = 42,
+             train_fraction: float = 1.0, region: int = 10_000, window: int = 1001, step: int = 300) -> dict:
+    """1,001 bp windows every 300 bp across 10 kb around each TSS, on its strand; label 1 on the central TSS."""
+    tss = read_tss(tss_file, tss_format, genome_dir)
+    half = region // 2
+    seqs = oriented(genome_dir, tss, half, region - half - 1)
+    rows, groups, skipped = [], [], 0
+    for (contig, pos, strand, name), seq in zip(tss, seqs):
+        if seq is None:
+            skipped += 1
+            continue
+        for offset in range(0, region - window + 1, step):
+            label = int(offset <= half < offset + window)  # the TSS sits at index `half` of the region
+            lo, hi = around(pos, strand, half - offset, offset + window - 1 - half)
+            rows.append({"sequence": seq[offset:offset + window], "label": label, "contig": contig, "start": lo,
+                         "end": hi, "strand": strand, "name": name, "offset": offset - half})
+            groups.append(f"{contig}:{pos}{strand}")
+    if skipped:
+        log.info("promscan: %d TSS skipped (their %d bp region leaves the contig or meets N)", skipped, region)
+    positives = sum(r["label"] for r in rows)
+    return split_task(out, "promscan", rows, groups, seed, train_fraction,
+                      {"tss": len(tss), "tss_skipped": skipped, "positive_share": positives / max(1, len(rows))})
+
+
+def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float = 1.0) -> dict:
+    """A GUE-style CSV folder or a Nucleotide-Transformer-style FASTA (`>name|label`) as a dnalm task."""
+    source = Path(source)
+    if source.is_dir():
+        parts = {p: _read_rows(source / f"{p}.csv") for p in SPLITS if (source / f"{p}.csv").is_file()}
+        if "train" not in parts or "test" not in parts:
+            raise InputError(f"--source {source}: a task folder needs train.csv and test.csv (dev.csv optional)")
+    else:
+        parts = {"all": _read_fasta_labels(source)}
+    rows = [r for part in parts.values() for r in part]
+    if "dev" not in parts and "all" not in parts:  # keep the given test split; carve dev from train
+        rng = np.random.default_rng(seed)
+        train = parts["train"]
+        dev_idx = set(rng.permutation(len(train))[: round(len(train) / 9)].tolist())
+        parts["dev"] = [r for i, r in enumerate(train) if i in dev_idx]
+        parts["train"] = [r for i, r in enumerate(train) if i not in dev_idx]
+    name = source.name.split(".")[0]
+    if "all" in parts:
+        return split_task(out, name, rows, list(range(len(rows))), seed, train_fraction, {"source": str(source)})
+    rows = parts["train"] + parts["dev"] + parts["test"]
+    split = [p for p in ("train", "dev", "test") for _ in parts[p]]
+    return write_task(out, name, rows, split, seed, train_fraction, {"source": str(source)})
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    from dnalm.labelled import _read_csv
+
+    seqs, labels = _read_csv(path)
+    return [{"sequence": s, "label": l} for s, l in zip(seqs, labels)]
+
+
+def _read_fasta_labels(path: Path) -> list[dict[str, str]]:
+    from dnalm.fasta import read_fasta
+
+    rows = []
+    for record in read_fasta(path):
+        label = record.name.rsplit("|", 1)[-1] if "|" in record.name else ""
+        if not label:
+            raise InputError(f"--source {path}: record '{record.name}' has no label (header must end in |label)")
+        rows.append({"sequence": record.seq.decode().upper(), "label": label})
+    return rows
+
+
+def read_jaspar(path: Path) -> np.ndarray:
+    """A JASPAR count matrix as base probabilities, shape (4, motif length), rows A, C, G, T."""
+    from dnalm.annotations import check_jaspar
+
+    check_jaspar(Path(path))
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(">"):
+            continue
+        fields = line.lstrip("ACGT").replace("[", " ").replace("]", " ").split()
+        rows.append([float(x) for x in fields])
+    counts = np.array(rows)
+    return counts / counts.sum(axis=0, keepdims=True)
+
+
+def scan_motif(genome_dir: Path, pwm: np.ndarray, threshold: float = 1e-4) -> list[tuple[str, int, int, str, float]]:
+    """FIMO-style motif hits (contig, start, end, strand, p-value) over every N-free run, with memelite.
+
+    Scores are log-odds against the genome's base composition: the matrix is divided by the genome's base
+    frequencies before memelite takes log2(p / 0.25). memelite's p-values assume uniform bases.
+    """
+    from memelite import fimo
+
+    gc = json.loads((Path(genome_dir) / "genome_stats.json").read_text())["genome"]["gc"]
+    background = np.array([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2])[:, None]
+    adjusted = pwm * 0.25 / background
+    code = np.full(256, 4, dtype=np.int64)
+    for i, base in enumerate(b"ACGT"):
+        code[base] = i
+    hits = []
+    for run in iter_runs(genome_dir):
+        idx = code[np.frombuffer(run.seq, dtype=np.uint8)]
+        onehot = np.zeros((1, 4, len(idx)), dtype=np.int8)
+        onehot[0, idx, np.arange(len(idx))] = 1
+        table = fimo({"motif": adjusted}, onehot, threshold=threshold)[0]
+        found = [(run.contig, run.start + int(start), run.start + int(end), str(strand), float(p))
+                 for start, end, strand, p in zip(table["start"], table["end"], table["strand"], table["p-value"])]
+        hits += sorted(found, key=lambda h: (h[1], h[3]))  # memelite lists forward, then reverse hits
+    return hits
+
+
+def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, seed: int = 42, train_fraction: float = 1.0,
+         window: int = 1000, threshold: float = 1e-4) -> dict:
+    """Motif sites scanned genome-wide; label 1 (bound) where the site intersects a ChIP-seq peak.
+
+    Each sample is the `window` bp around the site's centre, read on the site's strand.
+    """
+    import pybedtools
+
+    hits = scan_motif(genome_dir, read_jaspar(motif), threshold)
+    if not hits:
+        raise InputError(f"--motif {motif}: no site with p < {threshold} in the genome")
+    sites = pybedtools.BedTool([(c, s, e, f"site{i}", 0, strand) for i, (c, s, e, strand, _) in enumerate(hits)])
+    bound = {f.name for f in sites.intersect(pybedtools.BedTool(str(peaks)), u=True)}
+    half = window // 2
+    intervals = [(c, (s + e) // 2 - half, (s + e) // 2 - half + window) for c, s, e, _, _ in hits]
+    seqs = fetch(genome_dir, intervals)
+    rows, groups, skipped, last = [], [], 0, ("", -1, -1)
+    for i, ((contig, lo, hi), (_, s, e, strand, p), seq) in enumerate(zip(intervals, hits, seqs)):
+        if seq is None:
+            skipped += 1
+            continue
+        rows.append({"sequence": seq if strand == "+" else reverse_complement(seq),
+                     "label": int(f"site{i}" in bound), "contig": contig, "start": lo, "end": hi, "strand": strand,
+                     "motif_start": s, "motif_end": e, "p_value": p})
+        # overlapping windows share sequence: keep them in one split
+        last = last if contig == last[0] and lo < last[2] else (contig, lo, hi)
+        last = (last[0], last[1], max(last[2], hi))
+        groups.append(f"{last[0]}:{last[1]}")
+    pybedtools.cleanup()
+    if skipped:
+        log.info("ctcf: %d sites skipped (their %d bp window leaves the contig or meets N)", skipped, window)
+    return split_task(out, "ctcf", rows, groups, seed, train_fraction,
+                      {"sites": len(hits), "bound": len(bound), "sites_skipped": skipped, "p_threshold": threshold})

@@ -1,0 +1,84 @@
+/*
+ * FINETUNE: genome biology tasks built from the annotation (Prom300 and PromScan from the first `tss` track,
+ * CTCF binding from the `motif` and `ctcf_peaks` tracks) and imported benchmarks (GUE folders, NT FASTA);
+ * every task fine-tunes the selected model and any model listed, next to TF-IDF baselines; one report.
+ */
+
+include { DNALM_TASK_PROM300                          } from '../../../modules/local/dnalm/task_prom300'
+include { DNALM_TASK_PROMSCAN                         } from '../../../modules/local/dnalm/task_promscan'
+include { DNALM_TASK_CTCF                             } from '../../../modules/local/dnalm/task_ctcf'
+include { DNALM_TASK_IMPORT                           } from '../../../modules/local/dnalm/task_import'
+include { DNALM_FINETUNE                              } from '../../../modules/local/dnalm/finetune'
+include { DNALM_KMER_VOCAB as DNALM_TFIDF_TASK_VOCAB  } from '../../../modules/local/dnalm/kmer_vocab'
+include { DNALM_TFIDF_BASELINE as DNALM_TFIDF_TASK    } from '../../../modules/local/dnalm/tfidf_baseline'
+include { DNALM_FINETUNE_REPORT                       } from '../../../modules/local/dnalm/finetune_report'
+include { kmerMeta                                    } from '../vocabularies'
+include { externalModel                               } from '../nextkmer'
+
+// The file inside a prepare-annotation output directory
+def trackFile(meta, dir) {
+    return dir.resolve(meta.format == 'jaspar' ? "${meta.id}.jaspar" : "${meta.id}.bed")
+}
+
+// The first track of a role, as a file
+def firstTrack(ch_annotations, role) {
+    return ch_annotations.filter { meta, _dir -> meta.role == role }.first().map { meta, dir -> trackFile(meta, dir) }
+}
+
+workflow FINETUNE {
+    take:
+    ch_genome           // channel: [ meta, genome_dir ]
+    ch_annotations      // channel: [ meta (id, format, role), annotation_dir ]
+    ch_selected         // channel: [ meta, model_dir ] of the vocabulary selected by NEXTKMER
+    extra_models        // string: comma-separated model directories or hub ids, '' for none
+    trust_remote_code   // boolean: allow external models' own code
+    external_tasks      // string: comma-separated GUE-style folders or NT-style FASTA files, '' for none
+    tfidf_vocabs        // string: 'kind:k[:stride],...' vocabularies of the TF-IDF baselines
+
+    main:
+    ch_genome_dir = ch_genome.map { _meta, dir -> dir }
+    ch_tss = firstTrack(ch_annotations, 'tss')
+
+    // Prom300 negatives shuffle the tokens of the selected model's vocabulary (GROVER)
+    DNALM_TASK_PROM300(
+        ch_genome_dir.combine(ch_tss).combine(ch_selected.map { _meta, dir -> dir })
+            .map { genome, tss, vocab -> [[id: 'prom300'], genome, tss, vocab] }
+    )
+    DNALM_TASK_PROMSCAN(ch_genome_dir.combine(ch_tss).map { genome, tss -> [[id: 'promscan'], genome, tss] })
+    DNALM_TASK_CTCF(
+        ch_genome_dir.combine(firstTrack(ch_annotations, 'motif')).combine(firstTrack(ch_annotations, 'ctcf_peaks'))
+            .map { genome, motif, peaks -> [[id: 'ctcf'], genome, motif, peaks] }
+    )
+    DNALM_TASK_IMPORT(
+        channel.fromList(external_tasks.tokenize(',').collect { source -> file(source.trim(), checkIfExists: true) })
+            .map { source -> [[id: source.name.tokenize('.')[0]], source] }
+    )
+    ch_tasks = DNALM_TASK_PROM300.out.task
+        .mix(DNALM_TASK_PROMSCAN.out.task, DNALM_TASK_CTCF.out.task, DNALM_TASK_IMPORT.out.task)
+
+    ch_models = ch_selected
+        .map { meta, dir -> [[id: meta.id], dir] }
+        .mix(channel.fromList(extra_models.tokenize(',').collect { ref -> externalModel(ref.trim(), trust_remote_code) }))
+    DNALM_FINETUNE(
+        ch_models.combine(ch_tasks).map { meta, model, task_meta, task -> [meta + [task: task_meta.id], model, task] }
+    )
+
+    DNALM_TFIDF_TASK_VOCAB(channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerMeta(spec.trim()) }))
+    DNALM_TFIDF_TASK(
+        DNALM_TFIDF_TASK_VOCAB.out.vocab.combine(ch_tasks)
+            .map { meta, vocab, task_meta, task -> [meta + [task: task_meta.id], vocab, task] }
+    )
+
+    ch_results = DNALM_FINETUNE.out.results
+        .mix(DNALM_TFIDF_TASK.out.results)
+        .map { _meta, dir -> dir }
+        .collect(sort: true)
+        .map { dirs -> [dirs] }
+    DNALM_FINETUNE_REPORT(ch_genome.map { meta, _dir -> meta }.combine(ch_results))
+
+    emit:
+    tasks   = ch_tasks                                  // channel: [ meta, task_dir ]
+    results = DNALM_FINETUNE.out.results                // channel: [ meta, results_dir ]
+    report  = DNALM_FINETUNE_REPORT.out.report          // channel: [ meta, report_dir ]
+    mqc     = DNALM_FINETUNE_REPORT.out.mqc
+}
