@@ -10,7 +10,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from conftest import DNALM, PRETRAIN_STEPS as STEPS, dnalm
 

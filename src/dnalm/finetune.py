@@ -53,10 +53,26 @@ class SequenceTokenizer:
         self.name, self.size = type(self.hf).__name__, len(self.hf)
 
     def __call__(self, seq: str) -> list[int]:
+        prefix, body, suffix = self.parts(seq)
+        return prefix + body + suffix
+
+    def parts(self, seq: str) -> tuple[list[int], list[int], list[int]]:
+        """The special tokens the model puts before and after a sequence, and the sequence's own tokens."""
         if self.vocab is not None:
-            cls, sep = SPECIAL_TOKENS.index("[CLS]"), SPECIAL_TOKENS.index("[SEP]")
-            return [cls, *self.vocab.encode(seq).tolist(), sep]
-        return self.hf(seq)["input_ids"]
+            return [SPECIAL_TOKENS.index("[CLS]")], self.vocab.encode_lenient(seq).tolist(), [SPECIAL_TOKENS.index("[SEP]")]
+        full = self.hf(seq)["input_ids"]
+        body = self.hf(seq, add_special_tokens=False)["input_ids"]
+        start = next((i for i in range(len(full) - len(body) + 1) if full[i:i + len(body)] == body), 0)
+        return full[:start], body, full[start + len(body):]
+
+    def pieces(self, seq: str, max_tokens: int) -> list[list[int]]:
+        """The input ids of `seq`, cut into consecutive pieces of at most `max_tokens` ids where it is longer;
+        every piece has the model's special tokens."""
+        prefix, body, suffix = self.parts(seq)
+        width = max_tokens - len(prefix) - len(suffix)
+        if len(prefix) + len(body) + len(suffix) <= max_tokens or width < 1:
+            return [prefix + body + suffix]
+        return [prefix + body[lo:lo + width] + suffix for lo in range(0, len(body), width)]
 
     def describe(self, model_ref: str) -> dict[str, Any]:
         """What the results table says about the model's vocabulary."""
@@ -97,7 +113,7 @@ class EncodedSplit:
         self.ids: list[list[int]] = []
         owner = []
         for n, seq in enumerate(progress(split.sequences, desc="tokenizing", unit="seq")):
-            for piece in _pieces(tokenizer(seq), max_tokens):
+            for piece in tokenizer.pieces(seq, max_tokens):
                 self.ids.append(piece)
                 owner.append(n)
         self.owner = np.array(owner, dtype=np.int64)
@@ -109,15 +125,6 @@ class EncodedSplit:
 
     def __getitem__(self, i: int) -> dict:
         return {"input_ids": self.ids[i], "labels": int(self.labels[i])}
-
-
-def _pieces(ids: list[int], max_tokens: int) -> list[list[int]]:
-    """`ids` as it is, or cut into pieces of <= max_tokens that keep its first and last (special) tokens."""
-    if len(ids) <= max_tokens:
-        return [ids]
-    head, body, tail = ids[:1], ids[1:-1], ids[-1:]
-    width = max_tokens - 2
-    return [head + body[lo:lo + width] + tail for lo in range(0, len(body), width)]
 
 
 def pad_batch(items: list[dict], pad_id: int) -> dict:

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from dnalm.classification import MAX_PROB_CLASSES, ranked_classes, write_result
-from dnalm.errors import InputError
 from dnalm.labelled import Split, load_task
 from dnalm.logs import log, progress
 from dnalm.outputs import write_tsv
@@ -47,10 +46,7 @@ def affordable_trees(trees: list[int], max_leaf_nodes: int, n_classes: int, memo
 
 def documents(vocab: Vocabulary, split: Split) -> list[str]:
     """Each sequence as the space-separated ids of its tokens (the vectorizer's words)."""
-    try:
-        return [" ".join(map(str, vocab.encode(s).tolist())) for s in split.sequences]
-    except InputError as exc:
-        raise InputError(f"--vocab {vocab.path}: {exc}") from None
+    return [" ".join(map(str, vocab.encode_lenient(s).tolist())) for s in split.sequences]
 
 
 def _predict(forest, features, n_classes: int) -> tuple[np.ndarray, np.ndarray | None]:

@@ -17,6 +17,7 @@ HF cannot split overlapping or strided k-mers; their `tokenizer.json` expects in
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -102,6 +103,16 @@ class Vocabulary:
         if self.kind == "bpe":
             return self._bpe_ids(raw, threads)
         return _kmer_ids(raw, self.k, self.stride).astype(self.dtype)
+
+    def encode_lenient(self, seq: str) -> np.ndarray:
+        """Like `encode`, but each base other than A/C/G/T (N, IUPAC codes in task files) becomes [UNK]."""
+        unk = SPECIAL_TOKENS.index("[UNK]")
+        parts, last = [], 0
+        for match in re.finditer(r"[^ACGT]", seq):
+            parts += [self.encode(seq[last:match.start()]), np.array([unk], dtype=self.dtype)]
+            last = match.end()
+        parts.append(self.encode(seq[last:]))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _bpe_ids(self, raw: bytes, threads: int) -> np.ndarray:
         if self._merge_table is None:

@@ -1,0 +1,228 @@
+"""Fine-tuning tasks on the human window: task builders, fine-tuning with baselines, imported GUE tasks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from conftest import ASSETS, HUMAN, SHARED, dnalm, read_fasta_plain
+
+SEQ = next(iter(read_fasta_plain(HUMAN).values()))
+TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
+PEAKS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.ctcf_peaks.bed"
+MOTIF = ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar"
+GUE = SHARED / "benchmarks" / "GUE" / "prom" / "prom_300_tata"
+RC = str.maketrans("ACGT", "TGCA")
+
+
+def read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def samples(task):
+    return [dict(r, split=s) for s in ("train", "dev", "test") for r in read(task / f"{s}.csv")]
+
+
+def tss_rows():
+    return [line.split("\t") for line in TSS.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, human_genome, vocabs):
+    base = tmp_path_factory.mktemp("tasks")
+    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--vocab", vocabs["bpe_600"], "--out", base / "prom300")
+    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--negatives", "nucleotides", "--out", base / "dnabert")
+    dnalm("task-promscan", "--genome", human_genome, "--tss", TSS, "--out", base / "promscan")
+    dnalm("task-ctcf", "--genome", human_genome, "--motif", MOTIF, "--peaks", PEAKS, "--out", base / "ctcf")
+    return base
+
+
+def test_prom300_reads_each_promoter_on_its_strand(built):
+    rows = [r for r in samples(built / "prom300") if r["label"] == "1"]
+    strands = Counter(r["strand"] for r in rows)
+    assert strands["+"] > 5 and strands["-"] > 5
+    by_name = {f[3]: (int(f[1]), f[5]) for f in tss_rows()}
+    for r in rows:
+        start, end = int(r["start"]), int(r["end"])
+        assert end - start == 300 and len(r["sequence"]) == 300
+        genome = SEQ[start:end]
+        assert r["sequence"] == (genome if r["strand"] == "+" else genome.translate(RC)[::-1])
+        pos, strand = by_name[r["name"]]
+        if strand == r["strand"]:  # the TSS base sits at index 249 (-249..+50)
+            base = SEQ[pos] if strand == "+" else SEQ[pos].translate(RC)
+            assert r["sequence"][249] == base
+
+
+@pytest.mark.parametrize("negatives", ["prom300", "dnabert"])
+def test_shuffled_negatives_keep_the_composition_of_their_promoter(built, negatives):
+    rows = samples(built / negatives)
+    pairs = {}
+    for r in rows:
+        pairs.setdefault((r["contig"], r["start"], r["strand"]), {})[r["label"]] = r
+    assert len(pairs) > 30
+    for pair in pairs.values():
+        pos, neg = pair["1"], pair["0"]
+        assert Counter(pos["sequence"]) == Counter(neg["sequence"]) and pos["sequence"] != neg["sequence"]
+        assert pos["split"] == neg["split"]  # a promoter and its shuffle never straddle splits
+    seqs = Counter(r["sequence"] for r in rows)
+    splits = {}
+    for r in rows:
+        splits.setdefault(r["sequence"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits.values()) and len(seqs) > 60
+
+
+def test_promscan_windows_and_labels_are_exact_around_a_tss(built):
+    rows = samples(built / "promscan")
+    summary = json.loads((built / "promscan" / "task.json").read_text())
+    chosen = {}
+    for f in tss_rows():
+        pos, strand = int(f[1]), f[5]
+        windows = [r for r in rows if r["name"] == f[3] and r["strand"] == strand]
+        if len(windows) == 30 and strand not in chosen:
+            chosen[strand] = (pos, windows)
+    assert set(chosen) == {"+", "-"} and summary["tss_skipped"] >= 1
+    for strand, (pos, windows) in chosen.items():
+        offsets = sorted(int(r["offset"]) for r in windows)
+        assert offsets == list(range(-5000, 3701, 300))
+        for r in windows:
+            rel = int(r["offset"])
+            start, end = (pos + rel, pos + rel + 1001) if strand == "+" else (pos - rel - 1000, pos - rel + 1)
+            assert (int(r["start"]), int(r["end"])) == (start, end)
+            genome = SEQ[start:end]
+            assert r["sequence"] == (genome if strand == "+" else genome.translate(RC)[::-1])
+            assert r["label"] == str(int(rel <= 0 < rel + 1001))
+        assert [int(r["offset"]) for r in windows if r["label"] == "1"] == [-800, -500, -200]
+    positives = sum(r["label"] == "1" for r in rows)
+    assert summary["positive_share"] == pytest.approx(positives / len(rows))
+
+
+def test_ctcf_motif_sites_are_enriched_in_ctcf_peaks(built):
+    rows = samples(built / "ctcf")
+    peaks = [tuple(map(int, line.split("\t")[1:3])) for line in PEAKS.read_text().splitlines()]
+    covered = np.zeros(len(SEQ), dtype=bool)
+    for s, e in peaks:
+        covered[s:e] = True
+    bound = [r for r in rows if r["label"] == "1"]
+    assert bound and all(covered[int(r["motif_start"]):int(r["motif_end"])].any() for r in bound)
+    assert not any(covered[int(r["motif_start"]):int(r["motif_end"])].any() for r in rows if r["label"] == "0")
+    # sites per bp inside peaks against outside (the 100 kb gap holds no site); binomial test against the
+    # share of sequence the peaks cover
+    from scipy.stats import binomtest
+
+    acgt = np.frombuffer(SEQ.encode(), dtype=np.uint8) != ord("N")
+    share = (covered & acgt).sum() / acgt.sum()
+    inside = len(bound) / (covered & acgt).sum()
+    outside = (len(rows) - len(bound)) / (~covered & acgt).sum()
+    assert inside > 2 * outside, (inside, outside)
+    assert binomtest(len(bound), len(rows), share, alternative="greater").pvalue < 1e-10
+    assert all(len(r["sequence"]) == 1000 for r in rows)
+
+
+def _check_against_predictions(result, n_classes=2):
+    from sklearn.metrics import average_precision_score, f1_score, matthews_corrcoef, roc_auc_score
+
+    metrics = json.loads((result / "metrics.json").read_text())
+    with open(result / "predictions.tsv") as fh:
+        table = list(csv.DictReader(fh, delimiter="\t"))
+    y = np.array([int(r["label"]) for r in table])
+    p1 = np.array([float(r["p1"]) for r in table])
+    predicted = np.array([int(r["predicted"]) for r in table])
+    assert metrics["mcc"] == pytest.approx(matthews_corrcoef(y, predicted))
+    assert metrics["f1"] == pytest.approx(f1_score(y, predicted, zero_division=0))
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, p1), abs=1e-3)
+    assert metrics["pr_auc"] == pytest.approx(average_precision_score(y, p1), abs=1e-3)
+    assert metrics["accuracy"] == pytest.approx((y == predicted).mean())
+    return metrics
+
+
+def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
+    out = tmp_path / "ft"
+    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", built / "prom300", "--epochs", "3",
+          "--learning-rate", "1e-3", "--warmup-steps", "0", "--patience", "2", "--seeds", "1,2", "--out", out)
+    for seed in (1, 2):
+        metrics = _check_against_predictions(out / f"seed{seed}")
+        assert metrics["task"] == "prom300" and metrics["seed"] == seed
+        assert (out / f"seed{seed}" / "validation.tsv").read_text().count("\n") >= 2
+    summary = json.loads((out / "metrics.json").read_text())
+    runs = [json.loads((out / f"seed{s}" / "metrics.json").read_text())["mcc"] for s in (1, 2)]
+    assert summary["mcc"] == pytest.approx(np.mean(runs)) and summary["mcc_sd"] == pytest.approx(np.std(runs, ddof=1))
+    dnalm("tfidf-baseline", "--data", built / "prom300", "--vocab", vocabs["kmer4"], "--trees", "50,100",
+          "--out", tmp_path / "tfidf")
+    _check_against_predictions(tmp_path / "tfidf")
+    dnalm("finetune-report", "--results", out, tmp_path / "tfidf", "--out", tmp_path / "report")
+    with open(tmp_path / "report" / "finetune_results.tsv") as fh:
+        table = list(csv.DictReader(fh, delimiter="\t"))
+    assert {(r["model"], r["seed"]) for r in table} == {("model", "1"), ("model", "2"), ("tfidf_kmer4", "42")}
+    assert (tmp_path / "report" / "prom300_mcc.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
+    """Prom300 (300 nt, one token per base) through a GPT-2 of 64 positions: 5 pieces per sequence."""
+    from dnalm.finetune import SequenceTokenizer, pool
+    from test_nextkmer import _gpt2_char_model
+
+    np.testing.assert_allclose(pool(np.array([[0.2, 0.8], [0.6, 0.4], [1.0, 0.0]]), np.array([0, 0, 1]), 2),
+                               [[0.4, 0.6], [1.0, 0.0]])
+    model = _gpt2_char_model(tmp_path / "gpt2_char")
+    seq = read(built / "prom300" / "test.csv")[0]["sequence"]
+    pieces = SequenceTokenizer(str(model)).pieces(seq, 64)
+    assert [len(p) for p in pieces] == [64] * 4 + [44]  # this tokenizer adds no special token
+    assert "".join("ACGT"[i - 3] for p in pieces for i in p) == seq
+    out = tmp_path / "ft"
+    dnalm("finetune", "--model", model, "--data", built / "prom300", "--epochs", "1", "--learning-rate", "1e-3",
+          "--warmup-steps", "0", "--patience", "0", "--out", out)
+    metrics = _check_against_predictions(out / "seed42")
+    assert metrics["max_tokens"] == 64 and metrics["pieces_per_sequence"] == 5
+    assert metrics["test_samples"] == len(read(built / "prom300" / "test.csv"))
+
+
+@pytest.mark.skipif(not GUE.is_dir(), reason=f"{GUE} not present (GitHub-derived data is not bundled)")
+def test_finetune_on_gue_prom_300_tata(pretrained, vocabs, tmp_path):
+    task = tmp_path / "tata"
+    dnalm("task-import", "--source", GUE, "--out", task)
+    counts = json.loads((task / "task.json").read_text())["samples"]
+    assert counts == {"train": 4904, "dev": 613, "test": 613}
+    out = tmp_path / "ft"
+    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", task, "--epochs", "1", "--batch-size", "32",
+          "--learning-rate", "1e-3", "--warmup-steps", "0", "--out", out)
+    _check_against_predictions(out / "seed42")
+    dnalm("tfidf-baseline", "--data", task, "--vocab", vocabs["kmer6_overlap"], "--trees", "100",
+          "--out", tmp_path / "tfidf")
+    metrics = _check_against_predictions(tmp_path / "tfidf")
+    assert metrics["mcc"] > 0.3  # GROVER: TF-IDF 6-mers reach MCC ~0.7 on GUE tasks
+
+
+def _fails(*args):
+    proc = dnalm(*args, check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stderr
+
+
+def test_bad_task_input_gets_one_line(human_genome, pretrained, tmp_path):
+    out = tmp_path / "out"
+    unstranded = tmp_path / "tss3.bed"
+    unstranded.write_text("".join("\t".join(f[:3]) + "\n" for f in tss_rows()))
+    assert "has no strand" in _fails("task-prom300", "--genome", human_genome, "--tss", unstranded,
+                                     "--negatives", "nucleotides", "--out", out)
+    outside = tmp_path / "outside.bed"
+    outside.write_text("chr22_20M_21M\t2000000\t2000001\tfar\t0\t+\n")
+    assert "outside the genome" in _fails("task-promscan", "--genome", human_genome, "--tss", outside, "--out", out)
+    no_label = tmp_path / "no_label"
+    no_label.mkdir()
+    for part in ("train", "test"):
+        (no_label / f"{part}.csv").write_text("sequence,class\nACGTACGT,1\nTTTTACGA,0\n")
+    assert "no column label" in _fails("task-import", "--source", no_label, "--out", out)
+    one_class = tmp_path / "one_class"
+    one_class.mkdir()
+    for part in ("train", "dev", "test"):
+        (one_class / f"{part}.csv").write_text("sequence,label\nACGTACGT,1\nTTTTACGA,1\n")
+    assert "a task needs two classes" in _fails("task-import", "--source", one_class, "--out", out)
+    assert "two classes or more" in _fails("finetune", "--model", pretrained / "model" / "model", "--data",
+                                           one_class, "--out", out)
+    assert not out.exists()
