@@ -226,3 +226,41 @@ def test_bad_task_input_gets_one_line(human_genome, pretrained, tmp_path):
     assert "two classes or more" in _fails("finetune", "--model", pretrained / "model" / "model", "--data",
                                            one_class, "--out", out)
     assert not out.exists()
+
+
+def test_train_fraction_subsamples_training_only(built, human_genome, tmp_path):
+    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--negatives", "nucleotides",
+          "--train-fraction", "0.5", "--out", tmp_path / "half")
+    full = json.loads((built / "dnabert" / "task.json").read_text())["class_balance"]
+    half = json.loads((tmp_path / "half" / "task.json").read_text())["class_balance"]
+    assert half["dev"] == full["dev"] and half["test"] == full["test"]
+    assert half["train"] == {label: round(n / 2) for label, n in full["train"].items()}
+
+
+def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
+    """Nucleotide-Transformer-style FASTA (label after '|'): three classes cut from the human window."""
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(240):
+        label = i % 3
+        start = int(rng.integers(0, 500_000 - 200)) if label < 2 else int(rng.integers(610_000, 999_800))
+        seq = SEQ[start:start + 200]
+        seq = seq if label != 1 else seq.replace("G", "C")  # class 1: G-depleted, learnable from k-mers
+        records.append(f">s{i}|{label}\n{seq}\n")
+    fasta = tmp_path / "three.fa"
+    fasta.write_text("".join(records))
+    dnalm("task-import", "--source", fasta, "--out", tmp_path / "task")
+    summary = json.loads((tmp_path / "task" / "task.json").read_text())
+    assert summary["task"] == "three" and sum(summary["samples"].values()) == 240
+    assert set(summary["class_balance"]["test"]) == {"0", "1", "2"}
+    dnalm("tfidf-baseline", "--data", tmp_path / "task", "--vocab", vocabs["kmer4"], "--trees", "50",
+          "--out", tmp_path / "tfidf")
+    metrics = json.loads((tmp_path / "tfidf" / "metrics.json").read_text())
+    assert metrics["n_classes"] == 3 and len(metrics["confusion_matrix"]) == 3
+    from sklearn.metrics import roc_auc_score
+
+    with open(tmp_path / "tfidf" / "predictions.tsv") as fh:
+        table = list(csv.DictReader(fh, delimiter="\t"))
+    y = [int(r["label"]) for r in table]
+    probs = np.array([[float(r[f"p{c}"]) for c in range(3)] for r in table])
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr"))
