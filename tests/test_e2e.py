@@ -93,16 +93,31 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     for spec in params["kmer_vocabs"].split(","):
         meta = {**genome_meta, "genome_id": genome_meta["id"], **kmer_meta(spec)}
         vocabs[meta["id"]] = run.task("DNALM_KMER_VOCAB", meta)
-    tokenized, models = [], {}
+    tokenized, windows, models = {}, {}, {}
     for name, vocab in vocabs.items():
         meta = {**genome_meta, "id": name, "genome_id": genome_meta["id"]}
-        tokenized.append(run.task("DNALM_TOKENIZE_GENOME", meta, vocab=vocab, genome=genome))
-        windows = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[-1], holdout_regions=holdout)
-        models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[-1], windows=windows) / "model"
-    run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized))
+        tokenized[name] = run.task("DNALM_TOKENIZE_GENOME", meta, vocab=vocab, genome=genome)
+        windows[name] = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[name], holdout_regions=holdout)
+        models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[name], windows=windows[name]) / "model"
+    run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized.values()))
     selected = run_nextkmer(run, genome_meta, genome, holdout, models)
     run_finetune(run, genome_meta, genome, tracks, selected, models[selected])
+    meta = {**genome_meta, "id": selected, "genome_id": genome_meta["id"]}
+    run_embeddings(run, genome_meta, meta, models[selected], tokenized[selected], windows[selected], tracks)
     return run
+
+
+def run_embeddings(run: Runner, genome_meta: dict, meta: dict, model: Path, tokenized: Path, windows: Path,
+                   tracks: dict[str, Path]) -> None:
+    """subworkflows/local/embeddings, on the selected model."""
+    repeats = tracks.get("repeats")
+    sets = [run.task("DNALM_TOKEN_EMBEDDINGS", meta, model=model, tokenized=tokenized, repeats=repeats),
+            run.task("DNALM_WORD2VEC", meta, tokenized=tokenized, windows=windows, repeats=repeats)]
+    run.task("DNALM_EMBEDDING_REPORT", genome_meta, sets=sorted(sets))
+    run.task("DNALM_SELF_SIMILARITY", meta, model=model, tokenized=tokenized, windows=windows)
+    run.task("DNALM_MASK_PREDICTIONS", meta, model=model, tokenized=tokenized, windows=windows)
+    beds = sorted(p for role, p in tracks.items() if role != "motif")
+    run.task("DNALM_WINDOW_EMBEDDINGS", meta, model=model, tokenized=tokenized, tracks=beds)
 
 
 def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | None, models: dict[str, Path]) -> None:
@@ -159,7 +174,7 @@ def pipeline(request, tmp_path_factory) -> Runner:
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune)/[^`]+)`",
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune|embeddings)/[^`]+)`",
                                  section)))
 
 

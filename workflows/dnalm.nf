@@ -9,6 +9,7 @@ include { ANNOTATIONS    } from '../subworkflows/local/annotations'
 include { PRETRAIN       } from '../subworkflows/local/pretrain'
 include { NEXTKMER       } from '../subworkflows/local/nextkmer'
 include { FINETUNE       } from '../subworkflows/local/finetune'
+include { EMBEDDINGS     } from '../subworkflows/local/embeddings'
 
 workflow DNALM {
     take:
@@ -34,6 +35,8 @@ workflow DNALM {
              params.trust_remote_code, params.tfidf_vocabs)
     FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.annotations, NEXTKMER.out.selected, params.finetune_models,
              params.trust_remote_code, params.finetune_tasks, params.tfidf_vocabs)
+    EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
+               ANNOTATIONS.out.annotations)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
@@ -43,5 +46,6 @@ workflow DNALM {
     models      = PRETRAIN.out.models
     selected    = NEXTKMER.out.selected         // channel: [ meta, model_dir ] of the selected vocabulary
     finetuned   = FINETUNE.out.results
-    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc, FINETUNE.out.mqc)
+    mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc, FINETUNE.out.mqc,
+                                         EMBEDDINGS.out.mqc)
 }

@@ -283,6 +283,59 @@ def _finetune_report(a: argparse.Namespace) -> None:
         finetune_report(a.results, tmp)
 
 
+def _token_embeddings(a: argparse.Namespace) -> None:
+    from dnalm.embeddings import token_embeddings
+
+    with atomic_directory(a.out) as tmp:
+        token_embeddings(a.model, a.tokenized, tmp, a.name or _model_name(str(a.model)), a.repeats)
+
+
+def _word2vec(a: argparse.Namespace) -> None:
+    from dnalm.embeddings import word2vec
+
+    with atomic_directory(a.out) as tmp:
+        word2vec(a.tokenized, a.windows, tmp, a.name or f"word2vec_{a.tokenized.name}", a.sentences, a.vector_size,
+                 a.window, a.min_count, a.epochs, a.workers, a.seed, a.repeats)
+
+
+def _embedding_report(a: argparse.Namespace) -> None:
+    from dnalm.embedding_report import embedding_report
+
+    with atomic_directory(a.out) as tmp:
+        embedding_report(a.embeddings, tmp, a.pcs, a.clusters, a.seed)
+
+
+def _self_similarity(a: argparse.Namespace) -> None:
+    from dnalm.contextual import self_similarity
+
+    with atomic_directory(a.out) as tmp:
+        self_similarity(a.model, a.tokenized, a.windows / "test.npy", tmp, a.per_token, a.max_windows, a.batch_size,
+                        a.seed)
+
+
+def _mask_predictions(a: argparse.Namespace) -> None:
+    from dnalm.contextual import mask_predictions
+
+    with atomic_directory(a.out) as tmp:
+        mask_predictions(a.model, a.tokenized, a.windows / "test.npy", tmp, a.span, a.samples, a.batch_size,
+                         seed=a.seed)
+
+
+def _window_embeddings(a: argparse.Namespace) -> None:
+    from dnalm.contextual import window_embeddings
+
+    tracks = {}
+    for spec in a.tracks:
+        name, sep, path = spec.partition("=")
+        path = Path(path if sep else spec)
+        if not path.is_file():
+            raise InputError(f"--tracks {spec}: no such BED file")
+        tracks[name if sep else path.name.split(".")[0]] = path
+    with atomic_directory(a.out) as tmp:
+        window_embeddings(a.model, a.tokenized, tmp, tracks, a.window_tokens, a.min_tokens, a.batch_size, a.umap_max,
+                          a.seed, a.resume_dir)
+
+
 def _select_vocabulary(a: argparse.Namespace) -> None:
     from dnalm.selection import select_vocabulary
 
@@ -494,6 +547,67 @@ def build_parser() -> argparse.ArgumentParser:
                 "all fine-tuning and baseline results: tidy table, mean and sd over seeds, a chart per task")
     p.add_argument("--results", type=Path, nargs="+", required=True,
                    help="finetune and tfidf-baseline output directories")
+
+    def analysis_inputs(p: argparse.ArgumentParser, windows: bool = True) -> None:
+        p.add_argument("--model", type=Path, required=True, help="a pretrained dnalm model directory")
+        p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output of the model's vocabulary")
+        if windows:
+            p.add_argument("--windows", type=Path, required=True,
+                           help="make-windows output: its held-out test windows are used")
+        p.add_argument("--batch-size", type=_positive_int, default=16, help="windows per forward pass (default: 16)")
+        p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("token-embeddings", _token_embeddings,
+                "the trained input embeddings of every token, with token characteristics (GROVER Fig. 4)")
+    p.add_argument("--model", type=Path, required=True, help="a pretrained dnalm model directory")
+    p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output of the model's vocabulary")
+    p.add_argument("--repeats", type=Path, help="repeat BED: adds each token's share of occurrences in repeats")
+    p.add_argument("--name", help="name in reports (default: from --model)")
+
+    p = command("word2vec", _word2vec, "gensim Word2Vec CBOW on tokenized training windows: the static baseline")
+    p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
+    p.add_argument("--windows", type=Path, required=True, help="make-windows output: its training windows")
+    p.add_argument("--sentences", type=_positive_int, default=100_000, help="windows sampled (default: 100,000)")
+    p.add_argument("--vector-size", type=_positive_int, default=768, help="dimensions (default: 768, BERT-base)")
+    p.add_argument("--window", type=_positive_int, default=5, help="context window in tokens (default: 5)")
+    p.add_argument("--min-count", type=_positive_int, default=1, help="ignore rarer tokens (default: 1)")
+    p.add_argument("--epochs", type=_positive_int, default=5, help="passes over the sentences (default: 5)")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="threads; 1 makes the vectors reproducible for a seed (default: 1)")
+    p.add_argument("--repeats", type=Path, help="repeat BED for the token characteristics")
+    p.add_argument("--name", help="name in reports (default: word2vec_<tokenized>)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("embedding-report", _embedding_report,
+                "PCA and MEV, PC-characteristic correlations, UMAPs and clusters of embedding sets")
+    p.add_argument("--embeddings", type=Path, nargs="+", required=True, help="token-embeddings / word2vec outputs")
+    p.add_argument("--pcs", type=_positive_int, default=20, help="principal components correlated (default: 20)")
+    p.add_argument("--clusters", type=_positive_int, default=10, help="token clusters cut from the tree (default: 10)")
+    p.add_argument("--seed", type=_non_negative_int, default=42)
+
+    p = command("self-similarity", _self_similarity,
+                "per layer, mean pairwise cosine similarity of each token's contextual embeddings (GROVER Fig. 5a)")
+    analysis_inputs(p)
+    p.add_argument("--per-token", type=_positive_int, default=5000, help="occurrences used per token (default: 5,000)")
+    p.add_argument("--max-windows", type=_positive_int, default=2000, help="held-out windows read (default: 2,000)")
+
+    p = command("mask-predictions", _mask_predictions,
+                "predictions at masked positions: rank of the true token, accuracy by position in the mask")
+    analysis_inputs(p)
+    p.add_argument("--span", type=_positive_int, default=6, help="contiguous tokens masked (default: 6, DNABERT)")
+    p.add_argument("--samples", type=_positive_int, default=2000, help="held-out windows masked (default: 2,000)")
+
+    p = command("window-embeddings", _window_embeddings,
+                "[CLS] embeddings of consecutive genome windows, their UMAP and annotation overlaps (GROVER Fig. 5)")
+    analysis_inputs(p, windows=False)
+    p.add_argument("--tracks", nargs="+", action="extend", default=[], metavar="[NAME=]BED",
+                   help="annotation tracks to overlap: repeats, chromHMM states, genes with strand ... (name: the "
+                        "file name before its first dot, unless given)")
+    p.add_argument("--window-tokens", type=_positive_int, default=510, help="tokens per window (default: 510)")
+    p.add_argument("--min-tokens", type=_positive_int, default=50, help="shortest last window kept (default: 50)")
+    p.add_argument("--umap-max", type=_positive_int, default=20_000,
+                   help="UMAP is fitted on at most this many windows, the rest transformed (default: 20,000)")
+    p.add_argument("--resume-dir", type=Path, help="keep finished batches here; a rerun continues after them")
 
     p = command("launch", _launch, "start a training command on 1 process, N local processes or every node of "
                 "a SLURM allocation (srun + torchrun; standard library only)", out=False)

@@ -1,0 +1,29 @@
+process DNALM_SELF_SIMILARITY {
+    tag "${meta.id}"
+    label 'process_gpu'
+    container 'dnalm/dnalm:0.1.0'
+
+    input:
+    tuple val(meta), path(model), path(tokenized), path(windows)
+
+    output:
+    tuple val(meta), path("${meta.id}_self_similarity", type: 'dir'),                 emit: results
+    path "${meta.id}_self_similarity/*_mqc.*", optional: true,                         emit: mqc
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+
+    """
+    dnalm self-similarity --model ${model} --tokenized ${tokenized} --windows ${windows} --out ${meta.id}_self_similarity ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}_self_similarity
+    touch ${meta.id}_self_similarity/self_similarity.tsv ${meta.id}_self_similarity/self_similarity_mqc.yaml
+    """
+}

@@ -1,0 +1,139 @@
+"""What the token embeddings learned (GROVER Fig. 4): trained input embeddings against a Word2Vec baseline.
+
+An embedding set is a directory: `embeddings.npy` (one row per token id; NaN rows for tokens the source
+never saw), `tokens.tsv` (the token characteristics below) and `embeddings.json` (what it is). Every
+vocabulary id keeps its row, so sets of one vocabulary line up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dnalm.errors import InputError
+from dnalm.logs import log, progress
+from dnalm.outputs import write_json, write_tsv
+from dnalm.tokenized import TokenizedGenome
+from dnalm.vocabulary import SPECIAL_TOKENS, Vocabulary
+
+CHARACTERISTICS = ["length", "gc", "ag", "ac", "log10_frequency", "repeat_fraction"]
+
+
+def read_intervals(path: Path) -> dict[str, np.ndarray]:
+    """Merged (start, end) intervals per contig of a BED file."""
+    per: dict[str, list[tuple[int, int]]] = {}
+    with open(path) as fh:
+        for line in fh:
+            f = line.split()
+            if len(f) >= 3 and not line.startswith(("#", "track", "browser")):
+                per.setdefault(f[0], []).append((int(f[1]), int(f[2])))
+    merged = {}
+    for contig, rows in per.items():
+        rows.sort()
+        out = [list(rows[0])]
+        for s, e in rows[1:]:
+            if s <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], e)
+            else:
+                out.append([s, e])
+        merged[contig] = np.array(out, dtype=np.int64)
+    return merged
+
+
+def inside(intervals: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Which positions fall inside one of the sorted, disjoint intervals."""
+    if len(intervals) == 0:
+        return np.zeros(len(positions), dtype=bool)
+    i = np.searchsorted(intervals[:, 0], positions, side="right") - 1
+    ok = i >= 0
+    hit = np.zeros(len(positions), dtype=bool)
+    hit[ok] = positions[ok] < intervals[i[ok], 1]
+    return hit
+
+
+def token_characteristics(genome: TokenizedGenome, repeats: Path | None = None) -> list[dict[str, Any]]:
+    """Per token id: sequence content, length, genome frequency and (with a repeat track) the share of its
+    occurrences whose centre lies in a repeat."""
+    vocab = genome.vocab
+    counts = genome.token_counts.astype(float)
+    in_repeats = np.zeros(len(vocab))
+    if repeats:
+        tracks = read_intervals(repeats)
+        for run, contig, start, _end, _first, _n in progress(genome.runs, desc="repeat overlap", unit="run"):
+            ids = np.asarray(genome.run_tokens(run), dtype=np.int64)
+            starts, ends = vocab.token_spans(ids)
+            hit = inside(tracks.get(contig, np.zeros((0, 2), dtype=np.int64)), start + (starts + ends) // 2)
+            in_repeats += np.bincount(ids, weights=hit, minlength=len(vocab))
+    total = counts.sum()
+    rows = []
+    for i, token in enumerate(vocab.tokens):
+        special = token in SPECIAL_TOKENS
+        n = len(token) if not special else 0
+        rows.append({"id": i, "token": token, "special": int(special), "length": n, "gc": _share(token, "GC", n),
+                     "ag": _share(token, "AG", n), "ac": _share(token, "AC", n), "first": token[0] if n else "",
+                     "count": int(counts[i]), "log10_frequency": float(np.log10(counts[i] / total)) if counts[i] else
+                     float("nan"),
+                     "repeat_fraction": float(in_repeats[i] / counts[i]) if repeats and counts[i] else float("nan")})
+    return rows
+
+
+def _share(token: str, letters: str, n: int) -> float:
+    return sum(token.count(c) for c in letters) / n if n else float("nan")
+
+
+def write_set(out: Path, name: str, kind: str, matrix: np.ndarray, genome: TokenizedGenome,
+              repeats: Path | None, extra: dict[str, Any] | None = None) -> dict:
+    """Write an embedding set: the matrix, the token characteristics, and what it is."""
+    np.save(out / "embeddings.npy", matrix.astype(np.float32))
+    rows = token_characteristics(genome, repeats)
+    header = list(rows[0])
+    write_tsv(out / "tokens.tsv", header, [[r[h] for h in header] for r in rows])
+    info = {"name": name, "kind": kind, "vocabulary": genome.vocab.name, "vocab_kind": genome.vocab.kind,
+            "tokens": len(rows), "dim": int(matrix.shape[1]), "repeats": bool(repeats), **(extra or {})}
+    write_json(out / "embeddings.json", info)
+    return info
+
+
+def token_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, name: str, repeats: Path | None = None) -> dict:
+    """The trained input embeddings (`word_embeddings`) of every token of a dnalm model."""
+    from transformers import AutoModel
+
+    genome = TokenizedGenome.open(tokenized_dir)
+    model_vocab = Vocabulary.load(model_dir)
+    if model_vocab.tokens != genome.vocab.tokens:
+        raise InputError(f"--model {model_dir}: its vocabulary ({model_vocab.name}) is not the one of "
+                         f"--tokenized {tokenized_dir} ({genome.vocab.name})")
+    model = AutoModel.from_pretrained(model_dir)
+    matrix = model.get_input_embeddings().weight.detach().float().numpy()
+    log.info("%s: %d token embeddings of %d dimensions", name, *matrix.shape)
+    return write_set(out, name, "model", matrix, genome, repeats)
+
+
+def word2vec(tokenized_dir: Path, windows_dir: Path, out: Path, name: str, sentences: int = 100_000,
+             vector_size: int = 768, window: int = 5, min_count: int = 1, epochs: int = 5, workers: int = 1,
+             seed: int = 42, repeats: Path | None = None) -> dict:
+    """gensim Word2Vec CBOW over a seeded sample of training windows: the static baseline (GROVER Fig. 4).
+
+    With one worker the vectors are reproducible for a seed (gensim's threads race otherwise).
+    """
+    from gensim.models import Word2Vec
+
+    genome = TokenizedGenome.open(tokenized_dir)
+    rows = np.load(Path(windows_dir) / "train.npy")
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(rows), size=min(sentences, len(rows)), replace=False))
+    corpus = [[str(t) for t in np.asarray(genome.tokens[first:first + length]).tolist()]
+              for _, first, length in rows[chosen]]
+    model = Word2Vec(corpus, vector_size=vector_size, window=window, min_count=min_count, sg=0, epochs=epochs,
+                     workers=workers, seed=seed)
+    matrix = np.full((len(genome.vocab), vector_size), np.nan, dtype=np.float32)
+    for word, index in model.wv.key_to_index.items():
+        matrix[int(word)] = model.wv.vectors[index]
+    log.info("%s: Word2Vec CBOW on %d windows, %d of %d tokens seen", name, len(corpus),
+             len(model.wv.key_to_index), len(genome.vocab))
+    return write_set(out, name, "word2vec", matrix, genome, repeats,
+                     {"sentences": len(corpus), "window": window, "min_count": min_count, "epochs": epochs,
+                      "workers": workers, "seed": seed})

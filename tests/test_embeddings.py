@@ -1,0 +1,146 @@
+"""What the model learned: token embeddings vs Word2Vec, self-similarity, masked predictions, genome windows."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import ASSETS, SHARED, dnalm
+
+ANNOTATION = ASSETS / "annotation"
+GENES = ANNOTATION / "hg19_chr22_20-21Mb.genes.bed"
+REPEATS = ANNOTATION / "hg19_chr22_20-21Mb.repeats.bed"
+CHROMHMM = sorted((SHARED / "annotation").glob("*chromhmm_*.bed"))
+
+
+def table(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory, pretrained, tokenized, windows):
+    base = tmp_path_factory.mktemp("embeddings")
+    dnalm("token-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          "--repeats", REPEATS, "--name", "bpe_600", "--out", base / "model")
+    dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
+          "--repeats", REPEATS, "--name", "w2v", "--out", base / "w2v")
+    dnalm("embedding-report", "--embeddings", base / "model", base / "w2v", "--out", base / "report")
+    return base
+
+
+def test_mev_is_the_pc1_share_of_variance(sets):
+    for name, d in (("bpe_600", "model"), ("w2v", "w2v")):
+        matrix = np.load(sets / d / "embeddings.npy")
+        rows = table(sets / d / "tokens.tsv")
+        keep = [i for i, r in enumerate(rows) if r["special"] == "0" and not np.isnan(matrix[i]).any()]
+        x = matrix[keep].astype(np.float64)
+        singular = np.linalg.svd(x - x.mean(0), compute_uv=False)
+        expected = singular[0] ** 2 / (singular ** 2).sum()
+        reported = float(table(sets / "report" / f"{name}_pca.tsv")[0]["explained_variance_ratio"])
+        assert reported == pytest.approx(expected, rel=1e-4)
+        summary = {r["name"]: float(r["mev"]) for r in table(sets / "report" / "embedding_summary.tsv")}
+        assert summary[name] == pytest.approx(expected, rel=1e-4)
+    for name in ("bpe_600", "w2v"):
+        for suffix in ("_umap.png", "_dendrogram.png", "_pc_correlations.png"):
+            assert (sets / "report" / f"{name}{suffix}").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_token_characteristics_are_those_of_the_token(sets, tokenized):
+    rows = {r["token"]: r for r in table(sets / "model" / "tokens.tsv")}
+    counts = np.load(tokenized["bpe_600"] / "token_counts.npy")
+    for token in ("GG", "CAG", "AAAA"):
+        r = rows[token]
+        assert float(r["gc"]) == pytest.approx(sum(token.count(c) for c in "GC") / len(token))
+        assert int(r["length"]) == len(token) and int(r["count"]) == counts[int(r["id"])]
+    shares = [float(r["repeat_fraction"]) for r in rows.values() if r["special"] == "0" and int(r["count"]) > 0]
+    assert 0 < np.mean(shares) < 1
+
+
+def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, windows, tmp_path):
+    dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
+          "--name", "w2v", "--out", tmp_path / "again")
+    assert np.array_equal(np.load(tmp_path / "again" / "embeddings.npy"), np.load(sets / "w2v" / "embeddings.npy"),
+                          equal_nan=True)
+
+
+def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about_zero():
+    from dnalm.contextual import SelfSimilarity
+
+    rng = np.random.default_rng(0)
+    acc = SelfSimilarity(layers=1, vocab_size=8, dim=64, per_token=500)
+    same = np.tile(rng.normal(size=64), (300, 1)) * rng.uniform(0.5, 2, size=(300, 1))  # one direction, any length
+    acc.add(np.full(300, 5), same[None])
+    acc.add(np.full(400, 6), rng.normal(size=(1, 400, 64)))
+    acc.add(np.full(400, 6), rng.normal(size=(1, 400, 64)))  # past --per-token: ignored
+    values = acc.values()
+    assert values[0, 5] == pytest.approx(1.0) and abs(values[0, 6]) < 0.02
+    assert acc.counts[6] == 500 and np.isnan(values[0, 7])
+
+
+def test_self_similarity_of_the_model(pretrained, tokenized, windows, tmp_path):
+    dnalm("self-similarity", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          "--windows", windows["bpe_600"], "--per-token", "50", "--out", tmp_path / "ss")
+    rows = table(tmp_path / "ss" / "self_similarity.tsv")
+    assert len(rows) > 100 and all(2 <= int(r["occurrences"]) <= 50 for r in rows)
+    layers = [k for k in rows[0] if k.startswith("layer")]
+    assert len(layers) == 3  # embeddings + 2 layers of the tiny model
+    assert all(-1 <= float(r[k]) <= 1 for r in rows for k in layers)
+    assert (tmp_path / "ss" / "self_similarity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_masked_predictions_rank_the_true_token_better_than_chance(pretrained, tokenized, windows, tmp_path):
+    dnalm("mask-predictions", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          "--windows", windows["bpe_600"], "--span", "4", "--out", tmp_path / "mp")
+    summary = json.loads((tmp_path / "mp" / "mask_predictions.json").read_text())
+    by_position = table(tmp_path / "mp" / "mask_accuracy_by_position.tsv")
+    assert [int(r["position"]) for r in by_position] == [1, 2, 3, 4]
+    ranks = np.repeat(np.arange(1, 101), [int(r["count"]) for r in table(tmp_path / "mp" / "mask_rank_histogram.tsv")])
+    assert len(ranks) == summary["masked"]
+    # a uniform guess has mean rank (V+1)/2 with sd ~V/sqrt(12); the trained model is far better
+    sd = 2 * summary["chance_mean_rank"] / np.sqrt(12)
+    assert summary["mean_rank"] < summary["chance_mean_rank"] - 4 * sd / np.sqrt(summary["masked"])
+
+
+def test_window_overlaps_are_exact_on_the_bundled_annotation(tmp_path):
+    from dnalm.contextual import window_overlaps
+
+    genes = [line.split("\t") for line in GENES.read_text().splitlines()]
+    long_gene = max(genes, key=lambda f: int(f[2]) - int(f[1]))
+    start = int(long_gene[1]) + 100
+    covered = np.zeros(1_000_000, dtype=bool)
+    for f in genes:
+        covered[int(f[1]):int(f[2])] = True
+    free = int(np.flatnonzero(np.convolve(~covered, np.ones(2000), "valid") == 2000)[0])
+    bed = tmp_path / "w.bed"
+    bed.write_text(f"chr22_20M_21M\t{start}\t{start + 1000}\t0\nchr22_20M_21M\t{free}\t{free + 2000}\t1\n")
+    share, dominant, strand = window_overlaps(bed, GENES)
+    assert share.tolist() == [1.0, 0.0]
+    assert dominant[1] == "none" and strand[1] == "none" and strand[0] in ("+", "-", "both")
+
+
+def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretrained, tokenized, tmp_path):
+    tracks = ["--tracks", f"genes={GENES}", f"repeats={REPEATS}"] + [f"chromhmm={p}" for p in CHROMHMM[:1]]
+    out = tmp_path / "we"
+    dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          *tracks, "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", out)
+    rows = table(out / "windows.tsv")
+    embeddings = np.load(out / "window_embeddings.npy")
+    assert len(rows) == len(embeddings) > 300 and not np.isnan(embeddings).any()
+    covered = np.zeros(1_000_000, dtype=bool)
+    for line in REPEATS.read_text().splitlines():
+        f = line.split("\t")
+        covered[int(f[1]):int(f[2])] = True
+    for r in rows[::25]:
+        s, e = int(r["start"]), int(r["end"])
+        assert float(r["repeats_overlap"]) == pytest.approx(covered[s:e].mean(), abs=1e-5)
+    assert (out / "window_umap.png").read_bytes()[:4] == b"\x89PNG"
+    if CHROMHMM:
+        assert len({r["chromhmm_dominant"] for r in rows}) > 3
+    # a rerun with the kept batches gives the same embeddings
+    dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", tmp_path / "again")
+    assert np.array_equal(np.load(tmp_path / "again" / "window_embeddings.npy"), embeddings)
