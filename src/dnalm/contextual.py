@@ -4,6 +4,7 @@ tokens, predictions at masked positions, and embeddings of genome windows agains
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -235,6 +236,7 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
     embeddings = np.lib.format.open_memmap(out / "window_embeddings.npy", mode="w+", dtype=np.float32,
                                            shape=(n_windows, model.config.hidden_size))
     batches = _batched(iter_windows(genome, length, min_len), batch_size)
+    began = time.perf_counter()
     with torch.no_grad():
         for b, batch in enumerate(progress(batches, total=-(-n_windows // batch_size), desc="windows", unit="batch")):
             done = Path(resume_dir) / f"batch{b:07d}.npy" if resume_dir else None
@@ -249,6 +251,7 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
                     np.save(done, vectors)
             embeddings[b * batch_size: b * batch_size + len(batch)] = vectors
     embeddings.flush()
+    embed_seconds = time.perf_counter() - began
     xy = _window_umap(embeddings, umap_max, seed)
     columns: dict[str, list] = {}
     colourings: dict[str, np.ndarray] = {}
@@ -269,7 +272,7 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
 
     plot_panels(xy, colourings or {"window": np.zeros(n_windows)}, "UMAP of window embeddings ([CLS], last layer)",
                 out / "window_umap.png")
-    summary = {"windows": n_windows, "window_tokens": length, "tracks": sorted(tracks), "umap_fit_on": min(umap_max, n_windows)}
+    summary = {"windows": n_windows, "window_tokens": length, "windows_per_second": n_windows / embed_seconds, "tracks": sorted(tracks), "umap_fit_on": min(umap_max, n_windows)}
     write_json(out / "window_embeddings.json", summary)
     mqc.write_table(out / "window_embeddings_mqc.tsv", "dnalm_window_embeddings", "Genome windows",
                     "Windows embedded and the mean share of their bases in each annotation track.",
