@@ -144,3 +144,15 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", tmp_path / "again")
     assert np.array_equal(np.load(tmp_path / "again" / "window_embeddings.npy"), embeddings)
+
+
+def test_overlapping_kmers_get_the_dnabert_central_nucleotide_view(tokenized, windows, tmp_path):
+    dnalm("word2vec", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
+          "--vector-size", "16", "--sentences", "200", "--name", "k6", "--out", tmp_path / "k6")
+    dnalm("embedding-report", "--embeddings", tmp_path / "k6", "--out", tmp_path / "report")
+    rows = table(tmp_path / "report" / "k6_tokens.tsv")
+    full = [r for r in rows if len(r["token"]) == 6]
+    assert len(full) > 3000
+    for r in full[:200]:
+        assert r["central dinucleotide"] == r["token"][2:4]
+        assert float(r["pyrimidine share"]) == pytest.approx(sum(r["token"].count(c) for c in "CT") / 6, abs=1e-6)

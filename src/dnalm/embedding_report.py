@@ -155,14 +155,16 @@ def embedding_report(set_dirs: list[Path], out: Path, n_pcs: int = 20, n_cluster
         colourings = {"GC content": np.array([float(r["gc"]) for r in rows]),
                       "length": np.array([float(r["length"]) for r in rows]),
                       "log10 frequency": np.array([float(r["log10_frequency"]) for r in rows])}
+        views: dict[str, np.ndarray] = {}
         if info.get("vocab_kind") == "kmer-overlap":
-            k = max(len(t) for t in tokens)
-            colourings.update(central_view(rows, k))
+            views = central_view(rows, max(len(t) for t in tokens))
+            colourings.update(views)
         plot_panels(xy, colourings, f"{name}: UMAP of token embeddings", out / f"{name}_umap.png")
         clusters = cluster_tokens(matrix, tokens, n_clusters, f"{name}: token clusters", out / f"{name}_dendrogram.png")
-        write_tsv(out / f"{name}_tokens.tsv", ["token", "umap1", "umap2", "cluster", "pc1", "pc2"],
-                  [[t, float(x), float(y), int(c), float(p[0]), float(p[1]) if len(p) > 1 else 0.0]
-                   for t, (x, y), c, p in zip(tokens, xy, clusters, scores)])
+        write_tsv(out / f"{name}_tokens.tsv", ["token", "umap1", "umap2", "cluster", "pc1", "pc2", *views],
+                  [[t, float(x), float(y), int(c), float(p[0]), float(p[1]) if len(p) > 1 else 0.0,
+                    *[v[i] for v in views.values()]]
+                   for i, (t, (x, y), c, p) in enumerate(zip(tokens, xy, clusters, scores))])
         summary.append({"name": name, "kind": info["kind"], "vocabulary": info["vocabulary"], "tokens": len(rows),
                         "dim": int(matrix.shape[1]), "mev": float(ratio[0])})
         log.info("%s: MEV %.3f over %d tokens", name, ratio[0], len(rows))
