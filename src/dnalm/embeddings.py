@@ -7,7 +7,6 @@ vocabulary id keeps its row, so sets of one vocabulary line up.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

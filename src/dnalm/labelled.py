@@ -69,7 +69,7 @@ def _nextkmer_task(path: Path, k: int) -> Task:
 
 
 def _csv_task(path: Path) -> Task:
-    splits = {name: _read_csv(path / f"{name}.csv") for name in ("train", "dev", "test")
+    splits = {name: read_labelled_csv(path / f"{name}.csv") for name in ("train", "dev", "test")
               if (path / f"{name}.csv").is_file()}
     if "test" not in splits:
         raise InputError(f"--data {path}: no test.csv")
@@ -92,7 +92,7 @@ def _label_order(label: str) -> tuple[int, float | str]:
         return 1, label
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[str]]:
+def read_labelled_csv(path: Path) -> tuple[list[str], list[str]]:
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"sequence", "label"} - set(reader.fieldnames or [])

@@ -20,6 +20,7 @@ import numpy as np
 from dnalm.annotations import read_intervals
 from dnalm.errors import InputError
 from dnalm.genome import iter_runs, read_runs_bed
+from dnalm.labelled import read_labelled_csv
 from dnalm.logs import log
 from dnalm.outputs import write_json
 
@@ -285,9 +286,7 @@ def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float =
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
-    from dnalm.labelled import _read_csv
-
-    seqs, labels = _read_csv(path)
+    seqs, labels = read_labelled_csv(path)
     return [{"sequence": s, "label": l} for s, l in zip(seqs, labels)]
 
 
