@@ -6,6 +6,7 @@
  */
 
 include { DNALM                                  } from './workflows/dnalm'
+include { DNALM_REPORT                           } from './modules/local/dnalm/report'
 include { validateParameters; paramsSummaryLog   } from 'plugin/nf-schema'
 
 // The named genome's entry in conf/genomes.config
@@ -27,6 +28,19 @@ def annotationRow(row, sheet) {
     }
     def path = row.path.contains('://') || row.path.startsWith('/') ? row.path : "${sheet.parent}/${row.path}"
     return [[id: row.name, format: row.format, role: row.role], file(path, checkIfExists: true)]
+}
+
+// MultiQC custom content (JSON is YAML) with the run's command line, profile, revision and start time
+def workflowSummary(wf) {
+    def rows = [
+        'Command line': wf.commandLine, 'Profile': wf.profile, 'Revision': wf.revision ?: wf.commitId ?: 'local',
+        'Container engine': wf.containerEngine ?: 'none', 'Launch directory': wf.launchDir.toString(),
+        'Work directory': wf.workDir.toString(), 'Started': wf.start.toString(), 'Nextflow': wf.nextflow.version.toString()
+    ]
+    def html = '<dl class="dl-horizontal">' + rows.collect { k, v -> "<dt>${k}</dt><dd><samp>${v}</samp></dd>" }.join('') + '</dl>'
+    return groovy.json.JsonOutput.toJson([id: 'dnalm_workflow_summary', section_name: 'Workflow summary',
+                                          description: 'How this run was started (filled by Nextflow).',
+                                          plot_type: 'html', data: html])
 }
 
 workflow {
@@ -68,10 +82,15 @@ workflow {
 
     DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, params.pretrain_nodes)
 
-    channel.topic('versions')
+    ch_versions = channel.topic('versions')
         .map { process, tool, version -> "${process.tokenize(':').last()}\t${tool}\t${version}" }
         .unique()
         .collectFile(name: 'software_versions.tsv', storeDir: "${params.outdir}/pipeline_info", sort: true, newLine: true)
+
+    // The report: every step's results, the versions and what only Nextflow knows about the run
+    ch_summary = channel.value(workflowSummary(workflow))
+        .collectFile(name: 'workflow_summary_mqc.yaml')
+    DNALM_REPORT(DNALM.out.reported.collect(), ch_versions, ch_summary)
 
     onComplete:
     log.info(workflow.success

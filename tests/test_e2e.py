@@ -99,28 +99,32 @@ def run_pipeline(base: Path, params: dict) -> Runner:
         tokenized[name] = run.task("DNALM_TOKENIZE_GENOME", meta, vocab=vocab, genome=genome)
         windows[name] = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[name], holdout_regions=holdout)
         models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[name], windows=windows[name]) / "model"
-    run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized.values()))
-    selected = run_nextkmer(run, genome_meta, genome, holdout, models)
-    run_finetune(run, genome_meta, genome, tracks, selected, models[selected])
+    stats = run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized.values()))
+    selection = run_nextkmer(run, genome_meta, genome, holdout, models)
+    selected = (selection / "selected_model.txt").read_text().strip()
+    finetuned = run_finetune(run, genome_meta, genome, tracks, selected, models[selected])
     meta = {**genome_meta, "id": selected, "genome_id": genome_meta["id"]}
-    run_embeddings(run, genome_meta, meta, models[selected], tokenized[selected], windows[selected], tracks)
+    analyses = run_embeddings(run, genome_meta, meta, models[selected], tokenized[selected], windows[selected], tracks)
+    reported = [genome, stats, *windows.values(), *(m.parent for m in models.values()), selection, *finetuned,
+                *analyses]
+    run.task("DNALM_REPORT", {"id": "report"}, results=sorted(reported), versions=None, workflow_summary=None)
     return run
 
 
 def run_embeddings(run: Runner, genome_meta: dict, meta: dict, model: Path, tokenized: Path, windows: Path,
-                   tracks: dict[str, Path]) -> None:
+                   tracks: dict[str, Path]) -> list[Path]:
     """subworkflows/local/embeddings, on the selected model."""
     repeats = tracks.get("repeats")
     sets = [run.task("DNALM_TOKEN_EMBEDDINGS", meta, model=model, tokenized=tokenized, repeats=repeats),
             run.task("DNALM_WORD2VEC", meta, tokenized=tokenized, windows=windows, repeats=repeats)]
-    run.task("DNALM_EMBEDDING_REPORT", genome_meta, sets=sorted(sets))
-    run.task("DNALM_SELF_SIMILARITY", meta, model=model, tokenized=tokenized, windows=windows)
-    run.task("DNALM_MASK_PREDICTIONS", meta, model=model, tokenized=tokenized, windows=windows)
     beds = sorted(p for role, p in tracks.items() if role != "motif")
-    run.task("DNALM_WINDOW_EMBEDDINGS", meta, model=model, tokenized=tokenized, tracks=beds)
+    return [run.task("DNALM_EMBEDDING_REPORT", genome_meta, sets=sorted(sets)),
+            run.task("DNALM_SELF_SIMILARITY", meta, model=model, tokenized=tokenized, windows=windows),
+            run.task("DNALM_MASK_PREDICTIONS", meta, model=model, tokenized=tokenized, windows=windows),
+            run.task("DNALM_WINDOW_EMBEDDINGS", meta, model=model, tokenized=tokenized, tracks=beds)]
 
 
-def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | None, models: dict[str, Path]) -> None:
+def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | None, models: dict[str, Path]) -> Path:
     """subworkflows/local/nextkmer: data, fine-tuning per model and k, TF-IDF per vocabulary and k, selection."""
     ks = [int(k) for k in str(run.params["nextkmer_k"]).split(",")]
     data = run.task("DNALM_NEXTKMER_DATA", {**genome_meta, "max_k": max(ks)}, genome=genome, holdout_regions=holdout)
@@ -134,12 +138,11 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
         for k in ks:
             results.append(run.task("DNALM_TFIDF_BASELINE", {**meta, "k": k, "task": f"next{k}mer"}, vocab=vocab,
                                     data=data))
-    selection = run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
-    return (selection / "selected_model.txt").read_text().strip()
+    return run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
 
 
 def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str, Path], selected: str,
-                 model: Path) -> None:
+                 model: Path) -> list[Path]:
     """subworkflows/local/finetune: tasks from the annotation, fine-tuning, TF-IDF baselines, report."""
     tasks = {}
     if "tss" in tracks:
@@ -150,14 +153,14 @@ def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str,
         tasks["ctcf"] = run.task("DNALM_TASK_CTCF", {"id": "ctcf"}, genome=genome, motif=tracks["motif"],
                                  peaks=tracks["ctcf_peaks"])
     if not tasks:
-        return
+        return []
     results = [run.task("DNALM_FINETUNE", {"id": selected, "task": name}, model=model, data=task)
                for name, task in tasks.items()]
     for spec in run.params["tfidf_vocabs"].split(","):
         vocab = run.task("DNALM_TFIDF_TASK_VOCAB", kmer_meta(spec))
         results += [run.task("DNALM_TFIDF_TASK", {**kmer_meta(spec), "task": name}, vocab=vocab, data=task)
                     for name, task in tasks.items()]
-    run.task("DNALM_FINETUNE_REPORT", genome_meta, results=sorted(results))
+    return [run.task("DNALM_FINETUNE_REPORT", genome_meta, results=sorted(results))]
 
 
 @pytest.fixture(scope="session", params=["test_profile", "lambda_phage"])
@@ -174,7 +177,7 @@ def pipeline(request, tmp_path_factory) -> Runner:
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune|embeddings)/[^`]+)`",
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune|embeddings|dnalm_report)/[^`]+)`",
                                  section)))
 
 
@@ -248,3 +251,30 @@ def test_the_selected_model_has_the_best_mean_next_kmer_accuracy(pipeline):
     assert selected["model"] == best == (selection / "selected_model.txt").read_text().strip()
     assert selected["mean_accuracy"] == pytest.approx(mean[best], abs=1e-6) and selected["k"] == ks
     assert (selection / "nextkmer_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_report_has_a_section_for_every_step(pipeline, tmp_path):
+    """The workflow's report: each step's section in study order, its numbers in multiqc_data.json; and
+    `dnalm report` on the published results renders the same sections without Nextflow."""
+    out = pipeline.results / "dnalm_report"
+    html = (out / "dnalm_report.html").read_text()
+    data = json.loads((out / "dnalm_report_data" / "multiqc_data.json").read_text())
+    proc = subprocess.run([sys.executable, str(DNALM), "report", "--results", str(pipeline.results), "--out",
+                           str(tmp_path / "again")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    sections = re.compile(r'id="mqc-module-section-(dnalm_[a-z_0-9]+)"')
+    assert sections.findall((tmp_path / "again" / "dnalm_report.html").read_text()) == sections.findall(html)
+    text = json.dumps(data)
+    steps = ["dnalm_genome", "dnalm_vocab_stats", "dnalm_window_lengths", "dnalm_pretraining", "dnalm_nextkmer",
+             "dnalm_vocabulary_selection", "dnalm_embeddings", "dnalm_self_similarity", "dnalm_mask_accuracy",
+             "dnalm_window_embeddings", "dnalm_software_versions"]
+    annotated = not pipeline.params["fasta"]
+    steps += ["dnalm_finetune"] if annotated else []
+    positions = [html.index(f'id="mqc-module-section-{s}"') for s in steps]
+    assert positions[:7] == sorted(positions[:7])  # genome -> vocabularies -> pretraining -> next-k-mer ...
+    assert ('id="mqc-module-section-dnalm_finetune"' in html) == annotated  # omitted cleanly without tasks
+    selected = json.loads(next(pipeline.results.glob("nextkmer/*_vocabulary_selection/selected.json")).read_text())
+    assert selected["model"] in text
+    summary = next(pipeline.results.glob("embeddings/*_embedding_report/embedding_summary.tsv"))
+    assert summary.read_text().splitlines()[1].split("\t")[-1] in text  # the first set's MEV
+    assert "dnalm_workflow_summary" not in html  # only Nextflow can fill it

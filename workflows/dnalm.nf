@@ -46,6 +46,10 @@ workflow DNALM {
     models      = PRETRAIN.out.models
     selected    = NEXTKMER.out.selected         // channel: [ meta, model_dir ] of the selected vocabulary
     finetuned   = FINETUNE.out.results
+    // every step's result folder the report reads (its *_mqc.* content, pictures and run facts)
+    reported    = PREPARE_GENOME.out.genome.mix(VOCABULARIES.out.stats, VOCABULARIES.out.windows, PRETRAIN.out.results,
+                                                NEXTKMER.out.selection, FINETUNE.out.report, EMBEDDINGS.out.results)
+                      .map { _meta, dir -> dir }
     mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc, FINETUNE.out.mqc,
                                          EMBEDDINGS.out.mqc)
 }

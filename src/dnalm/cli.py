@@ -336,6 +336,13 @@ def _window_embeddings(a: argparse.Namespace) -> None:
                           a.seed, a.resume_dir)
 
 
+def _report(a: argparse.Namespace) -> None:
+    from dnalm.report import report
+
+    with atomic_directory(a.out) as tmp:
+        report(a.results, tmp, a.versions, a.workflow_summary, a.title)
+
+
 def _select_vocabulary(a: argparse.Namespace) -> None:
     from dnalm.selection import select_vocabulary
 
@@ -608,6 +615,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--umap-max", type=_positive_int, default=20_000,
                    help="UMAP is fitted on at most this many windows, the rest transformed (default: 20,000)")
     p.add_argument("--resume-dir", type=Path, help="keep finished batches here; a rerun continues after them")
+
+    p = command("report", _report, "the MultiQC report of a results directory (what the workflow's last step runs)")
+    p.add_argument("--results", type=Path, required=True, help="the results directory (--outdir of the workflow)")
+    p.add_argument("--versions", type=Path, help="software_versions.tsv of the run (process, tool, version)")
+    p.add_argument("--workflow-summary", type=Path, help="workflow summary (MultiQC custom content YAML) from Nextflow")
+    p.add_argument("--title", default="dnalm report", help="report title")
 
     p = command("launch", _launch, "start a training command on 1 process, N local processes or every node of "
                 "a SLURM allocation (srun + torchrun; standard library only)", out=False)

@@ -16,14 +16,15 @@ from dnalm.outputs import _cell
 def write_table(path: Path, section_id: str, section_name: str, description: str, header: list[str],
                 rows: list[list[Any]]) -> None:
     """A MultiQC table: first column names the row (sample), the others are its values."""
+    q = json.dumps  # a JSON string is a valid YAML scalar, whatever quotes or colons the text holds
     lines = [
-        f"# id: '{section_id}'",
-        f"# section_name: '{section_name}'",
-        f"# description: '{description}'",
+        f"# id: {q(section_id)}",
+        f"# section_name: {q(section_name)}",
+        f"# description: {q(description)}",
         "# plot_type: 'table'",
         "# pconfig:",
-        f"#     id: '{section_id}_table'",
-        f"#     title: '{section_name}'",
+        f"#     id: {q(section_id + '_table')}",
+        f"#     title: {q(section_name)}",
         "\t".join(header),
     ]
     lines += ["\t".join(_cell(v) for v in row) for row in rows]

@@ -50,5 +50,6 @@ workflow EMBEDDINGS {
     emit:
     report  = DNALM_EMBEDDING_REPORT.out.results                // channel: [ meta, report_dir ]
     windows = DNALM_WINDOW_EMBEDDINGS.out.results               // channel: [ meta, window_embeddings_dir ]
+    results = DNALM_EMBEDDING_REPORT.out.results.mix(DNALM_SELF_SIMILARITY.out.results, DNALM_MASK_PREDICTIONS.out.results, DNALM_WINDOW_EMBEDDINGS.out.results)
     mqc     = DNALM_EMBEDDING_REPORT.out.mqc.mix(DNALM_SELF_SIMILARITY.out.mqc, DNALM_MASK_PREDICTIONS.out.mqc, DNALM_WINDOW_EMBEDDINGS.out.mqc)
 }
