@@ -10,6 +10,8 @@ missing=""
 command -v bedtools >/dev/null 2>&1 || missing="$missing bedtools"
 command -v slurmctld >/dev/null 2>&1 || missing="$missing slurm-wlm"
 command -v munged >/dev/null 2>&1 || missing="$missing munge"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"   # renders the report in a test
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
@@ -24,6 +26,9 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r containers/requirements.txt \
     -r requirements-test.txt
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+
+# playwright-core drives Debian's chromium to render the report (tests/report/screenshot.js)
+(cd tests/report && npm install --silent --no-audit --no-fund >/dev/null)
 
 # DeepSpeed and torch extensions compile once into this directory and are reused across tests.
 export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-$HOME/.cache/dnalm/torch_extensions}

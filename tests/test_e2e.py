@@ -278,3 +278,37 @@ def test_the_report_has_a_section_for_every_step(pipeline, tmp_path):
     summary = next(pipeline.results.glob("embeddings/*_embedding_report/embedding_summary.tsv"))
     assert summary.read_text().splitlines()[1].split("\t")[-1] in text  # the first set's MEV
     assert "dnalm_workflow_summary" not in html  # only Nextflow can fill it
+
+
+REPORT_JS = ROOT / "tests" / "report"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not (CHROMIUM.exists() and shutil.which("node") and (REPORT_JS / "node_modules" / "playwright-core").is_dir()),
+                    reason="headless check needs /usr/bin/chromium, node and tests/report/node_modules (scripts/test.sh)")
+def test_the_report_renders_in_headless_chromium_without_javascript_errors(pipeline, tmp_path):
+    png = tmp_path / "top.png"
+    proc = subprocess.run(["node", str(REPORT_JS / "screenshot.js"),
+                           (pipeline.results / "dnalm_report" / "dnalm_report.html").as_uri(), str(png)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"errors": []}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_the_workflow_summary_appears_when_nextflow_gives_one(pipeline, tmp_path):
+    summary = tmp_path / "workflow_summary_mqc.yaml"
+    summary.write_text(json.dumps({"id": "dnalm_workflow_summary", "section_name": "Workflow summary",
+                                   "plot_type": "html", "data": "<dl><dt>Command line</dt><dd>nextflow run main.nf "
+                                   "-profile test</dd></dl>"}))
+    versions = tmp_path / "software_versions.tsv"
+    versions.write_text("DNALM_PRETRAIN\tdnalm\t0.1.0\n")
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, str(DNALM), "report", "--results", str(pipeline.results), "--versions",
+                           str(versions), "--workflow-summary", str(summary), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "dnalm_report.html").read_text()
+    assert html.index('id="mqc-module-section-dnalm_software_versions"') < \
+        html.index('id="mqc-module-section-dnalm_workflow_summary"')
+    assert "-profile test" in html and "DNALM_PRETRAIN" in html
