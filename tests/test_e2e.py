@@ -275,8 +275,25 @@ def test_the_report_has_a_section_for_every_step(pipeline, tmp_path):
     assert ('id="mqc-module-section-dnalm_finetune"' in html) == annotated  # omitted cleanly without tasks
     selected = json.loads(next(pipeline.results.glob("nextkmer/*_vocabulary_selection/selected.json")).read_text())
     assert selected["model"] in text
-    summary = next(pipeline.results.glob("embeddings/*_embedding_report/embedding_summary.tsv"))
-    assert summary.read_text().splitlines()[1].split("\t")[-1] in text  # the first set's MEV
+    def value(pattern: str, column: str, row: int = 0) -> float:
+        """A number from a step's own result table."""
+        with open(next(pipeline.results.glob(pattern))) as fh:
+            return float(list(csv.DictReader(fh, delimiter="\t"))[row][column])
+
+    numbers = np.array([float(x) for x in re.findall(r"-?\d+\.\d+(?:[eE]-?\d+)?", text)])
+
+    values = {"genome": value("genome/*/genome_stats.tsv", "gc", -1),
+              "vocabularies": value("vocabularies/*_vocab_stats/vocab_stats.tsv", "genome_bp_per_token"),
+              "pretraining": value("pretraining/*_pretrained/metrics.tsv", "accuracy"),
+              "next-k-mer": value("nextkmer/*_vocabulary_selection/nextkmer_results.tsv", "accuracy"),
+              "embeddings": value("embeddings/*_embedding_report/embedding_summary.tsv", "mev"),
+              "self-similarity": value("embeddings/*_self_similarity/self_similarity_by_layer.tsv", "mean"),
+              "masked predictions": value("embeddings/*_mask_predictions/mask_accuracy_by_position.tsv", "accuracy")}
+    if annotated:
+        values["fine-tuning"] = value("finetune/*_finetune_report/finetune_summary.tsv", "mcc")
+    # the tables keep 6 significant digits, the report the full number
+    missing = {step: v for step, v in values.items() if not np.isclose(numbers, v, rtol=1e-5, atol=0).any()}
+    assert not missing, missing
     assert "dnalm_workflow_summary" not in html  # only Nextflow can fill it
 
 
