@@ -7,6 +7,8 @@ tests can run it on the real tree and on copies with planted defects. `render_co
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 import shlex
@@ -20,9 +22,25 @@ CONFIGS = ["nextflow.config", "conf/*.config"]
 PARAM_USE = re.compile(r"params\.([A-Za-z_]\w*)")
 
 
+_PARSED: dict[bytes, object] = {}
+
+
+def parsed(path: Path):
+    """reftrace's parse of a script (a Module or a ParseError), kept by the file's content: parsing is the
+    slow part of every check, and the planted-defect tests run them on many copies of the tree."""
+    key = hashlib.blake2b(Path(path).read_bytes()).digest()
+    if key not in _PARSED:
+        _PARSED[key] = reftrace.Module.from_file(str(path))
+    return _PARSED[key]
+
+
 def nf_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.nf")
-                  if not {".nf-test", "work", ".nextflow"} & set(p.relative_to(root).parts))
+    """main.nf and the scripts under workflows/, subworkflows/ and modules/ (not a walk of the whole tree,
+    which holds the virtual environment)."""
+    found = [root / "main.nf"] if (root / "main.nf").is_file() else []
+    for folder in ("workflows", "subworkflows", "modules"):
+        found += (root / folder).rglob("*.nf")
+    return sorted(found)
 
 
 def config_files(root: Path) -> list[Path]:
@@ -33,7 +51,7 @@ def parse_errors(root: Path) -> list[str]:
     """(a) every .nf and config file parses."""
     problems = []
     for path in nf_files(root):
-        if isinstance(reftrace.Module.from_file(str(path)), reftrace.ParseError):
+        if isinstance(parsed(path), reftrace.ParseError):
             problems.append(f"{path.relative_to(root)}: does not parse")
     for path in config_files(root):
         if reftrace.ConfigFile.from_file(str(path)).error is not None:
@@ -43,7 +61,7 @@ def parse_errors(root: Path) -> list[str]:
 
 def _definitions(path: Path) -> set[str]:
     """Processes, workflows and top-level functions (reftrace lists no functions) a script defines."""
-    module = reftrace.Module.from_file(str(path))
+    module = parsed(path)
     functions = set(re.findall(r"^def (\w+)\s*\(", path.read_text(), re.M))
     return {p.name for p in module.processes} | {w.name for w in module.workflows if w.name} | functions
 
@@ -52,7 +70,7 @@ def include_errors(root: Path) -> list[str]:
     """(b) every include resolves to a file that defines the included process or workflow."""
     problems = []
     for path in nf_files(root):
-        for include in reftrace.Module.from_file(str(path)).includes:
+        for include in parsed(path).includes:
             if include.from_module.startswith("plugin/"):
                 continue
             target = (path.parent / include.from_module).resolve()
@@ -94,12 +112,14 @@ def section(text: str, name: str) -> str:
 
 
 def process_errors(root: Path) -> list[str]:
-    """(c) every process has tag, label, container (multi-node excepted), stub and a versions topic."""
+    """(c) every process has tag, label, container (multi-node excepted), stub and a versions topic (except
+    the consumer of that topic, see topic_errors)."""
     problems = []
+    consumers = topic_consumers(root).get("versions", set())
     for path in module_files(root):
         rel = path.relative_to(root)
         text = path.read_text()
-        module = reftrace.Module.from_file(str(path))
+        module = parsed(path)
         if isinstance(module, reftrace.ParseError) or len(module.processes) != 1:
             problems.append(f"{rel}: must define exactly one process")
             continue
@@ -113,7 +133,7 @@ def process_errors(root: Path) -> list[str]:
             problems.append(f"{rel}: {proc.name} has no container")
         if not section(text, "stub").strip():
             problems.append(f"{rel}: {proc.name} has no stub block")
-        if "topic: versions" not in section(text, "output"):
+        if "topic: versions" not in section(text, "output") and proc.name not in consumers:
             problems.append(f"{rel}: {proc.name} has no output on the versions topic")
     return problems
 
@@ -169,6 +189,7 @@ def commands(template: list[str]) -> list[tuple[str, list[str]]]:
     return parts
 
 
+@functools.lru_cache(maxsize=None)
 def subcommand_flags() -> dict[str, set[str]]:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -185,7 +206,7 @@ def flag_errors(root: Path) -> list[str]:
     options = ext_options(root)
     for path in module_files(root):
         rel = path.relative_to(root)
-        proc = reftrace.Module.from_file(str(path)).processes[0].name
+        proc = parsed(path).processes[0].name
         try:
             command, template, defs = module_script(path)
         except ValueError as exc:
@@ -248,7 +269,301 @@ def param_errors(root: Path) -> list[str]:
     return problems
 
 
-ALL_CHECKS = [parse_errors, include_errors, process_errors, flag_errors, param_errors]
+# --- Engine behaviour (docs/architecture.md, "Engine facts we rely on") -----------------------------------
+
+def _workflow_texts(root: Path) -> dict[Path, str]:
+    return {path: strip_comments(path.read_text()) for path in nf_files(root) if "modules" not in path.parts}
+
+
+def _calls(text: str) -> list[tuple[str, str]]:
+    """(PROCESS_OR_WORKFLOW, argument text) of every upper-case call, arguments matched by parentheses."""
+    found = []
+    for match in re.finditer(r"\b([A-Z][A-Z0-9_]+)\s*\(", text):
+        depth, i = 1, match.end()
+        while depth and i < len(text):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        found.append((match.group(1), text[match.end():i - 1]))
+    return found
+
+
+def topic_consumers(root: Path) -> dict[str, set[str]]:
+    """{topic: processes fed (directly or through channels derived from it) by `channel.topic('topic')`}.
+
+    Taint flows through assignments (`x = ... channel.topic('t') ...`, `y = x.map {...}`) and through the
+    outputs of a consumer (`PROC.out`), to a fixed point."""
+    consumers: dict[str, set[str]] = {}
+    for text in _workflow_texts(root).values():
+        statements = re.split(r"\n(?=\s*\w+\s*=|\s*[A-Z][A-Z0-9_]+\s*\()", text)
+        for topic in set(re.findall(r"channel\.topic\(\s*'([^']+)'\s*\)", text)):
+            tainted = {f"channel.topic('{topic}')"}
+            procs: set[str] = set()
+            changed = True
+            while changed:
+                changed = False
+                marks = tainted | {f"{proc}.out" for proc in procs}
+                for statement in statements:
+                    assigned = re.match(r"\s*(?:def\s+)?(\w+)\s*=", statement)
+                    if assigned and assigned.group(1) not in tainted and any(
+                            re.search(rf"(?<![\w.]){re.escape(m)}(?!\w)", statement.split("=", 1)[1]) for m in marks):
+                        tainted.add(assigned.group(1))
+                        changed = True
+                for proc, args in _calls(text):
+                    if proc not in procs and any(re.search(rf"(?<![\w.]){re.escape(m)}(?!\w)", args) for m in marks):
+                        procs.add(proc)
+                        changed = True
+            consumers.setdefault(topic, set()).update(procs)
+    return consumers
+
+
+def topic_errors(root: Path) -> list[str]:
+    """(f) a process that consumes a topic channel does not emit to it: the topic would never close and the
+    run would hang at its end."""
+    problems = []
+    for topic, procs in topic_consumers(root).items():
+        for proc in sorted(procs):
+            path = module_of(root, proc)
+            if path and re.search(rf"topic:\s*'?{re.escape(topic)}'?\b", section(path.read_text(), "output")):
+                problems.append(f"{path.relative_to(root)}: {proc} consumes channel.topic('{topic}') and also "
+                                f"emits to it: the run would never end")
+    return problems
+
+
+REPORT_SCOPES = ("timeline", "report", "trace", "dag")
+
+
+def report_file_errors(root: Path) -> list[str]:
+    """(g) the trace/report/timeline/DAG files of a run get a new name per run (or `overwrite = true`), so a
+    second run into the same --outdir, -resume included, does not abort on an existing file."""
+    text = strip_comments((root / "nextflow.config").read_text())
+    problems = []
+    for scope in REPORT_SCOPES:
+        block = re.search(rf"^{scope}\s*\{{(.*?)^\}}", text, re.S | re.M)
+        body = block.group(1) if block else ""
+        if not re.search(r"enabled\s*=\s*true", body):
+            continue
+        name = re.search(r"file\s*=\s*\"([^\"]*)\"", body)
+        varying = name and "${params.trace_report_suffix}" in name.group(1)
+        if not varying and not re.search(r"overwrite\s*=\s*true", body):
+            problems.append(f"nextflow.config: {scope}.file has a fixed name and overwrite is false: the next run "
+                            f"into the same --outdir stops on the existing file")
+    if "trace_report_suffix" in text and not re.search(r"^\s+trace_report_suffix\s*=\s*new java\.util\.Date\(\)",
+                                                       text, re.M):
+        problems.append("nextflow.config: params.trace_report_suffix must default to the run's start time")
+    return problems
+
+
+def unsorted_list_errors(root: Path) -> list[str]:
+    """(h) lists gathered from a channel are sorted: tasks finish in any order, and a list in completion
+    order changes the hash of the task it feeds, so -resume reruns it."""
+    problems = []
+    for path, text in _workflow_texts(root).items():
+        for number, line in enumerate(text.splitlines(), 1):
+            if re.search(r"\.toList\(\s*\)|\.collect\(\s*\)", line):
+                problems.append(f"{path.relative_to(root)}:{number}: an unsorted toList()/collect() gathers a "
+                                f"channel; use toSortedList or collect(sort: true)")
+    return problems
+
+
+def _block(text: str, selector: str) -> str:
+    match = re.search(rf"{selector}\s*\{{(.*?)\n    \}}", text, re.S)
+    return match.group(1) if match else ""
+
+
+def gpu_errors(root: Path) -> list[str]:
+    """(i) process_gpu tasks get GPUs and the container engine's GPU flag in conf/base.config, whatever the
+    profile; their container is the GPU image, and their dnalm step is told to use a GPU (`--device cuda`,
+    which stops when none is visible), whenever GPUs are requested."""
+    base = strip_comments((root / "conf" / "base.config").read_text())
+    gpu = _block(base, r"withLabel:\s*'process_gpu'")
+    problems = []
+    if not re.search(r"accelerator\s*=.*params\.gpus_per_node", gpu):
+        problems.append("conf/base.config: process_gpu sets no accelerator from params.gpus_per_node")
+    options = re.search(r"containerOptions\s*=(.*)", gpu)
+    if not options or "--nv" not in options.group(1) or "--gpus all" not in options.group(1):
+        problems.append("conf/base.config: process_gpu has no container GPU flags (--nv, --gpus all)")
+    device = "--device ${(params.gpus_per_node as Integer) ? 'cuda' : 'cpu'}"
+    options = ext_options(root)
+    for path in module_files(root):
+        text = path.read_text()
+        proc = re.search(r"^process (\w+)", text, re.M).group(1)
+        if "label 'process_gpu'" in text and device not in options.get(proc, {}).get("args", ""):
+            problems.append(f"{path.relative_to(root)}: {proc} does not pass {device}: without GPUs in its "
+                            f"container it would run on the CPU silently")
+        container = re.search(r"^\s*container\s+(.+)$", text, re.M)
+        if "label 'process_gpu'" in text and (not container or "params.container_image_gpu" not in container.group(1)):
+            problems.append(f"{path.relative_to(root)}: a process_gpu task without the GPU image")
+    return problems
+
+
+# --- Values that reach a shell line ---------------------------------------------------------------------
+
+SHELL_CHARACTERS = " \t\n'\"`$;&|<>(){}\\*?[]#~!"
+# meta keys that reach task command lines, and what validates each
+META_VALIDATORS = {
+    "id": "safe-id", "task": "safe-id", "genome_id": "safe-id",
+    "k": "integer", "max_k": "integer", "stride": "integer",
+    "kind": [("nextflow_schema.json", "kmer_vocabs"), ("nextflow_schema.json", "tfidf_vocabs")],
+    "format": [("assets/schema_annotations.json", "format")],
+    "role": [("assets/schema_annotations.json", "role")],
+    "contigs": [("nextflow_schema.json", "contigs")],
+    "exclude_contigs": [("nextflow_schema.json", "exclude_contigs")],
+    "holdout_contigs": [("nextflow_schema.json", "holdout_contigs")],
+    "hub_id": [("nextflow_schema.json", "nextkmer_models"), ("nextflow_schema.json", "finetune_models")],
+}
+SAFE_VALUES = {"task.cpus", "task.process", "workflow.workDir"}  # numbers and Nextflow's own paths
+VAL_INPUTS = {"k"}  # `val` inputs that are integers (NEXTKMER: kmer_values.tokenize(',')*.toInteger())
+
+
+def _schema_property(root: Path, file: str, name: str) -> dict:
+    schema = json.loads((root / file).read_text())
+    groups = list(schema.get("$defs", {}).values()) + [schema.get("items", {})]
+    return next((g["properties"][name] for g in groups if name in g.get("properties", {})), {})
+
+
+def _admits(pattern: str, samples: list[str], characters: str) -> str | None:
+    """A character the pattern lets into a value it accepts (JSON-schema patterns match anywhere)."""
+    for base in [s for s in samples if re.search(pattern, s)]:
+        for char in characters:
+            # a trailing newline passes `$` (Java's and Python's alike) but only ends the line early: the
+            # task then fails on its own text, so it is not counted
+            variants = {char + base, base[:1] + char + base[1:], base + char + base, base + char} - {base + "\n"}
+            if any(re.search(pattern, value) for value in variants):
+                return char
+    return None
+
+
+def _leak(prop: dict, characters: str) -> str | None:
+    """What of `characters` a schema property lets through ('' when none; None when nothing checks it)."""
+    if prop.get("type") in ("integer", "number", "boolean"):
+        return ""
+    if "enum" in prop:
+        return "".join(c for c in characters if any(c in str(v) for v in prop["enum"]))
+    if "pattern" in prop:
+        samples = [str(prop.get("default", "")), "a", "1", "chr1", "a/b", "kmer:4"]
+        return _admits(prop["pattern"], samples, characters) or ""
+    return None
+
+
+def safe_id_pattern(root: Path) -> str | None:
+    text = (root / "subworkflows" / "local" / "utils_dnalm_pipeline" / "main.nf").read_text()
+    match = re.search(r"def safeId\(.*?==~\s*/(.+?)/\)", text, re.S)
+    return f"\\A(?:{match.group(1)})\\Z" if match else None  # Groovy's ==~ matches the whole string
+
+
+def _value_leak(root: Path, name: str, characters: str) -> str | None:
+    if name in SAFE_VALUES:
+        return ""
+    head, _, key = name.partition(".")
+    if head == "params":
+        return _leak(_schema_property(root, "nextflow_schema.json", key), characters)
+    if head == "meta":
+        validator = META_VALIDATORS.get(key)
+        if validator == "integer":
+            return ""
+        if validator == "safe-id":
+            pattern = safe_id_pattern(root)
+            return None if pattern is None else (_admits(pattern, ["a", "1", "chr1"], characters) or "")
+        if validator:
+            leaks = [_leak(_schema_property(root, file, prop), characters) for file, prop in validator]
+            return None if None in leaks else "".join(leaks)
+    return None
+
+
+def _interpolations(template: str) -> list[tuple[str, bool]]:
+    """(value, inside single quotes) for every `${...}` of a shell template."""
+    bare = INTERPOLATION.sub(lambda m: "$" * len(m.group(0)), template)  # quotes inside ${...} do not count
+    return [(m.group(1), bare[:m.start()].count("'") % 2 == 1) for m in INTERPOLATION.finditer(template)]
+
+
+def shell_value_errors(root: Path) -> list[str]:
+    """(j) every value interpolated into a task's command line is validated: unquoted only when its
+    validation admits no shell character, in single quotes only when it admits no quote. Staged inputs
+    (path names) and the ext options themselves are the exceptions."""
+    problems = []
+    options = ext_options(root)
+    for path in module_files(root):
+        rel = path.relative_to(root)
+        text = path.read_text()
+        proc = parsed(path).processes[0].name
+        inputs = set(re.findall(r"path\((\w+)", section(text, "input")))
+        script = section(text, "script")
+        templates = [line.strip() for line in script.splitlines() if line.strip().startswith("dnalm ")]
+        templates += [expr for _name, expr in re.findall(r"def (\w+) = (.+)$", script, re.M)]
+        templates += list(options.get(proc, {}).values())
+        aliases_of = [name for name, target in aliases(root).items() if target == proc]
+        for alias in aliases_of:
+            templates += list(options.get(alias, {}).values())
+        defined = set(re.findall(r"def (\w+) =", script))
+        for template in templates:
+            for value, quoted in _interpolations(template):
+                if value in inputs or value in defined or value in VAL_INPUTS:
+                    continue
+                leak = _value_leak(root, value, "'" if quoted else SHELL_CHARACTERS)
+                if leak is None:
+                    problems.append(f"{rel}: {proc} puts ${{{value}}} on its command line, and nothing validates it")
+                elif leak:
+                    problems.append(f"{rel}: {proc} puts ${{{value}}} on its command line "
+                                    f"{'in quotes' if quoted else 'unquoted'}, and its validation lets {leak!r} through")
+    return problems
+
+
+def meta_id_errors(root: Path) -> list[str]:
+    """(k) every id/task/genome_id put into a meta map is a literal, a copy of another id, or goes through
+    safeId (or a helper that calls it), so META_VALIDATORS' 'safe-id' holds."""
+    problems = []
+    helpers = ("safeId(", "genomeId(", "importedTaskId(")
+    for path, text in _workflow_texts(root).items():
+        for match in re.finditer(r"[\[,]\s*(id|task|genome_id):\s*([^,\]\n]+)", text):
+            value = match.group(2).strip()
+            literal = re.fullmatch(r"'[A-Za-z0-9_.-]+'", value)
+            copy = re.fullmatch(r"\w+\.id", value)
+            if not (literal or copy or any(h in value for h in helpers)):
+                line = text[:match.start()].count("\n") + 1
+                problems.append(f"{path.relative_to(root)}:{line}: {match.group(1)}: {value} does not go through safeId")
+    return problems
+
+
+def typed_params(root: Path) -> dict[str, str]:
+    """{param: integer/number/boolean} from the schema."""
+    schema = json.loads((root / "nextflow_schema.json").read_text())
+    return {name: prop["type"] for group in schema["$defs"].values() for name, prop in group["properties"].items()
+            if prop.get("type") in ("integer", "number", "boolean")}
+
+
+TYPED_USE = {"integer": r"\(params\.{0} as Integer\)", "number": r"\(params\.{0} as BigDecimal\)",
+             "boolean": r"params\.{0}\.toString\(\) == 'true'"}
+
+
+def typed_param_errors(root: Path) -> list[str]:
+    """(l) every integer/number/boolean param that Groovy decides on (a comparison, a condition, a value
+    passed on) is converted first: the strict syntax parser passes CLI values as strings ('0' is true, '2' >
+    1 fails), the legacy one as numbers. Plain `${params.x}` in a command line needs no conversion."""
+    problems = []
+    typed = typed_params(root)
+    for path in nf_files(root) + config_files(root):
+        text = strip_comments(path.read_text())
+        for match in re.finditer(r"params\.(\w+)", text):
+            name = match.group(1)
+            if name not in typed:
+                continue
+            start = match.start()
+            plain = text[start - 2:start] == "${" and text[match.end():match.end() + 1] == "}"
+            converted = any(re.match(TYPED_USE[typed[name]].format(name), text[i:]) for i in (start - 1, start))
+            assigned = re.match(r"\s*=[^=]", text[match.end():])  # a default set in a config
+            if not (plain or converted or assigned):
+                line = text[:start].count("\n") + 1
+                problems.append(f"{path.relative_to(root)}:{line}: params.{name} ({typed[name]}) is used without "
+                                f"conversion; write {TYPED_USE[typed[name]].format(name).replace(chr(92), '')}")
+    return problems
+
+
+ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
+              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors]
+
+
+# `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` and `${a.b ? 'x' : 'y'}`: the forms ext options may use
+INTERPOLATION = re.compile(r"\$\{\(?([\w.]+)(?: as Integer\))?(?:\s*\?:\s*(\w+)|\s*\?\s*'([^']*)'\s*:\s*'([^']*)')?\}")
 
 
 def _interpolate(template: str, values: dict) -> str:
@@ -256,8 +571,14 @@ def _interpolate(template: str, values: dict) -> str:
         value: object = values
         for part in match.group(1).split("."):
             value = value[part] if isinstance(value, dict) else getattr(value, part)
+        if " as Integer)" in match.group(0):
+            value = int(value)
+        if match.group(2) is not None:  # Groovy's elvis: a false value gives the default
+            return str(value) if _truthy(value) else match.group(2)
+        if match.group(3) is not None:
+            return match.group(3) if _truthy(value) else match.group(4)
         return "" if value is None else str(value)
-    return re.sub(r"\$\{([\w.]+)\}", lookup, template)
+    return INTERPOLATION.sub(lookup, template)
 
 
 def _truthy(value: object) -> bool:
@@ -313,7 +634,9 @@ def _literal(text: str, root: Path):
         return {"null": None, "true": True, "false": False}[text]
     if text[0] in "'\"":  # a quoted string, maybe followed by a // comment
         return text[1:text.index(text[0], 1)].replace("${projectDir}", str(root))
-    return float(text) if "." in text else int(text)
+    if re.fullmatch(r"-?[0-9.eE+-]+", text):
+        return float(text) if "." in text or "e" in text.lower() else int(text)
+    return None  # an expression (e.g. the trace file suffix, a date): not a literal
 
 
 def publish_dir(root: Path, process: str, params: dict) -> str | None:

@@ -96,3 +96,12 @@ def test_gzip_detection_is_by_content(tmp_path):
     for i, f in enumerate([plain, packed]):
         dnalm("prepare-genome", "--fasta", f, "--out", tmp_path / f"o{i}")
         assert (tmp_path / f"o{i}" / "runs.bed").read_text() == "a\t0\t2000\ta:0-2000\n"
+
+
+def test_a_gpu_step_told_to_use_a_gpu_stops_when_none_is_visible(tmp_path):
+    """The workflow passes --device cuda when GPUs were requested: no silent fallback to the CPU."""
+    proc = dnalm("self-similarity", "--device", "cuda", "--model", tmp_path, "--tokenized", tmp_path, "--windows",
+                 tmp_path, "--out", tmp_path / "out", check=False)
+    assert proc.returncode == 2 and not (tmp_path / "out").exists()
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "--device cuda: torch sees no CUDA GPU here" in proc.stderr

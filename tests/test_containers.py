@@ -37,17 +37,36 @@ def test_apptainer_definition_installs_the_same_requirements():
     assert "containers/requirements.txt /tmp/dnalm/containers/requirements.txt" in text
     assert "setup.py /tmp/dnalm/setup.py" in text and "src /tmp/dnalm/src" in text
     base = re.search(r"^From: (\S+)$", text, re.M).group(1)
-    assert f"ARG CUDA_IMAGE={base}" in (ROOT / "containers" / "Dockerfile").read_text()
+    # the Apptainer image is the CUDA build: the same base as the Dockerfile's documented CUDA build
+    assert f"--build-arg BASE_IMAGE={base}" in (ROOT / "containers" / "Dockerfile").read_text()
 
 
-def test_module_containers_carry_the_package_version():
+def test_cpu_build_is_the_default_and_installs_the_cpu_torch_wheel():
+    """The laptop path (README quick start) builds with no arguments and must not pull CUDA wheels."""
+    commands = dockerfile.parse_file(str(ROOT / "containers" / "Dockerfile"))
+    args = {c.value[0].split("=")[0]: c.value[0].split("=", 1)[1] for c in commands if c.cmd == "ARG"}
+    assert "cuda" not in args["BASE_IMAGE"] and args["TORCH_INDEX"].endswith("/whl/cpu")
+    runs = [" ".join(c.value) for c in commands if c.cmd == "RUN"]
+    torch_first = next(i for i, r in enumerate(runs) if "--index-url ${TORCH_INDEX}" in r)
+    assert torch_first == next(i for i, r in enumerate(runs) if "-r /tmp/dnalm/containers/requirements.txt" in r)
+    readme = (ROOT / "README.md").read_text()
+    assert f"docker build -f containers/Dockerfile -t dnalm:{__version__} ." in readme
+
+
+def test_image_names_are_params_used_by_tasks_and_the_launcher():
+    params = nfcheck.nextflow_params(ROOT)
+    assert params["container_image"] == f"dnalm:{__version__}"
+    assert params["container_image_gpu"] == f"dnalm:{__version__}-cuda"
     for path in nfcheck.module_files(ROOT):
         text = path.read_text()
-        tags = re.findall(r"^\s*container '([^']+)'", text, re.M)
-        # the multi-node process starts its containers itself (dnalm launch), with the same image
-        expected = [] if "label 'process_multinode'" in text else [f"dnalm/dnalm:{__version__}"]
-        assert tags == expected, path
-    assert f"multinode_image        = 'docker://ghcr.io/dnalm/dnalm:{__version__}'" in (ROOT / "nextflow.config").read_text()
+        tags = re.findall(r"^\s*container\s+(.+)$", text, re.M)
+        if "label 'process_multinode'" in text:  # dnalm launch starts its containers, with the GPU image
+            assert tags == [], path
+            continue
+        assert len(tags) == 1 and "params.container_image" in tags[0], path
+    launch = nfcheck.ext_options(ROOT)["DNALM_PRETRAIN_MULTINODE"]["launch_args"]
+    assert "--image ${params.container_image_gpu}" in launch
+    assert "registry" not in nfcheck.strip_comments((ROOT / "nextflow.config").read_text())
     assert f"version         = '{__version__}'" in (ROOT / "nextflow.config").read_text()
 
 

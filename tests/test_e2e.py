@@ -21,7 +21,7 @@ import pytest
 
 import nfcheck
 from conftest import DNALM, LAMBDA, ROOT
-from dnalm.vocabulary import Vocabulary
+from dnalm.vocabulary import Vocabulary, kmer_vocabulary_name
 
 
 class Runner:
@@ -65,8 +65,8 @@ class Runner:
 def kmer_meta(spec: str) -> dict:
     """The k-mer vocabulary meta that subworkflows/local/vocabularies builds from 'kind:k[:stride]'."""
     kind, k, *stride = spec.split(":")
-    name = {"kmer": f"kmer{k}", "kmer-overlap": f"kmer{k}_overlap"}.get(kind, f"kmer{k}_stride{''.join(stride)}")
-    return {"id": name, "kind": kind, "k": int(k), "stride": int(stride[0]) if stride else None}
+    strides = int(stride[0]) if stride else None
+    return {"id": kmer_vocabulary_name(kind, int(k), strides), "kind": kind, "k": int(k), "stride": strides}
 
 
 TRACK_ROLES = ["repeats", "genes", "tss", "cpg", "ctcf_peaks", "chromhmm", "motif"]
@@ -224,14 +224,19 @@ def test_outputs_are_sane(pipeline):
 
 def test_the_chain_uses_the_test_profile_params(pipeline):
     """Every flag the modules pass appears in the commands run, with the profile's values."""
-    commands = {argv[1]: argv for argv in pipeline.commands}
-    # -profile test pretrains on one node and imports no external task
-    expected = set(nfcheck.subcommand_flags()) - {"launch", "task-import"}
+    # `dnalm launch ... -- dnalm pretrain ...` is two commands
+    commands = {name: ["dnalm", name, *tokens] for argv in pipeline.commands for name, tokens in nfcheck.commands(argv)}
+    # -profile test imports no external task
+    expected = set(nfcheck.subcommand_flags()) - {"task-import"}
     if pipeline.params["fasta"]:  # no annotation, so no task built from one
         expected -= {"prepare-annotation", "task-prom300", "task-promscan", "task-ctcf", "finetune", "finetune-report"}
     assert set(commands) == expected
     sweep = commands["vocab-sweep"]
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]
+    # no GPUs requested (--gpus_per_node 0): one process, told to stay on the CPU
+    launch, pretrain = commands["launch"], commands["pretrain"]
+    assert launch[launch.index("--procs-per-node") + 1] == "1" and "--this-node" in launch
+    assert pretrain[pretrain.index("--device") + 1] == "cpu"
     windows = commands["make-windows"]
     assert "--holdout-regions" in windows and windows[windows.index("--max-len") + 1] == "510"
 

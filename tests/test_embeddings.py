@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -141,9 +142,38 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     if CHROMHMM:
         assert len({r["chromhmm_dominant"] for r in rows}) > 3
     # a rerun with the kept batches gives the same embeddings
-    dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
-          "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", tmp_path / "again")
+    again = dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+                  "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", tmp_path / "again")
     assert np.array_equal(np.load(tmp_path / "again" / "window_embeddings.npy"), embeddings)
+    (kept,) = [p.parent for p in (tmp_path / "resume").glob("*/fingerprint.json")]
+    batches = len(list(kept.glob("batch*.npy")))
+    assert batches == -(-len(embeddings) // 16) and f"resuming, {batches} batches kept" in again.stderr
+
+
+def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, tokenized, tmp_path):
+    """--resume-dir keeps batches per model weights and genome: a second model with the same resume dir
+    computes its own, equal to a fresh run of that model (it used to load the first model's batches)."""
+    from safetensors.numpy import load_file, save_file
+
+    first = pretrained / "model" / "model"
+    other = tmp_path / "other_model"
+    shutil.copytree(first, other)
+    rng = np.random.default_rng(0)
+    weights = load_file(str(first / "model.safetensors"))
+    save_file({k: v + rng.normal(0, 0.05, v.shape).astype(v.dtype) for k, v in weights.items()},
+              str(other / "model.safetensors"), metadata={"format": "pt"})
+    common = ["--tokenized", tokenized["bpe_600"], "--umap-max", "100"]
+    resume = tmp_path / "resume"
+    dnalm("window-embeddings", "--model", first, *common, "--resume-dir", resume, "--out", tmp_path / "a")
+    proc = dnalm("window-embeddings", "--model", other, *common, "--resume-dir", resume, "--out", tmp_path / "b")
+    assert "computing afresh" in proc.stderr and "resuming" not in proc.stderr
+    dnalm("window-embeddings", "--model", other, *common, "--out", tmp_path / "fresh")
+    a, b, fresh = (np.load(tmp_path / d / "window_embeddings.npy") for d in ("a", "b", "fresh"))
+    assert np.array_equal(b, fresh) and not np.allclose(a, b)
+    dirs = [p.parent for p in resume.glob("*/fingerprint.json")]
+    assert len(dirs) == 2 and not list(resume.glob("batch*.npy"))
+    models = {json.loads((d / "fingerprint.json").read_text())["inputs"]["model"] for d in dirs}
+    assert len(models) == 2
 
 
 def test_overlapping_kmers_get_the_dnabert_central_nucleotide_view(tokenized, windows, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,11 @@ import time
 import numpy as np
 
 from conftest import DNALM, PRETRAIN_STEPS as STEPS, dnalm
+
+
+def fingerprint_dirs(checkpoint_dir):
+    """The fingerprint directories under a --checkpoint-dir (each with its fingerprint.json)."""
+    return sorted(p.parent for p in checkpoint_dir.glob("*/fingerprint.json"))
 
 
 
@@ -50,6 +56,88 @@ def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     assert a == b
 
 
+FEW = ["--max-steps", "4", "--save-steps", "4", "--batch-size", "4", "--warmup-steps", "1"]
+
+
+def test_changed_settings_train_afresh_in_another_fingerprint_directory(tmp_path, tokenized, windows):
+    """The checkpoints of one setting are never taken for another's: a rerun with another model config,
+    seed or masking trains afresh (it used to report the old model as 'already reached')."""
+    ck = tmp_path / "ck"
+    base = ["pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir", ck,
+            *FEW]
+    first = dnalm(*base, "--out", tmp_path / "m0")
+    assert "training afresh" in first.stderr
+    (kept,) = fingerprint_dirs(ck)
+    assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
+    recorded = json.loads((kept / "fingerprint.json").read_text())
+    assert recorded["fingerprint"][:16] == kept.name
+    inputs = recorded["inputs"]
+    assert inputs["model"]["num_hidden_layers"] == 2 and inputs["seed"] == 42
+    assert inputs["masking"] == {"strategy": "random", "mlm_probability": 0.15, "span": 1}
+    assert "max_steps" not in json.dumps(inputs) and "save_steps" not in json.dumps(inputs)
+    cfg = tmp_path / "one_layer.json"
+    cfg.write_text('{"num_hidden_layers": 1}')
+    seen = {kept}
+    for i, change in enumerate((["--config", cfg], ["--seed", "7"], ["--masking", "span8"]), 1):
+        proc = dnalm(*base, *change, "--out", tmp_path / f"m{i}")
+        assert "training afresh" in proc.stderr and "not training again" not in proc.stderr, change
+        assert "resuming from" not in proc.stderr
+        dirs = set(fingerprint_dirs(ck))
+        (new,) = dirs - seen
+        seen = dirs
+        assert f"checkpoints in {new}" in proc.stderr
+        assert (new / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
+    metrics = [json.loads((tmp_path / f"m{i}" / "metrics.json").read_text()) for i in range(4)]
+    assert [m["config"]["num_hidden_layers"] for m in metrics] == [2, 1, 2, 2]
+    written = [json.loads((tmp_path / f"m{i}" / "model" / "config.json").read_text()) for i in range(4)]
+    assert [c["num_hidden_layers"] for c in written] == [2, 1, 2, 2]  # the model itself, not only the report
+    assert metrics[3]["masking"] == "span8"
+    assert len({m["held_out_after"]["loss"] for m in metrics[:3]}) == 3  # different models, not the first one
+    # the first setting again: its own checkpoints, not the newest directory's
+    again = dnalm(*base, "--out", tmp_path / "m0_again")
+    assert "not training again" in again.stderr and f"checkpoints in {kept}" in again.stderr
+    assert json.loads((tmp_path / "m0_again" / "metrics.json").read_text())["held_out_after"] == \
+        metrics[0]["held_out_after"]
+
+
+def test_checkpoints_without_a_fingerprint_are_not_resumed(tmp_path, tokenized, windows):
+    """A checkpoint directory of the layout before fingerprints (checkpoint-N directly inside): what it was
+    trained with is unknown, so the run warns and trains afresh instead of reporting it as finished."""
+    ck = tmp_path / "ck"
+    base = ["pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir", ck,
+            *FEW]
+    dnalm(*base, "--seed", "3", "--out", tmp_path / "other")
+    (other,) = fingerprint_dirs(ck)
+    (other / "checkpoint-4").rename(ck / "checkpoint-4")  # as the old layout kept it
+    shutil.rmtree(other)
+    proc = dnalm(*base, "--out", tmp_path / "m")
+    assert "without a fingerprint" in proc.stderr and "checkpoint-4" in proc.stderr
+    assert "training afresh" in proc.stderr and "not training again" not in proc.stderr
+    assert "resuming from" not in proc.stderr
+    assert (ck / "checkpoint-4").is_dir()  # left alone
+    (kept,) = fingerprint_dirs(ck)
+    assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
+
+
+def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenized, windows, tmp_path):
+    """--max-steps is not part of the fingerprint: more steps continue the checkpoints of the shorter run."""
+    ck = tmp_path / "ck"
+    shutil.copytree(pretrained / "checkpoints", ck)
+    (kept,) = fingerprint_dirs(ck)
+    longer = [a if a != "30" else "40" for a in STEPS]
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                 "--checkpoint-dir", ck, *longer, "--out", tmp_path / "m")
+    assert f"checkpoints in {kept}" in proc.stderr
+    assert "resuming from checkpoint-30 (step 30) to step 40" in proc.stderr and "training afresh" not in proc.stderr
+    assert fingerprint_dirs(ck) == [kept] and (kept / "checkpoint-40" / "DNALM_CHECKPOINT_COMPLETE").is_file()
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["steps"] == 40
+    steps = [int(r.split("\t")[0]) for r in (tmp_path / "m" / "loss_curve.tsv").read_text().splitlines()[1:]]
+    assert steps[0] < 30 < steps[-1] <= 40  # the shorter run's history, continued
+    state = json.loads((kept / "checkpoint-40" / "trainer_state.json").read_text())
+    assert state["global_step"] == 40
+
+
 def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, tmp_path):
     """SIGKILL after the first checkpoint; the rerun resumes and ends where an uninterrupted run ends."""
     from safetensors.numpy import load_file
@@ -58,18 +146,21 @@ def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, 
             str(windows["bpe_600"]), "--checkpoint-dir", str(tmp_path / "ck"), *STEPS]
     proc = subprocess.Popen(args + ["--out", str(tmp_path / "first")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    marker = tmp_path / "ck" / "checkpoint-10" / "DNALM_CHECKPOINT_COMPLETE"
+    markers = lambda: list((tmp_path / "ck").glob("*/checkpoint-10/DNALM_CHECKPOINT_COMPLETE"))  # noqa: E731
     deadline = time.time() + 120
-    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+    while not markers() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert marker.exists() and not (tmp_path / "first").exists()
+    assert len(markers()) == 1 and not (tmp_path / "first").exists()
+    kept = markers()[0].parent.parent
+    assert fingerprint_dirs(tmp_path / "ck") == [kept]
     # A half-written checkpoint (no completion marker) is never chosen.
-    (tmp_path / "ck" / "checkpoint-99").mkdir(exist_ok=True)
+    (kept / "checkpoint-99").mkdir(exist_ok=True)
     resumed = subprocess.run(args + ["--out", str(tmp_path / "second")], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from" in resumed.stderr and "checkpoint-99" not in resumed.stderr.split("resuming from")[1][:200]
+    assert f"checkpoints in {kept}" in resumed.stderr and fingerprint_dirs(tmp_path / "ck") == [kept]
     ours = json.loads((tmp_path / "second" / "metrics.json").read_text())
     reference = json.loads((pretrained / "model" / "metrics.json").read_text())
     assert ours["steps"] == reference["steps"] == 30
@@ -141,4 +232,9 @@ def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
     first_loss = ranks[0]["losses"][0]
     assert 0.5 * np.log(609) < first_loss < 1.5 * np.log(609)
     assert (tmp_path / "m" / "metrics.json").is_file()
-    assert (tmp_path / "ck" / f"checkpoint-{steps}" / f"global_step{steps}").is_dir()  # a DeepSpeed checkpoint
+    # both ranks computed the same fingerprint directory, the only one
+    (kept,) = fingerprint_dirs(tmp_path / "ck")
+    assert ranks[0]["checkpoint_dir"] == ranks[1]["checkpoint_dir"] == str(kept)
+    recorded = json.loads((kept / "fingerprint.json").read_text())["inputs"]["optimiser"]
+    assert recorded["world_size"] == 2 and recorded["deepspeed"] is not None
+    assert (kept / f"checkpoint-{steps}" / f"global_step{steps}").is_dir()  # a DeepSpeed checkpoint

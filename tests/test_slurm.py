@@ -36,7 +36,9 @@ def test_pretraining_launched_in_a_slurm_allocation(cluster, tmp_path, tokenized
                           env=cluster.env, capture_output=True, text=True, timeout=600)
     log = (tmp_path / "job.log").read_text() if (tmp_path / "job.log").exists() else ""
     assert proc.returncode == 0, proc.stderr + log[-3000:]
-    assert log.startswith("srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --kill-on-bad-exit=1 torchrun")
+    # sbatch's --cpus-per-task (Nextflow's `cpus`) reaches srun, which has not inherited it since SLURM 22.05
+    assert log.startswith("srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --cpus-per-task=2 --kill-on-bad-exit=1 "
+                          "torchrun")
     ranks = [json.loads((tmp_path / "ck" / "ranks" / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2]
     a, b = set(ranks[0]["windows"]), set(ranks[1]["windows"])

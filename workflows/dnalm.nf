@@ -31,10 +31,12 @@ workflow DNALM {
 
     VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
     PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows, pretrain_nodes)
-    NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k, params.nextkmer_models,
-             params.trust_remote_code, params.tfidf_vocabs)
-    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.annotations, NEXTKMER.out.selected, params.finetune_models,
-             params.trust_remote_code, params.finetune_tasks, params.tfidf_vocabs)
+    // CLI values are strings under the strict syntax parser and typed under the legacy one: convert here
+    def trust_remote_code = params.trust_remote_code.toString() == 'true'
+    NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k.toString(),
+             params.nextkmer_models.toString(), trust_remote_code, params.tfidf_vocabs.toString())
+    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.annotations, NEXTKMER.out.selected, params.finetune_models.toString(),
+             trust_remote_code, params.finetune_tasks.toString(), params.tfidf_vocabs.toString())
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
                ANNOTATIONS.out.annotations)
 

@@ -14,7 +14,10 @@ from typing import Callable, NoReturn, Sequence
 
 from dnalm import __version__
 from dnalm.annotations import FORMATS, ROLES
+from dnalm.caches import use_writable_caches
+from dnalm.devices import DEVICES, select_device
 from dnalm.errors import InputError
+from dnalm.launch import add_arguments as launch_arguments
 from dnalm.logs import setup_logging
 from dnalm.outputs import atomic_directory
 
@@ -140,9 +143,9 @@ def _add_training(p: argparse.ArgumentParser, epochs: float, batch_size: int, le
 
 
 def _prepare_genome(a: argparse.Namespace) -> None:
-    from dnalm.genome import prepare_genome
+    from dnalm.genome import check_genome_id, genome_id_from_name, prepare_genome
 
-    genome_id = a.genome_id or a.fasta.name.split(".")[0]
+    genome_id = check_genome_id(a.genome_id or genome_id_from_name(a.fasta.name))
     with atomic_directory(a.out) as tmp:
         prepare_genome(a.fasta, tmp, genome_id, a.contigs, a.exclude_contigs, a.min_run, a.holdout_fraction)
 
@@ -201,10 +204,9 @@ def _pretrain(a: argparse.Namespace) -> None:
 
 
 def _launch(a: argparse.Namespace) -> int:
-    from dnalm.launch import launch
+    from dnalm.launch import from_args
 
-    command = a.command_line[1:] if a.command_line[:1] == ["--"] else a.command_line
-    return launch(a.procs_per_node, command, a.engine, a.image, a.bind, a.dry_run)
+    return from_args(a)
 
 
 def _vocab_stats(a: argparse.Namespace) -> None:
@@ -357,11 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable[[argparse.Namespace], None], help: str,
-                out: bool = True) -> argparse.ArgumentParser:
+                out: bool = True, model: bool = False) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         if out:
             p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
+        if model:
+            p.add_argument("--device", choices=DEVICES, default="auto",
+                           help="where the model runs: cuda stops unless a GPU is visible, cpu hides GPUs "
+                                "(default: auto, a GPU when there is one)")
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         return p
 
@@ -424,7 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probability of a window of --max-len tokens (default: 0.5)")
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
-    p = command("pretrain", _pretrain, "pretrain a BERT masked-token model on the windows of a tokenized genome")
+    p = command("pretrain", _pretrain, "pretrain a BERT masked-token model on the windows of a tokenized genome",
+                model=True)
     p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
     p.add_argument("--windows", type=Path, required=True, help="make-windows output directory")
     p.add_argument("--checkpoint-dir", type=Path, required=True,
@@ -470,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
     p = command("nextkmer-finetune", _nextkmer_finetune,
-                "fine-tune any model (dnalm or HuggingFace, path or hub id) to predict the next k nt")
+                "fine-tune any model (dnalm or HuggingFace, path or hub id) to predict the next k nt", model=True)
     p.add_argument("--model", required=True, help="model directory or HuggingFace hub id")
     p.add_argument("--data", type=Path, required=True, help="nextkmer-data output directory")
     p.add_argument("--k", type=_k, required=True, help="predict the next k nt: 4^k classes (1..8)")
@@ -479,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
     p = command("finetune", _finetune,
-                "fine-tune any model on a labelled task (task-* output or GUE folder); MCC, F1, AUCs per seed")
+                "fine-tune any model on a labelled task (task-* output or GUE folder); MCC, F1, AUCs per seed",
+                model=True)
     p.add_argument("--model", required=True, help="model directory or HuggingFace hub id")
     p.add_argument("--data", type=Path, required=True, help="task folder: train.csv, dev.csv, test.csv")
     p.add_argument("--model-id", help="name in reports (default: from --model)")
@@ -593,19 +601,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_non_negative_int, default=42)
 
     p = command("self-similarity", _self_similarity,
-                "per layer, mean pairwise cosine similarity of each token's contextual embeddings (GROVER Fig. 5a)")
+                "per layer, mean pairwise cosine similarity of each token's contextual embeddings (GROVER Fig. 5a)",
+                model=True)
     analysis_inputs(p)
     p.add_argument("--per-token", type=_positive_int, default=5000, help="occurrences used per token (default: 5,000)")
     p.add_argument("--max-windows", type=_positive_int, default=2000, help="held-out windows read (default: 2,000)")
 
     p = command("mask-predictions", _mask_predictions,
-                "predictions at masked positions: rank of the true token, accuracy by position in the mask")
+                "predictions at masked positions: rank of the true token, accuracy by position in the mask", model=True)
     analysis_inputs(p)
     p.add_argument("--span", type=_positive_int, default=6, help="contiguous tokens masked (default: 6, DNABERT)")
     p.add_argument("--samples", type=_positive_int, default=2000, help="held-out windows masked (default: 2,000)")
 
     p = command("window-embeddings", _window_embeddings,
-                "[CLS] embeddings of consecutive genome windows, their UMAP and annotation overlaps (GROVER Fig. 5)")
+                "[CLS] embeddings of consecutive genome windows, their UMAP and annotation overlaps (GROVER Fig. 5)",
+                model=True)
     analysis_inputs(p, windows=False)
     p.add_argument("--tracks", nargs="+", action="extend", default=[], metavar="[NAME=]BED",
                    help="annotation tracks to overlap: repeats, chromHMM states, genes with strand ... (name: the "
@@ -624,15 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("launch", _launch, "start a training command on 1 process, N local processes or every node of "
                 "a SLURM allocation (srun + torchrun; standard library only)", out=False)
-    p.add_argument("--procs-per-node", type=_positive_int, default=1, help="processes per node: GPUs per node")
-    p.add_argument("--engine", choices=["none", "apptainer", "singularity", "docker"], default="none",
-                   help="container engine that srun starts on every node (default: none)")
-    p.add_argument("--image", help="container image for --engine")
-    p.add_argument("--bind", action="append", default=[], metavar="PATH",
-                   help="path to mount in the container (repeat), e.g. the checkpoint root")
-    p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
-    p.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                   help="the training command, e.g. -- dnalm pretrain ...")
+    launch_arguments(p)  # one set of flags with `python3 -m dnalm launch`, which bin/dnalm runs for `launch`
 
     p = command("vocab-stats", _vocab_stats, "statistics of vocabularies over their tokenized genomes")
     p.add_argument("--tokenized", type=Path, nargs="+", required=True, help="tokenize-genome output directories")
@@ -643,8 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.command, args.verbose)
+    use_writable_caches()  # before numba, matplotlib or torch is imported
     prog = f"dnalm {args.command}"
     try:
+        if "device" in args:
+            select_device(args.device)
         status = args.func(args)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

@@ -4,18 +4,23 @@ tokens, predictions at masked positions, and embeddings of genome windows agains
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from dnalm import mqc
+from dnalm import fingerprint, mqc
 from dnalm.data import CLS, MASK, PAD, SEP, WindowDataset, collate
 from dnalm.errors import InputError
 from dnalm.logs import log, progress
 from dnalm.outputs import write_json, write_tsv
-from dnalm.tokenized import TokenizedGenome
+from dnalm.tokenized import INDEX, TOKENS, TokenizedGenome
+
+#: Files of a model directory that hold its weights (HF's names and shards); with config.json they are
+#: what the embeddings of a model depend on.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".index.json")
 
 
 def _model(model_dir: Path, masked_lm: bool = False):
@@ -221,11 +226,14 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
                       resume_dir: Path | None = None) -> dict:
     """[CLS] embeddings of the last layer for consecutive windows across the genome, their UMAP, and every
     track's overlap (GROVER Fig. 5b-d). Windows stream through the model; with `resume_dir`, finished
-    batches are kept there and a restarted run continues after them."""
+    batches are kept in `resume_dir/<fingerprint>/` (see `embedding_inputs`) and a restarted run with the same
+    model, tokenized genome and window settings continues after them."""
     import torch
 
     genome = TokenizedGenome.open(tokenized_dir)
     model = _model(model_dir)
+    batch_dir = (_batch_dir(Path(resume_dir), model_dir, tokenized_dir, length, min_len, batch_size)
+                 if resume_dir else None)
     device = next(model.parameters()).device
     with open(out / "windows.bed", "w") as fh:
         for i, (contig, s, e, _) in enumerate(iter_windows(genome, length, min_len)):
@@ -239,16 +247,17 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
     began = time.perf_counter()
     with torch.no_grad():
         for b, batch in enumerate(progress(batches, total=-(-n_windows // batch_size), desc="windows", unit="batch")):
-            done = Path(resume_dir) / f"batch{b:07d}.npy" if resume_dir else None
-            if done is not None and done.is_file():
-                vectors = np.load(done)
-            else:
+            done = batch_dir / f"batch{b:07d}.npy" if batch_dir else None
+            vectors = _kept_batch(done, (len(batch), model.config.hidden_size))
+            if vectors is None:
                 ids, mask = collate([w for *_, w in batch])
                 vectors = model(input_ids=torch.tensor(ids, device=device),
                                 attention_mask=torch.tensor(mask, device=device)).last_hidden_state[:, 0].float().cpu().numpy()
-                if done is not None:
-                    done.parent.mkdir(parents=True, exist_ok=True)
-                    np.save(done, vectors)
+                if done is not None:  # whole or not at all: a killed run leaves no truncated batch
+                    tmp = done.with_name(f".{done.name}.partial-{os.getpid()}")
+                    with open(tmp, "wb") as fh:
+                        np.save(fh, vectors)
+                    os.replace(tmp, done)
             embeddings[b * batch_size: b * batch_size + len(batch)] = vectors
     embeddings.flush()
     embed_seconds = time.perf_counter() - began
@@ -280,6 +289,53 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
                     [["windows", n_windows] + [float(np.mean(columns[c])) for c in columns if c.endswith("_overlap")]])
     log.info("%d windows embedded; tracks: %s", n_windows, ", ".join(sorted(tracks)) or "none")
     return summary
+
+
+def embedding_inputs(model_dir: Path, tokenized_dir: Path, length: int, min_len: int, batch_size: int) -> dict:
+    """What the kept batches depend on, for their fingerprint: the model's weight files and config.json
+    (every file of the directory when it has no weight file we know), the token array and run index of the
+    tokenized genome, the window settings and the batch size (batches are numbered, and padded to their
+    longest window). Not in it: the device, library versions, tracks and UMAP settings (computed afresh)."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise InputError(f"--model {model_dir}: --resume-dir needs a local model directory (its weights are "
+                         "fingerprinted)")
+    files = [p for p in model_dir.rglob("*") if p.is_file()]
+    chosen = [p for p in files if p.name == "config.json" or p.name.endswith(WEIGHT_SUFFIXES)]
+    if not any(p.name != "config.json" for p in chosen):
+        chosen = files
+    tokenized_dir = Path(tokenized_dir)
+    return {"model": fingerprint.files_digest(model_dir, chosen),
+            "tokens": fingerprint.file_digest(tokenized_dir / TOKENS),
+            "runs": fingerprint.file_digest(tokenized_dir / INDEX),
+            "window_tokens": length, "min_tokens": min_len, "batch_size": batch_size}
+
+
+def _batch_dir(resume_dir: Path, model_dir: Path, tokenized_dir: Path, length: int, min_len: int,
+               batch_size: int) -> Path:
+    """The fingerprint sub-directory of `resume_dir` for these inputs; logs whether it resumes."""
+    inputs = embedding_inputs(model_dir, tokenized_dir, length, min_len, batch_size)
+    sources = {"model": str(Path(model_dir).resolve()), "tokenized": str(Path(tokenized_dir).resolve())}
+    old = sorted(p.name for p in resume_dir.glob("batch*.npy"))
+    path, fp = fingerprint.directory(resume_dir, inputs, sources)
+    if old:
+        log.warning("%s holds %d batches without a fingerprint (the layout before fingerprints): the model "
+                    "that wrote them is unknown, so they are not reused", resume_dir, len(old))
+    kept = len(list(path.glob("batch*.npy")))
+    log.info("window embeddings: batches in %s (fingerprint %s): %s", path, fp[:16],
+             f"resuming, {kept} batches kept" if kept else "none kept for this model and genome: computing afresh")
+    return path
+
+
+def _kept_batch(path: Path | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """A batch kept by an earlier run, or None (none kept, or not of this batch's shape)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        vectors = np.load(path)
+    except (OSError, ValueError):
+        return None
+    return vectors if vectors.shape == shape else None
 
 
 def _numeric(text: str) -> bool:

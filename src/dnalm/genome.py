@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +28,11 @@ _CODE = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate(BASES):
     _CODE[ord(_b)] = _i
 _BLOCK = 1 << 24
+
+# The pipeline names a --fasta genome by the same rule (genomeId in subworkflows/local/utils_dnalm_pipeline),
+# and both accept only ids that can name files and stand on a command line unquoted (safeId there)
+FASTA_SUFFIX = re.compile(r"(?i)\.(fa|fasta|fna|fas)(\.gz)?$|\.gz$")
+GENOME_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 RUNS_FASTA = "runs.fa.gz"
 RUNS_BED = "runs.bed"
@@ -92,6 +98,18 @@ class Run:
     @property
     def name(self) -> str:
         return f"{self.contig}:{self.start}-{self.end}"
+
+
+def genome_id_from_name(name: str) -> str:
+    """The genome id of a FASTA file name: GRCh38.p14.fa.gz -> GRCh38.p14."""
+    return FASTA_SUFFIX.sub("", name, count=1)
+
+
+def check_genome_id(genome_id: str) -> str:
+    if not GENOME_ID.fullmatch(genome_id):
+        raise InputError(f"--genome-id {genome_id!r}: use letters, digits, '_', '.' or '-' (starting with a letter "
+                         f"or digit); it names outputs and report sections")
+    return genome_id
 
 
 def acgt_runs(seq: bytes) -> tuple[np.ndarray, np.ndarray]:

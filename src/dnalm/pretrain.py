@@ -2,14 +2,18 @@
 
 Training follows HuggingFace's `run_mlm.py`: `BertForMaskedLM`, the `Trainer`, AdamW with warmup and linear
 decay, gradient clipping. Checkpoints go to a directory outside the task's work directory (Nextflow
-`--checkpoint_root`), and a step that starts again resumes from the newest complete checkpoint, so a
-killed cluster job loses at most `--save-steps` steps. Data order and masks depend only on the seed.
+`--checkpoint_root`), under a sub-directory named by the fingerprint of everything that determines the
+model (see `training_inputs`). A step that starts again with the same inputs resumes from the newest
+complete checkpoint there, so a killed cluster job loses at most `--save-steps` steps, and a longer
+`--max-steps` continues it; any other change trains afresh in another directory. Data order and masks
+depend only on the seed.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import sys
@@ -17,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm import mqc
+from dnalm import fingerprint, mqc
 from dnalm.data import IGNORE, MlmCollator, WindowDataset
 from dnalm.errors import InputError
 from dnalm.logs import log
 from dnalm.outputs import write_json, write_tsv
+from dnalm.tokenized import TOKENS
 
 #: Model sizes. `base` is GROVER's and DNABERT's BERT-base; `tiny` is for tests and laptops.
 PRESETS = {
@@ -32,17 +37,49 @@ PRESETS = {
 COMPLETE = "DNALM_CHECKPOINT_COMPLETE"
 
 
+def config_fields(preset: str, config_json: Path | None, vocab_size: int) -> dict:
+    """The BertConfig fields of a preset, optionally overridden by a JSON file of BertConfig fields."""
+    fields = {"vocab_size": vocab_size, "max_position_embeddings": 512, "pad_token_id": 0, **PRESETS[preset]}
+    if config_json:
+        try:
+            overrides = json.loads(Path(config_json).read_text())
+            if not isinstance(overrides, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--config {config_json}: not a readable JSON object ({exc})") from None
+        fields.update(overrides)
+    return fields
+
+
 def bert_config(preset: str, config_json: Path | None, vocab_size: int):
     """A BertConfig from a preset, optionally overridden by a JSON file of BertConfig fields."""
     from transformers import BertConfig
 
-    fields = dict(PRESETS[preset])
-    if config_json:
-        try:
-            fields.update(json.loads(Path(config_json).read_text()))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--config {config_json}: not a readable JSON object ({exc})") from None
-    return BertConfig(vocab_size=vocab_size, max_position_embeddings=512, pad_token_id=0, **fields)
+    return BertConfig(**config_fields(preset, config_json, vocab_size))
+
+
+def training_inputs(tokenized_dir: Path, windows_dir: Path, vocab, model_fields: dict, masking: str,
+                    mlm_probability: float, span: int, learning_rate: float, warmup_steps: int,
+                    weight_decay: float, batch_size: int, world_size: int, deepspeed: Path | None,
+                    seed: int) -> dict:
+    """What determines the trained model, for its checkpoints' fingerprint: contents of the vocabulary, the
+    token array and the training windows; the model's fields; masking; optimiser and schedule (the per-device
+    batch size times the number of ranks is the global batch; a DeepSpeed config changes the arithmetic and
+    the checkpoint format); the seed. Not in it: `--max-steps` (a longer run continues the checkpoints),
+    `--save-steps`, `--keep-checkpoints`, evaluation settings, the held-out windows (evaluation is redone every
+    run), the device and precision, library versions."""
+    return {
+        "vocabulary": fingerprint.tree_digest(vocab.path),
+        "tokens": fingerprint.file_digest(Path(tokenized_dir) / TOKENS),
+        "train_windows": fingerprint.file_digest(Path(windows_dir) / "train.npy"),
+        "model": model_fields,
+        "masking": {"strategy": masking, "mlm_probability": mlm_probability, "span": span},
+        "optimiser": {"name": "adamw", "learning_rate": learning_rate, "warmup_steps": warmup_steps,
+                      "lr_scheduler": "linear", "weight_decay": weight_decay, "max_grad_norm": 1.0,
+                      "batch_size_per_device": batch_size, "world_size": world_size,
+                      "deepspeed": fingerprint.json_digest(deepspeed) if deepspeed else None},
+        "seed": seed,
+    }
 
 
 def complete_checkpoints(checkpoint_dir: Path) -> list[Path]:
@@ -124,11 +161,12 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
              log_windows: bool = False, deepspeed: Path | None = None) -> dict | None:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
-    Under torchrun every rank trains; only rank 0 (`out` given) evaluates and writes. `log_windows` records
-    each rank's window indices and final weights in `checkpoint_dir/ranks/` to check distributed runs.
+    Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;
+    only rank 0 (`out` given) evaluates and writes. `log_windows` records each rank's window indices, final
+    weights and checkpoint directory in `checkpoint_dir/ranks/` to check distributed runs.
     """
     import torch
-    from transformers import BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import BertConfig, BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
 
     train = WindowDataset(tokenized_dir, Path(windows_dir) / "train.npy")
     test = WindowDataset(tokenized_dir, Path(windows_dir) / "test.npy")
@@ -144,9 +182,23 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     collator = MlmCollator(len(vocab), mlm_probability, seed, masking, span)
     train_collator = _LoggingCollator(collator) if log_windows else collator
     set_seed(seed)
-    config = bert_config(preset, config_json, len(vocab))
-    checkpoint_dir = Path(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    fields = config_fields(preset, config_json, len(vocab))
+    config = BertConfig(**fields)
+    root = Path(checkpoint_dir)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    writer = int(os.environ.get("RANK", "0")) == 0
+    inputs = training_inputs(tokenized_dir, windows_dir, vocab, fields, masking, mlm_probability, span,
+                             learning_rate, warmup_steps, weight_decay, batch_size, world_size, deepspeed, seed)
+    sources = {"tokenized": str(Path(tokenized_dir).resolve()), "windows": str(Path(windows_dir).resolve()),
+               "preset": preset, "config": str(config_json) if config_json else None,
+               "deepspeed": str(deepspeed) if deepspeed else None}
+    old = [p.name for p in complete_checkpoints(root)]
+    checkpoint_dir, fp = fingerprint.directory(root, inputs, sources, write=writer)
+    if old and writer:
+        log.warning("%s: %s holds checkpoints without a fingerprint (%s; the layout before fingerprints): what "
+                    "they were trained on is unknown, so they are not resumed. To keep them, move them into "
+                    "the fingerprint directory of the settings they were trained with", model_id, root,
+                    ", ".join(old))
 
     class MarkComplete(TrainerCallback):
         """Marks a checkpoint complete once the Trainer has written all of it."""
@@ -170,13 +222,17 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     evaluate = out is not None and len(test) > 0
     before = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if evaluate else None
     resume = complete_checkpoints(checkpoint_dir)
+    where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
     if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
-        log.info("%s: %s already reached %d steps; not training again", model_id, resume[-1], max_steps)
+        log.info("%s: %s already reached %d steps; not training again", where, resume[-1].name, max_steps)
         model = BertForMaskedLM.from_pretrained(resume[-1])
         history = json.loads((resume[-1] / "trainer_state.json").read_text())["log_history"]
     else:
         if resume:
-            log.info("%s: resuming from %s", model_id, resume[-1])
+            log.info("%s: resuming from %s (step %s) to step %d", where, resume[-1].name,
+                     resume[-1].name.split("-")[1], max_steps)
+        else:
+            log.info("%s: no checkpoint with these inputs; training afresh", where)
         trainer = Trainer(model=model, args=args, train_dataset=train,
                           data_collator=train_collator, callbacks=[MarkComplete()])
         trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
@@ -187,7 +243,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
             (final / COMPLETE).touch()
         model, history = trainer.model, trainer.state.log_history
         if log_windows:
-            _log_rank(checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
+            _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # Leave the process group together: a rank that exits while another still holds the group aborts
         # in gloo's teardown. Rank 0 then evaluates alone.
@@ -198,13 +254,13 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, keep_probs=20_000) if evaluate else None
     per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
     _write_model(model, vocab.path, out / "model")
-    return _write_metrics(out, model_id, before, after, per_token, history, config.to_dict(), top_k, masking)
+    return _write_metrics(out, model_id, before, after, per_token, history, model.config.to_dict(), top_k,
+                          masking)
 
 
 def _single_process_rendezvous() -> None:
     """DeepSpeed wants a process group even for one process; outside torchrun, make one of size 1 on
     this host (otherwise it tries MPI discovery and fails on mpi4py)."""
-    import os
     import socket
 
     if "WORLD_SIZE" in os.environ:
@@ -226,15 +282,15 @@ class _LoggingCollator:
         return self.collator(items)
 
 
-def _log_rank(checkpoint_dir: Path, indices: list[int], model, history: list[dict], step: int) -> None:
-    import os
-
+def _log_rank(root: Path, checkpoint_dir: Path, indices: list[int], model, history: list[dict], step: int) -> None:
+    """`root/ranks/rank<r>.json`: the latest run's record of one rank, with the checkpoint directory it used."""
     rank = int(os.environ.get("RANK", "0"))
     weights = float(sum(p.detach().double().abs().sum() for p in model.parameters()))
-    (checkpoint_dir / "ranks").mkdir(exist_ok=True)
-    write_json(checkpoint_dir / "ranks" / f"rank{rank}.json",
+    (root / "ranks").mkdir(exist_ok=True)
+    write_json(root / "ranks" / f"rank{rank}.json",
                {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "windows": indices,
-                "weights_abs_sum": weights, "global_step": step, "losses": [h["loss"] for h in history if "loss" in h]})
+                "weights_abs_sum": weights, "global_step": step, "checkpoint_dir": str(checkpoint_dir),
+                "losses": [h["loss"] for h in history if "loss" in h]})
 
 
 def _plot_loss(losses: list[tuple[int, float]], after: dict | None, model_id: str, path: Path) -> None:

@@ -246,5 +246,9 @@ def kmer_vocabulary(out: Path, kind: str, k: int, stride: int | None = None) -> 
         tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{1,{k}}}"), behavior="isolated")
     else:
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    name = {"kmer": f"kmer{k}", "kmer-overlap": f"kmer{k}_overlap"}.get(kind, f"kmer{k}_stride{stride}")
-    return save_vocabulary(tokenizer, out, name=name, kind=kind, k=k, stride=stride)
+    return save_vocabulary(tokenizer, out, name=kmer_vocabulary_name(kind, k, stride), kind=kind, k=k, stride=stride)
+
+
+def kmer_vocabulary_name(kind: str, k: int, stride: int | None = None) -> str:
+    """kmer4, kmer6_overlap, kmer6_stride3: the workflow's kmerMeta names its tasks the same way."""
+    return {"kmer": f"kmer{k}", "kmer-overlap": f"kmer{k}_overlap"}.get(kind, f"kmer{k}_stride{stride}")

@@ -10,7 +10,7 @@ include { DNALM_EMBEDDING_REPORT  } from '../../../modules/local/dnalm/embedding
 include { DNALM_SELF_SIMILARITY   } from '../../../modules/local/dnalm/self_similarity'
 include { DNALM_MASK_PREDICTIONS  } from '../../../modules/local/dnalm/mask_predictions'
 include { DNALM_WINDOW_EMBEDDINGS } from '../../../modules/local/dnalm/window_embeddings'
-include { trackFile               } from '../finetune'
+include { trackFile               } from '../utils_dnalm_pipeline'
 
 workflow EMBEDDINGS {
     take:
@@ -25,14 +25,15 @@ workflow EMBEDDINGS {
         .join(ch_tokenized.map { meta, dir -> [meta.id, dir] })
         .join(ch_windows.map { meta, dir -> [meta.id, dir] })
         .map { _id, meta, model, tokenized, windows -> [meta, model, tokenized, windows] }
-    // the first repeat track ([] without one) adds each token's share of occurrences in repeats
+    // The first repeat track ([] without one) adds each token's share of occurrences in repeats. Track lists
+    // are sorted: tasks finish in any order, and an unsorted list would change the task hash (-resume)
     ch_repeats = ch_annotations.filter { meta, _dir -> meta.role == 'repeats' }
         .map { meta, dir -> trackFile(meta, dir) }
-        .toList()
+        .toSortedList { a, b -> a.name <=> b.name }
         .map { files -> [files ? files[0] : []] }
     ch_tracks = ch_annotations.filter { meta, _dir -> meta.format != 'jaspar' }
         .map { meta, dir -> trackFile(meta, dir) }
-        .toList()
+        .toSortedList { a, b -> a.name <=> b.name }
         .map { files -> [files] }
 
     DNALM_TOKEN_EMBEDDINGS(ch_input.combine(ch_repeats).map { meta, model, tokenized, _windows, repeats -> [meta, model, tokenized, repeats] })

@@ -12,13 +12,7 @@ include { DNALM_FINETUNE                              } from '../../../modules/l
 include { DNALM_KMER_VOCAB as DNALM_TFIDF_TASK_VOCAB  } from '../../../modules/local/dnalm/kmer_vocab'
 include { DNALM_TFIDF_BASELINE as DNALM_TFIDF_TASK    } from '../../../modules/local/dnalm/tfidf_baseline'
 include { DNALM_FINETUNE_REPORT                       } from '../../../modules/local/dnalm/finetune_report'
-include { kmerMeta                                    } from '../vocabularies'
-include { externalModel                               } from '../nextkmer'
-
-// The file inside a prepare-annotation output directory
-def trackFile(meta, dir) {
-    return dir.resolve(meta.format == 'jaspar' ? "${meta.id}.jaspar" : "${meta.id}.bed")
-}
+include { kmerMeta; externalModel; importedTaskId; trackFile } from '../utils_dnalm_pipeline'
 
 // The first track of a role, as a file
 def firstTrack(ch_annotations, role) {
@@ -51,7 +45,7 @@ workflow FINETUNE {
     )
     DNALM_TASK_IMPORT(
         channel.fromList(external_tasks.tokenize(',').collect { source -> file(source.trim(), checkIfExists: true) })
-            .map { source -> [[id: source.name.tokenize('.')[0]], source] }
+            .map { source -> [[id: importedTaskId(source)], source] }
     )
     ch_tasks = DNALM_TASK_PROM300.out.task
         .mix(DNALM_TASK_PROMSCAN.out.task, DNALM_TASK_CTCF.out.task, DNALM_TASK_IMPORT.out.task)

@@ -10,15 +10,7 @@ include { DNALM_NEXTKMER_FINETUNE               } from '../../../modules/local/d
 include { DNALM_KMER_VOCAB as DNALM_TFIDF_VOCAB } from '../../../modules/local/dnalm/kmer_vocab'
 include { DNALM_TFIDF_BASELINE                  } from '../../../modules/local/dnalm/tfidf_baseline'
 include { DNALM_SELECT_VOCABULARY               } from '../../../modules/local/dnalm/select_vocabulary'
-include { kmerMeta                              } from '../vocabularies'
-
-// An external model: a local directory (staged into the task) or a HuggingFace hub id (downloaded there)
-def externalModel(ref, trust_remote_code) {
-    def local = file(ref)
-    return local.exists()
-        ? [[id: local.name, trust_remote_code: trust_remote_code], local]
-        : [[id: ref.replace('/', '_'), hub_id: ref, trust_remote_code: trust_remote_code], []]
-}
+include { kmerMeta; externalModel; safeId       } from '../utils_dnalm_pipeline'
 
 workflow NEXTKMER {
     take:
@@ -54,7 +46,7 @@ workflow NEXTKMER {
         DNALM_TFIDF_VOCAB.out.vocab
             .combine(ch_data)
             .combine(ch_k)
-            .map { meta, vocab, data, k -> [meta + [k: k, task: "next${k}mer"], vocab, data] }
+            .map { meta, vocab, data, k -> [meta + [k: k, task: safeId("next${k}mer", 'next-k-mer task')], vocab, data] }
     )
 
     ch_results = DNALM_NEXTKMER_FINETUNE.out.results

@@ -8,16 +8,7 @@ include { DNALM_KMER_VOCAB      } from '../../../modules/local/dnalm/kmer_vocab'
 include { DNALM_TOKENIZE_GENOME } from '../../../modules/local/dnalm/tokenize_genome'
 include { DNALM_MAKE_WINDOWS    } from '../../../modules/local/dnalm/make_windows'
 include { DNALM_VOCAB_STATS     } from '../../../modules/local/dnalm/vocab_stats'
-
-// 'kind:k[:stride]' -> the meta of a k-mer vocabulary; ids follow dnalm's vocabulary names
-def kmerMeta(spec) {
-    def fields = spec.tokenize(':')
-    def kind = fields[0]
-    def k = fields[1].toInteger()
-    def stride = fields.size() > 2 ? fields[2].toInteger() : null
-    def id = kind == 'kmer' ? "kmer${k}" : (kind == 'kmer-overlap' ? "kmer${k}_overlap" : "kmer${k}_stride${stride}")
-    return [id: id, kind: kind, k: k, stride: stride]
-}
+include { kmerMeta; safeId      } from '../utils_dnalm_pipeline'
 
 workflow VOCABULARIES {
     take:
@@ -28,7 +19,7 @@ workflow VOCABULARIES {
     main:
     DNALM_VOCAB_SWEEP(ch_genome)
     ch_bpe = DNALM_VOCAB_SWEEP.out.vocabs
-        .flatMap { meta, dirs -> (dirs instanceof List ? dirs : [dirs]).collect { dir -> [meta + [id: dir.name, genome_id: meta.id], dir] } }
+        .flatMap { meta, dirs -> (dirs instanceof List ? dirs : [dirs]).collect { dir -> [meta + [id: safeId(dir.name, 'BPE vocabulary'), genome_id: meta.id], dir] } }
 
     ch_kmer_meta = ch_genome
         .map { meta, _dir -> meta }

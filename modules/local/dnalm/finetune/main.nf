@@ -1,7 +1,7 @@
 process DNALM_FINETUNE {
     tag "${meta.id} ${meta.task}"
     label 'process_gpu'
-    container 'dnalm/dnalm:0.1.0'
+    container "${(params.gpus_per_node as Integer) > 0 ? params.container_image_gpu : params.container_image}"
 
     input:
     tuple val(meta), path(model), path(data)

@@ -1,7 +1,7 @@
 process DNALM_PREPARE_GENOME {
     tag "${meta.id}"
     label 'process_medium'
-    container 'dnalm/dnalm:0.1.0'
+    container "${params.container_image}"
 
     input:
     tuple val(meta), path(fasta)

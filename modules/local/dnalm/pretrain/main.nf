@@ -1,7 +1,7 @@
 process DNALM_PRETRAIN {
     tag "${meta.id}"
     label 'process_gpu'
-    container 'dnalm/dnalm:0.1.0'
+    container "${(params.gpus_per_node as Integer) > 0 ? params.container_image_gpu : params.container_image}"
 
     input:
     tuple val(meta), path(tokenized), path(windows)
@@ -17,8 +17,10 @@ process DNALM_PRETRAIN {
 
     script:
     def args = task.ext.args ?: ''
+    def launch_args = task.ext.launch_args ?: ''
+    // dnalm launch starts one rank per GPU of this node (torchrun), or the command itself for one process
     """
-    dnalm pretrain --tokenized ${tokenized} --windows ${windows} --model-id ${meta.id} --out ${meta.id}_pretrained ${args}
+    dnalm launch ${launch_args} -- dnalm pretrain --tokenized ${tokenized} --windows ${windows} --model-id ${meta.id} --out ${meta.id}_pretrained ${args}
     """
 
     stub:

@@ -1,7 +1,7 @@
 process DNALM_REPORT {
     tag 'report'
     label 'process_single'
-    container 'dnalm/dnalm:0.1.0'
+    container "${params.container_image}"
 
     input:
     path(results, stageAs: 'results/*')
@@ -10,7 +10,8 @@ process DNALM_REPORT {
 
     output:
     path "dnalm_report",                                                        emit: report
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    // No output on the versions topic: this process consumes that topic, and a consumer that also emits to
+    // it keeps the topic open, so the run would never end (docs: "Topic channels")
 
     when:
     task.ext.when == null || task.ext.when

@@ -1,7 +1,7 @@
 process DNALM_TASK_IMPORT {
     tag "${meta.id}"
     label 'process_single'
-    container 'dnalm/dnalm:0.1.0'
+    container "${params.container_image}"
 
     input:
     tuple val(meta), path(source)

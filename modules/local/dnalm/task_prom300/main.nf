@@ -1,7 +1,7 @@
 process DNALM_TASK_PROM300 {
     tag "${meta.id}"
     label 'process_low'
-    container 'dnalm/dnalm:0.1.0'
+    container "${params.container_image}"
 
     input:
     tuple val(meta), path(genome), path(tss), path(vocab)

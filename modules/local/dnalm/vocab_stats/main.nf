@@ -1,7 +1,7 @@
 process DNALM_VOCAB_STATS {
     tag "${meta.id}"
     label 'process_single'
-    container 'dnalm/dnalm:0.1.0'
+    container "${params.container_image}"
 
     input:
     tuple val(meta), path(tokenized, stageAs: 'tokenized/*')

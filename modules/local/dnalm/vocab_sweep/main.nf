@@ -2,7 +2,7 @@ process DNALM_VOCAB_SWEEP {
     tag "${meta.id}"
     label 'process_single'
     label 'process_high_memory'
-    container 'dnalm/dnalm:0.1.0'
+    container "${params.container_image}"
 
     input:
     tuple val(meta), path(genome)

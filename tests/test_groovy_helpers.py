@@ -1,0 +1,112 @@
+"""The pipeline's Groovy helpers (subworkflows/local/utils_dnalm_pipeline), run in a real Groovy.
+
+These decide what every task is called and what reaches its command line: ids of genomes, vocabularies,
+tracks, tasks and models, and the workflow summary that the report shows as HTML."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from dnalm.genome import check_genome_id, genome_id_from_name
+from dnalm.errors import InputError
+
+HELPERS = ROOT / "subworkflows" / "local" / "utils_dnalm_pipeline" / "main.nf"
+GROOVY = shutil.which("groovy")
+pytestmark = pytest.mark.skipif(GROOVY is None, reason="groovy is not installed (scripts/test.sh installs it)")
+
+
+def groovy(*expressions: str) -> list[dict]:
+    env = dict(os.environ)
+    if not Path(env.get("JAVA_HOME", "/usr/lib/jvm/default-java"), "bin", "java").exists() and shutil.which("java"):
+        env["JAVA_HOME"] = str(Path(os.path.realpath(shutil.which("java"))).parent.parent)
+    proc = subprocess.run([GROOVY, str(ROOT / "tests" / "groovy" / "evaluate.groovy"), str(HELPERS), *expressions],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == len(expressions), proc.stdout + proc.stderr
+    return rows
+
+
+def test_imported_benchmark_tasks_keep_their_folder_so_ids_do_not_collide():
+    tf, mouse, fasta, csv = groovy("importedTaskId(file('/data/GUE/tf/0'))", "importedTaskId(file('/data/GUE/mouse/0'))",
+                                   "importedTaskId(file('/data/nt/promoter_all.fasta'))",
+                                   "importedTaskId(file('/data/enhancers.csv.gz'))")
+    assert (tf["value"], mouse["value"]) == ("tf_0", "mouse_0")
+    assert fasta["value"] == "nt_promoter_all" and csv["value"] == "data_enhancers"
+
+
+NAMES = ["GRCh38.p14.fa.gz", "hg38.fa", "T2T-CHM13v2.0.fasta.gz", "genome.FNA", "ecoli.fas", "x.fa.gz.gz", "plain"]
+
+
+def test_genome_id_rule_is_the_same_in_the_workflow_and_the_cli():
+    """One rule in two languages: main.nf's genomeId and prepare-genome's default --genome-id agree."""
+    rows = groovy(*[f"genomeId('{name}')" for name in NAMES])
+    assert [r["value"] for r in rows] == [genome_id_from_name(name) for name in NAMES]
+    assert rows[0]["value"] == "GRCh38.p14"  # not 'GRCh38', as split('.') made it
+
+
+@pytest.mark.parametrize("bad", ["my genome", "x;rm -rf y", "$(id)", "-flag", "a'b", "tab\there", "dots..fine\n"])
+def test_unsafe_ids_stop_the_run_in_both_languages(bad):
+    quoted = bad.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\t", "\\t")
+    safe, named = groovy(f"safeId('{quoted}', '--annotations x.csv: name')", f"genomeId('{quoted}.fa')")
+    assert "cannot name outputs" in safe["error"] and "--annotations x.csv: name" in safe["error"]
+    assert "cannot name outputs" in named["error"]
+    with pytest.raises(InputError, match="--genome-id"):
+        check_genome_id(bad)
+
+
+def test_unknown_genome_names_are_refused_with_the_known_ones():
+    known, unknown = groovy("namedGenome('hg38', [hg38: [fasta: 'x.fa'], mm10: [:]])",
+                            "namedGenome('hg99', [hg38: [fasta: 'x.fa'], mm10: [:]])")
+    assert known["value"] == {"fasta": "x.fa"}
+    assert unknown["error"] == "--genome 'hg99' is not in conf/genomes.config; known genomes: hg38, mm10"
+
+
+def test_kmer_vocabulary_ids_follow_the_package():
+    from dnalm.vocabulary import kmer_vocabulary_name
+
+    specs = ["kmer:4", "kmer-overlap:6", "kmer-stride:6:3"]
+    rows = groovy(*[f"kmerMeta('{s}')" for s in specs])
+    for spec, row in zip(specs, rows):
+        kind, k, *stride = spec.split(":")
+        assert row["value"]["id"] == kmer_vocabulary_name(kind, int(k), int(stride[0]) if stride else None)
+
+
+def test_hub_ids_and_local_models(tmp_path):
+    (tmp_path / "DNABERT-2-117M").mkdir()
+    hub, local = groovy("externalModel('InstaDeepAI/nucleotide-transformer-v2-50m-multi-species', true)",
+                        f"externalModel('{tmp_path}/DNABERT-2-117M', false)")
+    meta, staged = hub["value"]
+    assert meta == {"id": "InstaDeepAI_nucleotide-transformer-v2-50m-multi-species", "trust_remote_code": True,
+                    "hub_id": "InstaDeepAI/nucleotide-transformer-v2-50m-multi-species"} and staged == []
+    assert local["value"] == [{"id": "DNABERT-2-117M", "trust_remote_code": False}, f"{tmp_path}/DNABERT-2-117M"]
+
+
+def test_annotation_rows_resolve_relative_paths_from_the_sheet(tmp_path):
+    (tmp_path / "tracks").mkdir()
+    (tmp_path / "tracks" / "rmsk.bed").write_text("chr1\t0\t10\n")
+    sheet = tmp_path / "sheet.csv"
+    ok, missing, bad = groovy(
+        f"annotationTrack([id: 'repeats', format: 'bed', role: 'repeats'], 'tracks/rmsk.bed', file('{sheet}'))",
+        f"annotationTrack([id: 'genes', format: 'bed', role: 'genes'], 'genes.bed', file('{sheet}'))",
+        f"annotationTrack([id: 'a b', format: 'bed', role: 'genes'], 'tracks/rmsk.bed', file('{sheet}'))")
+    assert ok["value"] == [{"id": "repeats", "format": "bed", "role": "repeats"}, str(tmp_path / "tracks" / "rmsk.bed")]
+    assert "No such file" in missing["error"]
+    assert f"--annotations {sheet}: name" in bad["error"]
+
+
+def test_workflow_summary_escapes_what_reaches_the_report():
+    wf = ("[commandLine: \"nextflow run main.nf --genome_id '<img src=x onerror=alert(1)>'\", profile: 'test', "
+          "revision: null, commitId: null, containerEngine: null, launchDir: '/l', workDir: '/w', start: 't', "
+          "nextflow: [version: '25.10.7']]")
+    summary = json.loads(groovy(f"workflowSummary({wf})")[0]["value"])
+    assert "<img" not in summary["data"] and "&lt;img src=x onerror=alert(1)&gt;" in summary["data"]
+    assert re.search(r"<dt>Command line</dt><dd><samp>nextflow run main.nf", summary["data"])
