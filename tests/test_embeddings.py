@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import shutil
 
 import numpy as np
 import pytest
 
-from conftest import ASSETS, SHARED, dnalm
+from conftest import ASSETS, LAMBDA, SHARED, dnalm
+from dnalm.logs import log
 
 ANNOTATION = ASSETS / "annotation"
 GENES = ANNOTATION / "hg19_chr22_20-21Mb.genes.bed"
@@ -150,11 +152,17 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     assert batches == -(-len(embeddings) // 16) and f"resuming, {batches} batches kept" in again.stderr
 
 
-def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, tokenized, tmp_path):
+def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vocabs, tmp_path):
     """--resume-dir keeps batches per model weights and genome: a second model with the same resume dir
-    computes its own, equal to a fresh run of that model (it used to load the first model's batches)."""
+    computes its own, equal to a fresh run of that model (it used to load the first model's batches).
+    On lambda phage, tokenized with the model's vocabulary, and in this process: numba compiles UMAP once."""
     from safetensors.numpy import load_file, save_file
 
+    from dnalm.contextual import window_embeddings
+
+    dnalm("prepare-genome", "--fasta", LAMBDA, "--out", tmp_path / "genome")
+    tokens = tmp_path / "tokenized"
+    dnalm("tokenize-genome", "--genome", tmp_path / "genome", "--vocab", vocabs["bpe_600"], "--out", tokens)
     first = pretrained / "model" / "model"
     other = tmp_path / "other_model"
     shutil.copytree(first, other)
@@ -162,14 +170,25 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, to
     weights = load_file(str(first / "model.safetensors"))
     save_file({k: v + rng.normal(0, 0.05, v.shape).astype(v.dtype) for k, v in weights.items()},
               str(other / "model.safetensors"), metadata={"format": "pt"})
-    common = ["--tokenized", tokenized["bpe_600"], "--umap-max", "100"]
     resume = tmp_path / "resume"
-    dnalm("window-embeddings", "--model", first, *common, "--resume-dir", resume, "--out", tmp_path / "a")
-    proc = dnalm("window-embeddings", "--model", other, *common, "--resume-dir", resume, "--out", tmp_path / "b")
-    assert "computing afresh" in proc.stderr and "resuming" not in proc.stderr
-    dnalm("window-embeddings", "--model", other, *common, "--out", tmp_path / "fresh")
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        for model, name, kept in ((first, "a", resume), (other, "b", resume), (other, "fresh", None)):
+            (tmp_path / name).mkdir()
+            messages.clear()
+            window_embeddings(model, tokens, tmp_path / name, {}, umap_max=20, batch_size=8, resume_dir=kept)
+            if name == "b":
+                assert any("computing afresh" in m for m in messages) and not any("resuming" in m for m in messages)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
     a, b, fresh = (np.load(tmp_path / d / "window_embeddings.npy") for d in ("a", "b", "fresh"))
-    assert np.array_equal(b, fresh) and not np.allclose(a, b)
+    assert len(a) > 20 and np.array_equal(b, fresh) and not np.allclose(a, b)
     dirs = [p.parent for p in resume.glob("*/fingerprint.json")]
     assert len(dirs) == 2 and not list(resume.glob("batch*.npy"))
     models = {json.loads((d / "fingerprint.json").read_text())["inputs"]["model"] for d in dirs}
