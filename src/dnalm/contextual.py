@@ -4,7 +4,6 @@ tokens, predictions at masked positions, and embeddings of genome windows agains
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +14,7 @@ from dnalm import fingerprint, mqc
 from dnalm.data import CLS, MASK, PAD, SEP, WindowDataset, collate
 from dnalm.errors import InputError
 from dnalm.logs import log, progress
-from dnalm.outputs import write_json, write_tsv
+from dnalm.outputs import atomic_file, write_json, write_tsv
 from dnalm.tokenized import INDEX, TOKENS, TokenizedGenome
 
 #: Files of a model directory that hold its weights (HF's names and shards); with config.json they are
@@ -254,10 +253,8 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
                 vectors = model(input_ids=torch.tensor(ids, device=device),
                                 attention_mask=torch.tensor(mask, device=device)).last_hidden_state[:, 0].float().cpu().numpy()
                 if done is not None:  # whole or not at all: a killed run leaves no truncated batch
-                    tmp = done.with_name(f".{done.name}.partial-{os.getpid()}")
-                    with open(tmp, "wb") as fh:
+                    with atomic_file(done) as tmp, open(tmp, "wb") as fh:
                         np.save(fh, vectors)
-                    os.replace(tmp, done)
             embeddings[b * batch_size: b * batch_size + len(batch)] = vectors
     embeddings.flush()
     embed_seconds = time.perf_counter() - began

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
 from dnalm.errors import InputError
-from dnalm.outputs import write_json
+from dnalm.outputs import atomic_file, write_json
 
 #: Bump when the meaning of the inputs changes, so older directories are no longer matched.
 VERSION = 1
@@ -90,7 +89,6 @@ def directory(root: Path, inputs: dict, sources: dict | None = None, write: bool
                              "move the directory away")
         if kept is not None:
             return path, full
-    tmp = path / f".{FILE}.partial-{os.getpid()}"
-    write_json(tmp, {"fingerprint": full, "inputs": inputs, "sources": sources or {}})
-    os.replace(tmp, record)
+    with atomic_file(record) as tmp:
+        write_json(tmp, {"fingerprint": full, "inputs": inputs, "sources": sources or {}})
     return path, full

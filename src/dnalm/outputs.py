@@ -37,6 +37,20 @@ def atomic_directory(out: Path) -> Iterator[Path]:
     os.replace(tmp, out)
 
 
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling that becomes `path` when the block finishes without error: state kept
+    between runs (resume batches, fingerprint records) is then whole or absent, never truncated."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write indented, key-sorted JSON so reruns produce byte-identical files."""
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
