@@ -11,6 +11,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from conftest import DNALM, PRETRAIN_STEPS as STEPS, dnalm
 
@@ -59,15 +60,44 @@ def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
 FEW = ["--max-steps", "4", "--save-steps", "4", "--batch-size", "4", "--warmup-steps", "1"]
 
 
-def test_changed_settings_train_afresh_in_another_fingerprint_directory(tmp_path, tokenized, windows):
-    """The checkpoints of one setting are never taken for another's: a rerun with another model config,
-    seed or masking trains afresh (it used to report the old model as 'already reached')."""
-    ck = tmp_path / "ck"
+@pytest.fixture(scope="module")
+def beside_an_old_checkpoint(pretrained, tokenized, windows, tmp_path_factory):
+    """A short run into a --checkpoint-dir that holds a checkpoint of the layout before fingerprints
+    (checkpoint-N directly inside, here one of another setting's): the first run of the fingerprint tests."""
+    ck = tmp_path_factory.mktemp("fingerprints") / "ck"
+    ck.mkdir()
+    (other,) = fingerprint_dirs(pretrained / "checkpoints")
+    old = next(other.glob("checkpoint-*"))
+    shutil.copytree(old, ck / old.name)  # as the old layout kept it
     base = ["pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir", ck,
             *FEW]
-    first = dnalm(*base, "--out", tmp_path / "m0")
+    proc = dnalm(*base, "--out", ck.parent / "m0")
+    return base, ck, proc, fingerprint_dirs(ck), old.name
+
+
+def test_checkpoints_without_a_fingerprint_are_not_resumed(beside_an_old_checkpoint):
+    """What an old-layout checkpoint was trained with is unknown, so the run warns and trains afresh instead of
+    reporting it as finished."""
+    _, ck, proc, dirs, old = beside_an_old_checkpoint
+    assert "without a fingerprint" in proc.stderr and old in proc.stderr
+    assert "training afresh" in proc.stderr and "not training again" not in proc.stderr
+    assert "resuming from" not in proc.stderr
+    assert (ck / old).is_dir()  # left alone
+    (kept,) = dirs
+    assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
+
+
+def test_changed_settings_train_afresh_in_another_fingerprint_directory(beside_an_old_checkpoint, tmp_path):
+    """The checkpoints of one setting are never taken for another's: a rerun with another model config,
+    seed or masking trains afresh (it used to report the old model as 'already reached')."""
+    base, shared, first, (first_dir,), _ = beside_an_old_checkpoint
+    ck = tmp_path / "ck"
+    shutil.copytree(shared, ck)
+    base = [ck if a == shared else a for a in base]
+    shutil.copytree(shared.parent / "m0", tmp_path / "m0")
     assert "training afresh" in first.stderr
     (kept,) = fingerprint_dirs(ck)
+    assert kept.name == first_dir.name
     assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
     recorded = json.loads((kept / "fingerprint.json").read_text())
     assert recorded["fingerprint"][:16] == kept.name
@@ -98,25 +128,6 @@ def test_changed_settings_train_afresh_in_another_fingerprint_directory(tmp_path
     assert "not training again" in again.stderr and f"checkpoints in {kept}" in again.stderr
     assert json.loads((tmp_path / "m0_again" / "metrics.json").read_text())["held_out_after"] == \
         metrics[0]["held_out_after"]
-
-
-def test_checkpoints_without_a_fingerprint_are_not_resumed(tmp_path, tokenized, windows):
-    """A checkpoint directory of the layout before fingerprints (checkpoint-N directly inside): what it was
-    trained with is unknown, so the run warns and trains afresh instead of reporting it as finished."""
-    ck = tmp_path / "ck"
-    base = ["pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir", ck,
-            *FEW]
-    dnalm(*base, "--seed", "3", "--out", tmp_path / "other")
-    (other,) = fingerprint_dirs(ck)
-    (other / "checkpoint-4").rename(ck / "checkpoint-4")  # as the old layout kept it
-    shutil.rmtree(other)
-    proc = dnalm(*base, "--out", tmp_path / "m")
-    assert "without a fingerprint" in proc.stderr and "checkpoint-4" in proc.stderr
-    assert "training afresh" in proc.stderr and "not training again" not in proc.stderr
-    assert "resuming from" not in proc.stderr
-    assert (ck / "checkpoint-4").is_dir()  # left alone
-    (kept,) = fingerprint_dirs(ck)
-    assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
 
 
 def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenized, windows, tmp_path):
