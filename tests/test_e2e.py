@@ -171,6 +171,8 @@ def pipeline(request, tmp_path_factory) -> Runner:
     params["checkpoint_root"] = str(base / "checkpoints")
     if request.param == "lambda_phage":
         params["fasta"] = str(LAMBDA)  # swapping genomes: only the FASTA changes
+        # one vocabulary of each kind: the test profile's own pipeline runs its whole sweep
+        params["bpe_cycles"], params["kmer_vocabs"] = "100,600", "kmer:4"
     return run_pipeline(base, params)
 
 
