@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import HUMAN, LAMBDA, dnalm, read_fasta_plain
+from conftest import HUMAN, LAMBDA, dnalm, one_line_error, read_fasta_plain
+from dnalm.errors import InputError
+from dnalm.outputs import atomic_directory
 
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))[:2000]
 
@@ -105,3 +111,75 @@ def test_a_gpu_step_told_to_use_a_gpu_stops_when_none_is_visible(tmp_path):
     assert proc.returncode == 2 and not (tmp_path / "out").exists()
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "--device cuda: torch sees no CUDA GPU here" in proc.stderr
+
+
+def test_every_step_logs_where_it_wrote(tmp_path):
+    out = tmp_path / "k3"
+    proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out)
+    assert proc.stderr.strip().splitlines()[-1] == f"[dnalm kmer-vocab] INFO wrote {out}"
+
+
+def test_the_report_logs_its_final_path(windows, tmp_path):
+    out = tmp_path / "report"
+    proc = dnalm("report", "--results", windows["kmer4"], "--out", out)
+    assert f"INFO report: {out / 'dnalm_report.html'}\n" in proc.stderr and (out / "dnalm_report.html").is_file()
+    assert ".partial" not in proc.stderr
+
+
+def _partial(out: Path, pid: int, host: str = socket.gethostname()) -> Path:
+    return out.parent / f".{out.name}.partial-{host}-{pid}"
+
+
+def test_partials_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    out = tmp_path / "out"
+    killed, running = _partial(out, dead.pid), _partial(out, os.getpid())
+    elsewhere = _partial(out, dead.pid, host="another-node")  # its PID says nothing on this host
+    for partial in (killed, running, elsewhere):
+        partial.mkdir()
+        (partial / "half.npy").write_bytes(b"x")
+    dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out)
+    assert not killed.exists() and running.is_dir() and elsewhere.is_dir()
+    assert (out / "dnalm_vocab.json").is_file()
+
+
+def test_the_second_of_two_runs_into_one_out_fails_and_leaves_nothing(tmp_path, monkeypatch):
+    """Two runs pass the "does --out exist" check; the first to finish publishes, the other must neither
+    replace that output nor leave its partial behind."""
+    import dnalm.outputs
+
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=f"--out {out}: another run wrote it first"):
+        with atomic_directory(out) as slow:
+            (slow / "result.txt").write_text("slow")
+            with monkeypatch.context() as other_process:
+                other_process.setattr(dnalm.outputs.os, "getpid", os.getppid)
+                with atomic_directory(out) as fast:
+                    (fast / "result.txt").write_text("fast")
+            assert (out / "result.txt").read_text() == "fast" and slow.is_dir()
+    assert (out / "result.txt").read_text() == "fast"
+    assert os.listdir(tmp_path) == ["out"]
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """A directory this process cannot create anything in (root ignores modes: the immutable flag then)."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    locked = ["chattr", "+i", str(folder)]
+    if os.geteuid() == 0 and (not shutil.which("chattr") or subprocess.run(locked, capture_output=True).returncode):
+        pytest.skip("root, and the file system has no immutable flag")
+    yield folder
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o755)
+
+
+def test_errors_name_out_not_the_hidden_partial(unwritable):
+    out = unwritable / "vocab"
+    proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out, check=False)
+    error = one_line_error(proc, "kmer-vocab")
+    assert error.startswith(f"dnalm kmer-vocab: error: --out {out}: ") and ".partial" not in error
+    assert os.listdir(unwritable) == []

@@ -18,7 +18,7 @@ from dnalm.caches import use_writable_caches
 from dnalm.devices import DEVICES, select_device
 from dnalm.errors import InputError
 from dnalm.launch import add_arguments as launch_arguments
-from dnalm.logs import setup_logging
+from dnalm.logs import log, setup_logging
 from dnalm.outputs import atomic_directory
 
 
@@ -342,7 +342,8 @@ def _report(a: argparse.Namespace) -> None:
     from dnalm.report import report
 
     with atomic_directory(a.out) as tmp:
-        report(a.results, tmp, a.versions, a.workflow_summary, a.title)
+        html = report(a.results, tmp, a.versions, a.workflow_summary, a.title)
+        log.info("report: %s", a.out / html.relative_to(tmp))  # where it will be, not the partial's path
 
 
 def _select_vocabulary(a: argparse.Namespace) -> None:
