@@ -59,6 +59,7 @@ def test_prepare_genome_rejects(case, tmp_path):
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
     assert len(errors) == 1, proc.stderr
     assert message in errors[0]
+    assert errors[0].startswith("dnalm prepare-genome: error: "), proc.stderr  # not glued to the progress bar
     assert str(fasta.name) in errors[0] or extra and extra[0] in errors[0]
     assert "Traceback" not in proc.stderr
     assert os.listdir(tmp_path) == ([fasta.name] if fasta.exists() else [])

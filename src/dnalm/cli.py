@@ -18,7 +18,7 @@ from dnalm.caches import use_writable_caches
 from dnalm.devices import DEVICES, select_device
 from dnalm.errors import InputError
 from dnalm.launch import add_arguments as launch_arguments
-from dnalm.logs import log, setup_logging
+from dnalm.logs import close_progress, log, setup_logging
 from dnalm.outputs import atomic_directory
 
 
@@ -642,6 +642,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(args: argparse.Namespace) -> int | None:
+    """The step, with its progress bars closed however it ends, so an error is not printed onto a bar."""
+    try:
+        if "device" in args:
+            select_device(args.device)
+        return args.func(args)
+    finally:
+        close_progress()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -649,9 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_writable_caches()  # before numba, matplotlib or torch is imported
     prog = f"dnalm {args.command}"
     try:
-        if "device" in args:
-            select_device(args.device)
-        status = args.func(args)
+        status = _run(args)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
