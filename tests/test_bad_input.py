@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import socket
@@ -112,6 +113,56 @@ def test_a_gpu_step_told_to_use_a_gpu_stops_when_none_is_visible(tmp_path):
     assert proc.returncode == 2 and not (tmp_path / "out").exists()
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "--device cuda: torch sees no CUDA GPU here" in proc.stderr
+
+
+def _csv_task(folder: Path, rows: dict[str, list[tuple[str, str]]]) -> Path:
+    """A GUE-style task folder: split name -> (sequence, label) rows."""
+    folder.mkdir()
+    for split, pairs in rows.items():
+        (folder / f"{split}.csv").write_text("sequence,label\n" + "".join(f"{s},{l}\n" for s, l in pairs))
+    return folder
+
+
+def _lambda_rows(labels: list[str], length: int = 100) -> list[tuple[str, str]]:
+    return [(LAMBDA_SEQ[i * 50:i * 50 + length], label) for i, label in enumerate(labels)]
+
+
+def test_inconsistent_window_lengths_get_one_line(tokenized, tmp_path):
+    proc = dnalm("make-windows", "--tokenized", tokenized["kmer4"], "--max-len", "10", "--min-len", "20",
+                 "--out", tmp_path / "out", check=False)
+    error = one_line_error(proc, "make-windows")
+    assert "--min-len 20" in error and "--max-len 10" in error
+    assert os.listdir(tmp_path) == []
+
+
+def test_windows_longer_than_the_model_reads_get_one_line(pretrained, tokenized, tmp_path):
+    proc = dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+                 "--window-tokens", "5000", "--out", tmp_path / "out", check=False)
+    error = one_line_error(proc, "window-embeddings")
+    assert "--window-tokens 5000" in error and "510" in error
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("vocab", ["bpe_2000", "kmer4"])  # more token ids than the model has; fewer
+def test_a_model_of_another_vocabulary_gets_one_line(pretrained, tokenized, windows, vocab, tmp_path):
+    proc = dnalm("self-similarity", "--model", pretrained / "model" / "model", "--tokenized", tokenized[vocab],
+                 "--windows", windows[vocab], "--out", tmp_path / "out", check=False)
+    error = one_line_error(proc, "self-similarity")
+    assert "--model" in error and f"--tokenized {tokenized[vocab]}" in error and vocab in error
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("field, value", [("hidden_size", 65), ("hidden_size", 128)])  # heads; weights
+def test_a_model_config_of_impossible_size_gets_one_line(pretrained, field, value, tmp_path):
+    model = tmp_path / "edited"
+    shutil.copytree(pretrained / "model" / "model", model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, field: value}))
+    task = _csv_task(tmp_path / "task", {s: _lambda_rows(["0", "1"] * 4) for s in ("train", "dev", "test")})
+    proc = dnalm("finetune", "--model", model, "--data", task, "--max-steps", "1", "--out", tmp_path / "out",
+                 check=False)
+    assert f"--model {model}" in one_line_error(proc, "finetune")
+    assert not (tmp_path / "out").exists()
 
 
 def test_every_step_logs_where_it_wrote(tmp_path):

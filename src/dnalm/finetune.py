@@ -97,8 +97,13 @@ def load_classifier(model_ref: str, n_labels: int, dropout: float, pad_id: int, 
         config.classifier_dropout = dropout
     else:
         log.info("%s has no classifier_dropout: its head keeps the architecture's own dropout", type(config).__name__)
-    return AutoModelForSequenceClassification.from_pretrained(model_ref, config=config,
-                                                              trust_remote_code=trust_remote_code)
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(model_ref, config=config,
+                                                                  trust_remote_code=trust_remote_code)
+    except Exception as exc:  # an edited config: sizes the architecture rejects or the weights do not have
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"--model {model_ref}: cannot build the model from its config and weights "
+                         f"({first})") from None
 
 
 class EncodedSplit:
