@@ -165,6 +165,52 @@ def test_a_model_config_of_impossible_size_gets_one_line(pretrained, field, valu
     assert not (tmp_path / "out").exists()
 
 
+def test_integer_valued_labels_are_one_class(vocabs, tmp_path):
+    """`1` and `1.0` are the same class: a task of labels 0, 1, 1.0 has two classes, not three."""
+    rows = {s: _lambda_rows(["0", "1", "1.0", "0", "1.0", "1"] * 2) for s in ("train", "dev", "test")}
+    task = _csv_task(tmp_path / "csv", rows)
+    dnalm("task-import", "--source", task, "--out", tmp_path / "task")
+    balance = json.loads((tmp_path / "task" / "task.json").read_text())["class_balance"]
+    assert balance == {s: {"0": 4, "1": 8} for s in ("train", "dev", "test")}
+    dnalm("tfidf-baseline", "--data", task, "--vocab", vocabs["kmer4"], "--trees", "10", "--out", tmp_path / "tfidf")
+    assert json.loads((tmp_path / "tfidf" / "metrics.json").read_text())["n_classes"] == 2
+
+
+@pytest.mark.parametrize("label", ["1.5", "cat"])
+def test_a_label_that_is_not_an_integer_gets_one_line(label, tmp_path):
+    train = _lambda_rows(["0", "1", "0", label, "1"])
+    task = _csv_task(tmp_path / "csv", {"train": train, "test": _lambda_rows(["0", "1"])})
+    for step, args in (("task-import", ["--source", task]), ("finetune", ["--model", "m", "--data", task])):
+        error = one_line_error(dnalm(step, *args, "--out", tmp_path / "out", check=False), step)
+        assert f"{task / 'train.csv'}: line 5: label {label!r}" in error
+    assert not (tmp_path / "out").exists()
+
+
+# a gap; a protein of residues whose letters are also IUPAC nucleotide codes (so FASTA reading accepts it)
+@pytest.mark.parametrize("junk", ["N" * 100, "MKRSWDHVNY" * 4])
+def test_sequences_that_are_mostly_not_dna_get_one_line(junk, tmp_path):
+    train = _lambda_rows(["0", "1"] * 4)
+    train[2:5] = [(junk, label) for _, label in train[2:5]]
+    task = _csv_task(tmp_path / "csv", {"train": train, "test": _lambda_rows(["0", "1"])})
+    error = one_line_error(dnalm("task-import", "--source", task, "--out", tmp_path / "out", check=False),
+                           "task-import")
+    assert f"{task / 'train.csv'}: 3 of 8 sequences are mostly not A/C/G/T" in error
+    fasta = tmp_path / "task.fa"
+    fasta.write_text("".join(f">s{i}|{label}\n{seq}\n" for i, (seq, label) in enumerate(train)))
+    error = one_line_error(dnalm("task-import", "--source", fasta, "--out", tmp_path / "out", check=False),
+                           "task-import")
+    assert f"{fasta}: 3 of 8 sequences are mostly not A/C/G/T" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_occasional_non_acgt_bases_are_still_accepted(tmp_path):
+    rows = _lambda_rows(["0", "1"] * 4)
+    rows = [(seq[:40] + "NNRY" + seq[44:], label) for seq, label in rows]  # 4 of 100 bases
+    task = _csv_task(tmp_path / "csv", {"train": rows, "test": rows[:2]})
+    dnalm("task-import", "--source", task, "--out", tmp_path / "task")
+    assert json.loads((tmp_path / "task" / "task.json").read_text())["samples"]["train"] == 7
+
+
 def test_every_step_logs_where_it_wrote(tmp_path):
     out = tmp_path / "k3"
     proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out)
