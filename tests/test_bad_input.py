@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HUMAN, LAMBDA, dnalm, one_line_error, read_fasta_plain
+from conftest import HUMAN, LAMBDA, PRETRAIN_STEPS, dnalm, one_line_error, read_fasta_plain
+from dnalm.cli import build_parser
 from dnalm.errors import InputError
 from dnalm.outputs import atomic_directory
 
@@ -165,6 +168,14 @@ def test_a_model_config_of_impossible_size_gets_one_line(pretrained, field, valu
     assert not (tmp_path / "out").exists()
 
 
+def test_pretraining_without_masked_tokens_is_refused_at_the_flag(tokenized, windows, tmp_path):
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir",
+                 tmp_path / "checkpoints", *PRETRAIN_STEPS, "--mlm-probability", "0", "--out", tmp_path / "out",
+                 check=False)
+    assert "--mlm-probability" in one_line_error(proc, "pretrain")
+    assert os.listdir(tmp_path) == []
+
+
 def test_integer_valued_labels_are_one_class(vocabs, tmp_path):
     """`1` and `1.0` are the same class: a task of labels 0, 1, 1.0 has two classes, not three."""
     rows = {s: _lambda_rows(["0", "1", "1.0", "0", "1.0", "1"] * 2) for s in ("train", "dev", "test")}
@@ -209,6 +220,42 @@ def test_occasional_non_acgt_bases_are_still_accepted(tmp_path):
     task = _csv_task(tmp_path / "csv", {"train": rows, "test": rows[:2]})
     dnalm("task-import", "--source", task, "--out", tmp_path / "task")
     assert json.loads((tmp_path / "task" / "task.json").read_text())["samples"]["train"] == 7
+
+
+def _options(command: str) -> list[argparse.Action]:
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return [a for a in subparsers.choices[command]._actions
+            if a.option_strings and not {"-h", "--help", "--version"} & set(a.option_strings)]
+
+
+def _commands() -> list[str]:
+    return list(next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_option_has_help_and_shows_its_default(command):
+    rendered = _rendered_options(dnalm(command, "--help").stdout)
+    for action in _options(command):
+        flag = action.option_strings[-1]
+        assert (action.help or "").strip(), f"{command} {flag} has no help"
+        if action.default is not None and action.default is not False and action.default != []:
+            assert "default" in rendered[flag], f"{command} {flag}: {rendered[flag]}"  # shown from the parser
+
+
+def _rendered_options(help_text: str) -> dict[str, str]:
+    """Each option's entry in `--help` output, by its long flag: its lines up to the next option."""
+    entries: dict[str, str] = {}
+    flag = None
+    for line in help_text.splitlines():
+        if line.startswith("  -"):
+            invocation = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+            flag = re.findall(r"(?:^|\s)(--?[\w-]+)", invocation)[-1]
+            entries[flag] = ""
+        elif not line.startswith(" "):
+            flag = None
+        if flag:
+            entries[flag] += " " + line.strip()
+    return entries
 
 
 def test_every_step_logs_where_it_wrote(tmp_path):

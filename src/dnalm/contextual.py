@@ -124,7 +124,7 @@ def _heatmap(matrix: np.ndarray, labels: list[str], path: Path) -> None:
 
 
 def mask_predictions(model_dir: Path, tokenized_dir: Path, windows_file: Path, out: Path, span: int = 6,
-                     samples: int = 2000, batch_size: int = 32, top: int = 10, seed: int = 42) -> dict:
+                     samples: int = 2000, batch_size: int = 16, top: int = 10, seed: int = 42) -> dict:
     """Mask `span` contiguous tokens in sampled windows; rank of the true token and accuracy by position in
     the mask (DNABERT study Fig. 2A-B), and the predicted distribution of every masked position (top `top`)."""
     import torch
@@ -223,7 +223,7 @@ def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[str], list
 
 
 def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: dict[str, Path], length: int = 510,
-                      min_len: int = 50, batch_size: int = 32, umap_max: int = 20_000, seed: int = 42,
+                      min_len: int = 50, batch_size: int = 16, umap_max: int = 20_000, seed: int = 42,
                       resume_dir: Path | None = None) -> dict:
     """[CLS] embeddings of the last layer for consecutive windows across the genome, their UMAP, and every
     track's overlap (GROVER Fig. 5b-d). Windows stream through the model; with `resume_dir`, finished

@@ -181,11 +181,12 @@ def predict(model, data: EncodedSplit, pad_id: int, batch_size: int,
     return ranked_classes(pooled), pooled
 
 
-def finetune(model_ref: str, task: Task, out: Path, model_id: str, epochs: float = 3.0, max_steps: int = 0,
-             batch_size: int = 64, learning_rate: float = 1e-6, dropout: float = 0.5, warmup_steps: int = 0,
-             weight_decay: float = 0.0, seed: int = 42, trust_remote_code: bool = False, patience: int = 0,
-             extra: dict[str, Any] | None = None) -> dict:
+def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: float, max_steps: int,
+             batch_size: int, learning_rate: float, dropout: float, warmup_steps: int, weight_decay: float,
+             seed: int, trust_remote_code: bool, patience: int, extra: dict[str, Any] | None = None) -> dict:
     """Train the model with a new head on `task.train`; write test predictions, metrics and the loss curve.
+
+    Settings have no defaults here: the CLI's are the ones the workflow runs, and differ by command.
 
     With `patience` and a validation split, the model is evaluated every epoch on validation MCC; training
     stops after `patience` epochs without a better one, and the best epoch's weights are tested.
