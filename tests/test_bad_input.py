@@ -222,20 +222,17 @@ def test_occasional_non_acgt_bases_are_still_accepted(tmp_path):
     assert json.loads((tmp_path / "task" / "task.json").read_text())["samples"]["train"] == 7
 
 
-def _options(command: str) -> list[argparse.Action]:
-    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return [a for a in subparsers.choices[command]._actions
-            if a.option_strings and not {"-h", "--help", "--version"} & set(a.option_strings)]
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Every subcommand, from the parser itself."""
+    return next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
-def _commands() -> list[str]:
-    return list(next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices)
-
-
-@pytest.mark.parametrize("command", _commands())
+@pytest.mark.parametrize("command", list(_subcommands()))
 def test_every_option_has_help_and_shows_its_default(command):
     rendered = _rendered_options(dnalm(command, "--help").stdout)
-    for action in _options(command):
+    for action in _subcommands()[command]._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
         flag = action.option_strings[-1]
         assert (action.help or "").strip(), f"{command} {flag} has no help"
         if action.default is not None and action.default is not False and action.default != []:
