@@ -35,6 +35,17 @@ def dnalm(*args: object, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def one_line_error(proc: subprocess.CompletedProcess, step: str) -> str:
+    """The error of a failed run, checked to be what a user can act on: exit status 2, no traceback, and after
+    the log lines exactly one line, `dnalm STEP: error: ...`, that starts a line of its own."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith(f"dnalm {step}: error: "), proc.stderr
+    assert sum("error:" in line for line in lines) == 1, proc.stderr
+    return lines[-1]
+
+
 def read_fasta_plain(path: Path) -> dict[str, str]:
     """An independent, minimal FASTA reader for checking dnalm's results."""
     records: dict[str, list[str]] = {}

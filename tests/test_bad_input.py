@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import json
 import os
+import re
+import shutil
+import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import HUMAN, LAMBDA, dnalm, read_fasta_plain
+from conftest import HUMAN, LAMBDA, PRETRAIN_STEPS, dnalm, one_line_error, read_fasta_plain
+from dnalm.cli import build_parser
+from dnalm.errors import InputError
+from dnalm.outputs import atomic_directory
 
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))[:2000]
 
@@ -53,6 +63,7 @@ def test_prepare_genome_rejects(case, tmp_path):
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
     assert len(errors) == 1, proc.stderr
     assert message in errors[0]
+    assert errors[0].startswith("dnalm prepare-genome: error: "), proc.stderr  # not glued to the progress bar
     assert str(fasta.name) in errors[0] or extra and extra[0] in errors[0]
     assert "Traceback" not in proc.stderr
     assert os.listdir(tmp_path) == ([fasta.name] if fasta.exists() else [])
@@ -105,3 +116,212 @@ def test_a_gpu_step_told_to_use_a_gpu_stops_when_none_is_visible(tmp_path):
     assert proc.returncode == 2 and not (tmp_path / "out").exists()
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "--device cuda: torch sees no CUDA GPU here" in proc.stderr
+
+
+def _csv_task(folder: Path, rows: dict[str, list[tuple[str, str]]]) -> Path:
+    """A GUE-style task folder: split name -> (sequence, label) rows."""
+    folder.mkdir()
+    for split, pairs in rows.items():
+        (folder / f"{split}.csv").write_text("sequence,label\n" + "".join(f"{s},{l}\n" for s, l in pairs))
+    return folder
+
+
+def _lambda_rows(labels: list[str], length: int = 100) -> list[tuple[str, str]]:
+    return [(LAMBDA_SEQ[i * 50:i * 50 + length], label) for i, label in enumerate(labels)]
+
+
+def test_inconsistent_window_lengths_get_one_line(tokenized, tmp_path):
+    proc = dnalm("make-windows", "--tokenized", tokenized["kmer4"], "--max-len", "10", "--min-len", "20",
+                 "--out", tmp_path / "out", check=False)
+    error = one_line_error(proc, "make-windows")
+    assert "--min-len 20" in error and "--max-len 10" in error
+    assert os.listdir(tmp_path) == []
+
+
+def test_windows_longer_than_the_model_reads_get_one_line(pretrained, tokenized, tmp_path):
+    proc = dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+                 "--window-tokens", "5000", "--out", tmp_path / "out", check=False)
+    error = one_line_error(proc, "window-embeddings")
+    assert "--window-tokens 5000" in error and "510" in error
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("vocab", ["bpe_2000", "kmer4"])  # more token ids than the model has; fewer
+def test_a_model_of_another_vocabulary_gets_one_line(pretrained, tokenized, windows, vocab, tmp_path):
+    proc = dnalm("self-similarity", "--model", pretrained / "model" / "model", "--tokenized", tokenized[vocab],
+                 "--windows", windows[vocab], "--out", tmp_path / "out", check=False)
+    error = one_line_error(proc, "self-similarity")
+    assert "--model" in error and f"--tokenized {tokenized[vocab]}" in error and vocab in error
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("field, value", [("hidden_size", 65), ("hidden_size", 128)])  # heads; weights
+def test_a_model_config_of_impossible_size_gets_one_line(pretrained, field, value, tmp_path):
+    model = tmp_path / "edited"
+    shutil.copytree(pretrained / "model" / "model", model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, field: value}))
+    task = _csv_task(tmp_path / "task", {s: _lambda_rows(["0", "1"] * 4) for s in ("train", "dev", "test")})
+    proc = dnalm("finetune", "--model", model, "--data", task, "--max-steps", "1", "--out", tmp_path / "out",
+                 check=False)
+    assert f"--model {model}" in one_line_error(proc, "finetune")
+    assert not (tmp_path / "out").exists()
+
+
+def test_pretraining_without_masked_tokens_is_refused_at_the_flag(tokenized, windows, tmp_path):
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir",
+                 tmp_path / "checkpoints", *PRETRAIN_STEPS, "--mlm-probability", "0", "--out", tmp_path / "out",
+                 check=False)
+    assert "--mlm-probability" in one_line_error(proc, "pretrain")
+    assert os.listdir(tmp_path) == []
+
+
+def test_integer_valued_labels_are_one_class(vocabs, tmp_path):
+    """`1` and `1.0` are the same class: a task of labels 0, 1, 1.0 has two classes, not three."""
+    rows = {s: _lambda_rows(["0", "1", "1.0", "0", "1.0", "1"] * 2) for s in ("train", "dev", "test")}
+    task = _csv_task(tmp_path / "csv", rows)
+    dnalm("task-import", "--source", task, "--out", tmp_path / "task")
+    balance = json.loads((tmp_path / "task" / "task.json").read_text())["class_balance"]
+    assert balance == {s: {"0": 4, "1": 8} for s in ("train", "dev", "test")}
+    dnalm("tfidf-baseline", "--data", task, "--vocab", vocabs["kmer4"], "--trees", "10", "--out", tmp_path / "tfidf")
+    assert json.loads((tmp_path / "tfidf" / "metrics.json").read_text())["n_classes"] == 2
+
+
+@pytest.mark.parametrize("label", ["1.5", "cat"])
+def test_a_label_that_is_not_an_integer_gets_one_line(label, tmp_path):
+    train = _lambda_rows(["0", "1", "0", label, "1"])
+    task = _csv_task(tmp_path / "csv", {"train": train, "test": _lambda_rows(["0", "1"])})
+    for step, args in (("task-import", ["--source", task]), ("finetune", ["--model", "m", "--data", task])):
+        error = one_line_error(dnalm(step, *args, "--out", tmp_path / "out", check=False), step)
+        assert f"{task / 'train.csv'}: line 5: label {label!r}" in error
+    assert not (tmp_path / "out").exists()
+
+
+# a gap; a protein of residues whose letters are also IUPAC nucleotide codes (so FASTA reading accepts it)
+@pytest.mark.parametrize("junk", ["N" * 100, "MKRSWDHVNY" * 4])
+def test_sequences_that_are_mostly_not_dna_get_one_line(junk, tmp_path):
+    train = _lambda_rows(["0", "1"] * 4)
+    train[2:5] = [(junk, label) for _, label in train[2:5]]
+    task = _csv_task(tmp_path / "csv", {"train": train, "test": _lambda_rows(["0", "1"])})
+    error = one_line_error(dnalm("task-import", "--source", task, "--out", tmp_path / "out", check=False),
+                           "task-import")
+    assert f"{task / 'train.csv'}: 3 of 8 sequences are mostly not A/C/G/T" in error
+    fasta = tmp_path / "task.fa"
+    fasta.write_text("".join(f">s{i}|{label}\n{seq}\n" for i, (seq, label) in enumerate(train)))
+    error = one_line_error(dnalm("task-import", "--source", fasta, "--out", tmp_path / "out", check=False),
+                           "task-import")
+    assert f"{fasta}: 3 of 8 sequences are mostly not A/C/G/T" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_occasional_non_acgt_bases_are_still_accepted(tmp_path):
+    rows = _lambda_rows(["0", "1"] * 4)
+    rows = [(seq[:40] + "NNRY" + seq[44:], label) for seq, label in rows]  # 4 of 100 bases
+    task = _csv_task(tmp_path / "csv", {"train": rows, "test": rows[:2]})
+    dnalm("task-import", "--source", task, "--out", tmp_path / "task")
+    assert json.loads((tmp_path / "task" / "task.json").read_text())["samples"]["train"] == 7
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Every subcommand, from the parser itself."""
+    return next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+@pytest.mark.parametrize("command", list(_subcommands()))
+def test_every_option_has_help_and_shows_its_default(command):
+    rendered = _rendered_options(dnalm(command, "--help").stdout)
+    for action in _subcommands()[command]._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        flag = action.option_strings[-1]
+        assert (action.help or "").strip(), f"{command} {flag} has no help"
+        if action.default is not None and action.default is not False and action.default != []:
+            assert "default" in rendered[flag], f"{command} {flag}: {rendered[flag]}"  # shown from the parser
+
+
+def _rendered_options(help_text: str) -> dict[str, str]:
+    """Each option's entry in `--help` output, by its long flag: its lines up to the next option."""
+    entries: dict[str, str] = {}
+    flag = None
+    for line in help_text.splitlines():
+        if line.startswith("  -"):
+            invocation = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+            flag = re.findall(r"(?:^|\s)(--?[\w-]+)", invocation)[-1]
+            entries[flag] = ""
+        elif not line.startswith(" "):
+            flag = None
+        if flag:
+            entries[flag] += " " + line.strip()
+    return entries
+
+
+def test_every_step_logs_where_it_wrote(tmp_path):
+    out = tmp_path / "k3"
+    proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out)
+    assert proc.stderr.strip().splitlines()[-1] == f"[dnalm kmer-vocab] INFO wrote {out}"
+
+
+def test_the_report_logs_its_final_path(windows, tmp_path):
+    out = tmp_path / "report"
+    proc = dnalm("report", "--results", windows["kmer4"], "--out", out)
+    assert f"INFO report: {out / 'dnalm_report.html'}\n" in proc.stderr and (out / "dnalm_report.html").is_file()
+    assert ".partial" not in proc.stderr
+
+
+def _partial(out: Path, pid: int, host: str = socket.gethostname()) -> Path:
+    return out.parent / f".{out.name}.partial-{host}-{pid}"
+
+
+def test_partials_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    out = tmp_path / "out"
+    killed, running = _partial(out, dead.pid), _partial(out, os.getpid())
+    elsewhere = _partial(out, dead.pid, host="another-node")  # its PID says nothing on this host
+    for partial in (killed, running, elsewhere):
+        partial.mkdir()
+        (partial / "half.npy").write_bytes(b"x")
+    dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out)
+    assert not killed.exists() and running.is_dir() and elsewhere.is_dir()
+    assert (out / "dnalm_vocab.json").is_file()
+
+
+def test_the_second_of_two_runs_into_one_out_fails_and_leaves_nothing(tmp_path, monkeypatch):
+    """Two runs pass the "does --out exist" check; the first to finish publishes, the other must neither
+    replace that output nor leave its partial behind."""
+    import dnalm.outputs
+
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=f"--out {out}: another run wrote it first"):
+        with atomic_directory(out) as slow:
+            (slow / "result.txt").write_text("slow")
+            with monkeypatch.context() as other_process:
+                other_process.setattr(dnalm.outputs.os, "getpid", os.getppid)
+                with atomic_directory(out) as fast:
+                    (fast / "result.txt").write_text("fast")
+            assert (out / "result.txt").read_text() == "fast" and slow.is_dir()
+    assert (out / "result.txt").read_text() == "fast"
+    assert os.listdir(tmp_path) == ["out"]
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """A directory this process cannot create anything in (root ignores modes: the immutable flag then)."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    locked = ["chattr", "+i", str(folder)]
+    if os.geteuid() == 0 and (not shutil.which("chattr") or subprocess.run(locked, capture_output=True).returncode):
+        pytest.skip("root, and the file system has no immutable flag")
+    yield folder
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o755)
+
+
+def test_errors_name_out_not_the_hidden_partial(unwritable):
+    out = unwritable / "vocab"
+    proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out, check=False)
+    error = one_line_error(proc, "kmer-vocab")
+    assert error.startswith(f"dnalm kmer-vocab: error: --out {out}: ") and ".partial" not in error
+    assert os.listdir(unwritable) == []

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from conftest import dnalm
+from conftest import dnalm, one_line_error
 from dnalm.genome import iter_runs
 from dnalm.tokenized import TokenizedGenome
 from dnalm.windows import draw_lengths
@@ -86,9 +86,13 @@ def test_windows_are_deterministic_for_a_seed(tmp_path, tokenized):
 
 
 def test_holdout_contigs_remove_whole_contigs(tmp_path, tokenized):
+    """Holding out every contig leaves no window: an error, not a complete-looking folder of 0 windows."""
     out = tmp_path / "w"
-    dnalm("make-windows", "--tokenized", tokenized["kmer6"], "--holdout-contigs", "chr22_*", "--out", out)
-    assert json.loads((out / "windows.json").read_text())["windows"] == 0
+    proc = dnalm("make-windows", "--tokenized", tokenized["kmer6"], "--holdout-contigs", "chr22_*", "--out", out,
+                 check=False)
+    error = one_line_error(proc, "make-windows")
+    assert f"--tokenized {tokenized['kmer6']}: 0 training and 0 test windows outside the holdout set" in error
+    assert not out.exists()
     proc = dnalm("make-windows", "--tokenized", tokenized["kmer6"], "--holdout-contigs", "chr21",
                  "--out", tmp_path / "x", check=False)
     assert proc.returncode == 2 and "--holdout-contigs: no contig of the genome matches 'chr21'" in proc.stderr

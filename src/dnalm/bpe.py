@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, models
 from dnalm import _bpe
 from dnalm.errors import InputError
 from dnalm.genome import iter_runs, read_runs_bed
-from dnalm.logs import log
+from dnalm.logs import log, run_logging_progress
 from dnalm.outputs import write_json, write_tsv
 from dnalm.vocabulary import SPECIAL_TOKENS, save_vocabulary
 
@@ -90,7 +90,8 @@ def learn_merges(chunks: TrainingChunks, merges: int) -> list[tuple[int, int, in
     dnalm._bpe (C) replaces HF's trainer at genome scale: same counts and tie-break, 2 bytes per base.
     The chunks are merged in place.
     """
-    learned = _bpe.train(chunks.sym, chunks.starts, chunks.lengths, SPECIAL_TOKENS + ALPHABET, merges)
+    learned = run_logging_progress(f"training BPE to {merges} merges", _bpe.train, chunks.sym, chunks.starts,
+                                   chunks.lengths, SPECIAL_TOKENS + ALPHABET, merges)
     if len(learned) < merges:
         raise InputError(f"--cycles {merges}: the training data allows only {len(learned)} merges")
     return learned

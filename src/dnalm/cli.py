@@ -7,6 +7,7 @@ for a given `--seed`, and reports bad input as one line on stderr with exit stat
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from pathlib import Path
@@ -18,15 +19,36 @@ from dnalm.caches import use_writable_caches
 from dnalm.devices import DEVICES, select_device
 from dnalm.errors import InputError
 from dnalm.launch import add_arguments as launch_arguments
-from dnalm.logs import setup_logging
+from dnalm.logs import close_progress, log, setup_logging
 from dnalm.outputs import atomic_directory
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with errors on one line (no usage block), as every dnalm error is."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)  # subcommands too: argparse makes them of this class
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every default shown from the parser itself, so help and behaviour cannot disagree; not where the help
+    already explains its default in words, nor where there is none (no value, off, empty)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if "default:" in (action.help or "") or default is None or default is False or default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        if isinstance(action.default, list):  # as it is typed: comma-separated
+            action = copy.copy(action)
+            action.default = ",".join(map(str, action.default))
+        return super()._expand_help(action)
 
 
 def _positive_int(text: str) -> int:
@@ -54,31 +76,37 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _fraction(text: str) -> float:
+def _float(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _fraction(text: str) -> float:
+    value = _float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
     return value
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _float(text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
     return value
 
 
+def _probability(text: str) -> float:
+    """A probability that must leave something on both sides: masking 0 (or all) of the tokens trains nothing."""
+    value = _float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
@@ -119,6 +147,11 @@ def _name_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _add_seed(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=_non_negative_int, default=42,
+                   help="seed of every random choice of the step: the same seed gives the same output")
+
+
 def _add_holdout(p: argparse.ArgumentParser) -> None:
     p.add_argument("--holdout-contigs", type=_name_list, default=[], metavar="GLOBS",
                    help="comma-separated contig names or globs held out of pretraining (e.g. chr21)")
@@ -129,14 +162,15 @@ def _add_holdout(p: argparse.ArgumentParser) -> None:
 def _add_training(p: argparse.ArgumentParser, epochs: float, batch_size: int, learning_rate: float,
                   dropout: float, warmup_steps: int, weight_decay: float) -> None:
     """Fine-tuning settings (defaults: GROVER's for the command)."""
-    p.add_argument("--epochs", type=_positive_float, default=epochs, help=f"passes over the training set (default: {epochs:g})")
+    p.add_argument("--epochs", type=_positive_float, default=epochs, help="passes over the training set")
     p.add_argument("--max-steps", type=_non_negative_int, default=0, help="stop after this many steps (default: 0 = epochs)")
-    p.add_argument("--batch-size", type=_positive_int, default=batch_size, help=f"samples per device and step (default: {batch_size})")
+    p.add_argument("--batch-size", type=_positive_int, default=batch_size, help="samples per device and step")
     p.add_argument("--learning-rate", type=_positive_float, default=learning_rate,
-                   help=f"Adam learning rate, constant after warmup (default: {learning_rate:g})")
+                   help="Adam learning rate, constant after warmup")
     p.add_argument("--dropout", type=_fraction, default=dropout,
-                   help=f"dropout of the classification head where the architecture has one (default: {dropout:g})")
-    p.add_argument("--warmup-steps", type=_non_negative_int, default=warmup_steps)
+                   help="dropout of the classification head where the architecture has one")
+    p.add_argument("--warmup-steps", type=_non_negative_int, default=warmup_steps,
+                   help="steps of linear learning-rate warmup from 0")
     p.add_argument("--weight-decay", type=_fraction, default=weight_decay, help="decoupled weight decay (0: Adam)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow model code from the model's repository (DNABERT-2, Nucleotide Transformer, HyenaDNA)")
@@ -231,8 +265,10 @@ def _nextkmer_finetune(a: argparse.Namespace) -> None:
     task = load_task(a.data, a.k)
     model_id = a.model_id or _model_name(a.model)
     with atomic_directory(a.out) as tmp:
-        finetune(a.model, task, tmp, model_id, a.epochs, a.max_steps, a.batch_size, a.learning_rate, a.dropout,
-                 a.warmup_steps, a.weight_decay, a.seed, a.trust_remote_code, extra={"k": a.k})
+        finetune(a.model, task, tmp, model_id, epochs=a.epochs, max_steps=a.max_steps, batch_size=a.batch_size,
+                 learning_rate=a.learning_rate, dropout=a.dropout, warmup_steps=a.warmup_steps,
+                 weight_decay=a.weight_decay, seed=a.seed, trust_remote_code=a.trust_remote_code, patience=0,
+                 extra={"k": a.k})
 
 
 def _finetune(a: argparse.Namespace) -> None:
@@ -342,7 +378,8 @@ def _report(a: argparse.Namespace) -> None:
     from dnalm.report import report
 
     with atomic_directory(a.out) as tmp:
-        report(a.results, tmp, a.versions, a.workflow_summary, a.title)
+        html = report(a.results, tmp, a.versions, a.workflow_summary, a.title)
+        log.info("report: %s", a.out / html.relative_to(tmp))  # where it will be, not the partial's path
 
 
 def _select_vocabulary(a: argparse.Namespace) -> None:
@@ -380,9 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-contigs", type=_name_list, default=[], metavar="GLOBS",
                    help="drop these contigs (e.g. 'chrUn*,*_random,chrM')")
     p.add_argument("--min-run", type=_positive_int, default=50,
-                   help="drop N-free runs shorter than this many bp (default: 50)")
+                   help="drop N-free runs shorter than this many bp")
     p.add_argument("--holdout-fraction", type=_fraction, default=0.05,
-                   help="share of sequence, from the end, written to holdout_default.bed (default: 0.05)")
+                   help="share of sequence, from the end, written to holdout_default.bed")
 
     p = command("prepare-annotation", _prepare_annotation,
                 "check an annotation track against the genome's contigs and write it as sorted BED")
@@ -399,10 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
     p.add_argument("--cycles", type=_int_list, required=True, help="merge counts, e.g. 100,600,5000")
     p.add_argument("--chunk-bp", type=_positive_int, default=1000,
-                   help="runs are cut into chunks of this size that no merge crosses (default: 1000)")
+                   help="runs are cut into chunks of this size that no merge crosses")
     p.add_argument("--sample-bp", type=_non_negative_int, default=0,
                    help="train on a seeded random sample of chunks of this many bp (default: 0 = all)")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+    _add_seed(p)
 
     p = command("kmer-vocab", _kmer_vocab, "build a fixed k-mer vocabulary")
     p.add_argument("--kind", choices=["kmer", "kmer-overlap", "kmer-stride"], required=True,
@@ -423,12 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
                 "sample pretraining windows (GROVER: 50%% 510 tokens, else 20..510) and split train/test")
     p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
     _add_holdout(p)
-    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of test windows (default: 0.2)")
-    p.add_argument("--max-len", type=_positive_int, default=510, help="longest window in tokens (default: 510)")
-    p.add_argument("--min-len", type=_positive_int, default=20, help="shortest window in tokens (default: 20)")
+    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of test windows")
+    p.add_argument("--max-len", type=_positive_int, default=510, help="longest window in tokens")
+    p.add_argument("--min-len", type=_positive_int, default=20, help="shortest window in tokens")
     p.add_argument("--p-max", type=_fraction, default=0.5,
-                   help="probability of a window of --max-len tokens (default: 0.5)")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+                   help="probability of a window of --max-len tokens")
+    _add_seed(p)
 
     p = command("pretrain", _pretrain, "pretrain a BERT masked-token model on the windows of a tokenized genome",
                 model=True)
@@ -438,43 +475,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where checkpoints go and are resumed from (outside the task directory)")
     p.add_argument("--model-id", help="name of the model in reports (default: the --out name)")
     p.add_argument("--preset", choices=["tiny", "small", "base"], default="tiny",
-                   help="model size; base = GROVER/DNABERT BERT-base (default: tiny)")
+                   help="model size; base = GROVER/DNABERT BERT-base")
     p.add_argument("--config", type=Path, help="JSON of BertConfig fields overriding the preset")
-    p.add_argument("--max-steps", type=_positive_int, default=1000)
+    p.add_argument("--max-steps", type=_positive_int, default=1000,
+                   help="optimiser steps in all; a rerun with more steps continues from the checkpoints")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="windows per device and step")
-    p.add_argument("--learning-rate", type=_positive_float, default=4e-4)
-    p.add_argument("--warmup-steps", type=_non_negative_int, default=100)
-    p.add_argument("--weight-decay", type=_fraction, default=0.01)
-    p.add_argument("--mlm-probability", type=_fraction, default=0.15,
+    p.add_argument("--learning-rate", type=_positive_float, default=4e-4,
+                   help="AdamW peak learning rate, after warmup, decaying linearly to 0")
+    p.add_argument("--warmup-steps", type=_non_negative_int, default=100,
+                   help="steps of linear learning-rate warmup from 0")
+    p.add_argument("--weight-decay", type=_fraction, default=0.01, help="AdamW decoupled weight decay")
+    p.add_argument("--mlm-probability", type=_probability, default=0.15,
                    help="share of tokens masked (BERT 0.15; GROVER 0.022)")
     p.add_argument("--masking", choices=["random", "span", "span8"], default="random",
                    help="random: BERT; span: k contiguous overlapping k-mers (DNABERT; 1 token for other "
                         "vocabularies); span8: spans of 8 tokens (GenomeNet-BERT)")
-    p.add_argument("--save-steps", type=_positive_int, default=500)
-    p.add_argument("--keep-checkpoints", type=_positive_int, default=2)
-    p.add_argument("--eval-batch-size", type=_positive_int, default=64)
+    p.add_argument("--save-steps", type=_positive_int, default=500,
+                   help="a checkpoint every this many steps: a killed job loses at most these")
+    p.add_argument("--keep-checkpoints", type=_positive_int, default=2,
+                   help="newest checkpoints kept in --checkpoint-dir")
+    p.add_argument("--eval-batch-size", type=_positive_int, default=64,
+                   help="held-out windows per forward pass when evaluating")
     p.add_argument("--deepspeed", type=_deepspeed_config, default=None, metavar="zero2|JSON",
                    help="DeepSpeed: 'zero2' (ZeRO stage 2, dnalm's config) or a config file; empty: plain PyTorch")
     p.add_argument("--log-window-ids", action="store_true",
                    help="record each rank's window indices and final weights under --checkpoint-dir/ranks")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+    _add_seed(p)
 
     p = command("nextkmer-data", _nextkmer_data,
                 "next-k-mer samples from the holdout set: 50 nt input, the next k nt as label (GROVER)")
     p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
     _add_holdout(p)
     p.add_argument("--samples", type=_positive_int, default=500_000,
-                   help="at most this many samples, a seeded random subset of all pieces (default: 500,000)")
+                   help="at most this many samples, a seeded random subset of all pieces")
     p.add_argument("--stride", type=_positive_int, default=510,
                    help="bases between piece starts: 510 cuts 510 nt pieces (GROVER); lower it for small "
-                        "holdout sets (default: 510)")
-    p.add_argument("--context", type=_positive_int, default=50, help="input length in nt (default: 50)")
-    p.add_argument("--max-k", type=_positive_int, default=6, help="labels for k = 1..max-k (default: 6)")
+                        "holdout sets")
+    p.add_argument("--context", type=_positive_int, default=50, help="input length in nt")
+    p.add_argument("--max-k", type=_positive_int, default=6, help="labels for k = 1..max-k")
     p.add_argument("--split", choices=["random", "block"], default="random",
                    help="random: seeded 80/20 (GROVER); block: the last 20%% in genome order is test, for "
-                        "overlapping samples (default: random)")
-    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of test samples (default: 0.2)")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+                        "overlapping samples")
+    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of test samples")
+    _add_seed(p)
 
     p = command("nextkmer-finetune", _nextkmer_finetune,
                 "fine-tune any model (dnalm or HuggingFace, path or hub id) to predict the next k nt", model=True)
@@ -483,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=_k, required=True, help="predict the next k nt: 4^k classes (1..8)")
     p.add_argument("--model-id", help="name in reports (default: from --model)")
     _add_training(p, epochs=3.0, batch_size=64, learning_rate=1e-6, dropout=0.5, warmup_steps=0, weight_decay=0.0)
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+    _add_seed(p)
 
     p = command("finetune", _finetune,
                 "fine-tune any model on a labelled task (task-* output or GUE folder); MCC, F1, AUCs per seed",
@@ -493,9 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-id", help="name in reports (default: from --model)")
     _add_training(p, epochs=10.0, batch_size=16, learning_rate=1e-6, dropout=0.1, warmup_steps=50, weight_decay=0.01)
     p.add_argument("--patience", type=_non_negative_int, default=3,
-                   help="stop after this many epochs without a better validation MCC; 0: no early stopping "
-                        "(default: 3)")
-    p.add_argument("--seeds", type=_int_list, default=[42], help="one run per seed; mean and sd reported (default: 42)")
+                   help="stop after this many epochs without a better validation MCC; 0: no early stopping")
+    p.add_argument("--seeds", type=_int_list, default=[42], help="one run per seed; mean and sd reported")
 
     p = command("tfidf-baseline", _tfidf_baseline,
                 "TF-IDF features of tokens + random forest on a labelled task (next-k-mer or CSV folder)")
@@ -503,39 +545,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab", type=Path, required=True, help="vocabulary directory that tokenizes the sequences")
     p.add_argument("--k", type=_k, help="next-k-mer data: predict the next k nt (1..8)")
     p.add_argument("--trees", type=_int_list, default=[100, 200, 500, 1000, 2000],
-                   help="forest sizes tried; the best on validation is kept (default: 100,200,500,1000,2000)")
+                   help="forest sizes tried; the best on validation is kept")
     p.add_argument("--max-leaf-nodes", type=_positive_int, default=256,
-                   help="leaves per tree: bounds memory with many classes (default: 256)")
+                   help="leaves per tree: bounds memory with many classes")
     p.add_argument("--max-train", type=_positive_int, default=50_000,
-                   help="at most this many training samples, a seeded subset (default: 50,000)")
+                   help="at most this many training samples, a seeded subset")
     p.add_argument("--tree-samples", type=_positive_int, default=10_000,
-                   help="bootstrap samples per tree: bounds time with many classes (default: 10,000)")
+                   help="bootstrap samples per tree: bounds time with many classes")
     p.add_argument("--memory-gb", type=_positive_float, default=8.0,
-                   help="forest sizes over this memory are not tried (default: 8)")
+                   help="forest sizes over this memory are not tried")
     p.add_argument("--valid-fraction", type=_fraction, default=0.1,
                    help="share of training rows held out to choose the forest size, where the task has no "
-                        "dev split (default: 0.1)")
+                        "dev split")
     p.add_argument("--threads", type=_positive_int, default=_cores(), help="trees grown at once (default: cores)")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+    _add_seed(p)
 
     def task_command(name: str, help: str, genome: bool = True) -> argparse.ArgumentParser:
         p = command(name, _task, help + "; writes train/dev/test.csv (80/10/10, stratified) and task.json")
         if genome:
             p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
         p.add_argument("--train-fraction", type=_share, default=1.0,
-                       help="keep this share of the training samples, stratified (label scarcity; default: 1)")
-        p.add_argument("--seed", type=_non_negative_int, default=42)
+                       help="keep this share of the training samples, stratified (label scarcity)")
+        _add_seed(p)
         return p
 
     def tss_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--tss", type=Path, required=True, help="TSS file: BED6 with strand, or EPD SGA")
-        p.add_argument("--tss-format", choices=["bed", "sga"], default="bed", help="format of --tss (default: bed)")
+        p.add_argument("--tss-format", choices=["bed", "sga"], default="bed", help="format of --tss")
 
     p = task_command("task-prom300", "promoters TSS -249..+50 on their strand vs shuffled copies (GROVER Prom300)")
     tss_options(p)
     p.add_argument("--negatives", choices=["tokens", "nucleotides"], default="tokens",
                    help="tokens: shuffle the tokens of 6 of 8 chunks (GROVER, needs --vocab); nucleotides: "
-                        "permute 15 of 20 equal parts (DNABERT) (default: tokens)")
+                        "permute 15 of 20 equal parts (DNABERT)")
     p.add_argument("--vocab", type=Path, help="vocabulary whose tokens are shuffled (bpe or kmer)")
 
     p = task_command("task-promscan", "1,001 bp windows every 300 bp across 10 kb around each TSS; "
@@ -546,8 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "ChIP-seq peak; 1 kb around each site")
     p.add_argument("--motif", type=Path, required=True, help="JASPAR matrix (e.g. MA0139.1)")
     p.add_argument("--peaks", type=Path, required=True, help="BED of ChIP-seq peaks")
-    p.add_argument("--window", type=_positive_int, default=1000, help="bp around each site (default: 1000)")
-    p.add_argument("--p-threshold", type=_positive_float, default=1e-4, help="motif p-value cut-off (default: 1e-4)")
+    p.add_argument("--window", type=_positive_int, default=1000, help="bp around each site")
+    p.add_argument("--p-threshold", type=_positive_float, default=1e-4, help="motif p-value cut-off")
 
     p = task_command("task-import", "a GUE-style CSV folder or Nucleotide-Transformer-style FASTA (>name|label) "
                      "as a task", genome=False)
@@ -569,8 +611,8 @@ def build_parser() -> argparse.ArgumentParser:
         if windows:
             p.add_argument("--windows", type=Path, required=True,
                            help="make-windows output: its held-out test windows are used")
-        p.add_argument("--batch-size", type=_positive_int, default=16, help="windows per forward pass (default: 16)")
-        p.add_argument("--seed", type=_non_negative_int, default=42)
+        p.add_argument("--batch-size", type=_positive_int, default=16, help="windows per forward pass")
+        _add_seed(p)
 
     p = command("token-embeddings", _token_embeddings,
                 "the trained input embeddings of every token, with token characteristics (GROVER Fig. 4)")
@@ -582,36 +624,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("word2vec", _word2vec, "gensim Word2Vec CBOW on tokenized training windows: the static baseline")
     p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
     p.add_argument("--windows", type=Path, required=True, help="make-windows output: its training windows")
-    p.add_argument("--sentences", type=_positive_int, default=100_000, help="windows sampled (default: 100,000)")
+    p.add_argument("--sentences", type=_positive_int, default=100_000, help="windows sampled")
     p.add_argument("--vector-size", type=_positive_int, default=768, help="dimensions (default: 768, BERT-base)")
-    p.add_argument("--window", type=_positive_int, default=5, help="context window in tokens (default: 5)")
-    p.add_argument("--min-count", type=_positive_int, default=1, help="ignore rarer tokens (default: 1)")
-    p.add_argument("--epochs", type=_positive_int, default=5, help="passes over the sentences (default: 5)")
+    p.add_argument("--window", type=_positive_int, default=5, help="context window in tokens")
+    p.add_argument("--min-count", type=_positive_int, default=1, help="ignore rarer tokens")
+    p.add_argument("--epochs", type=_positive_int, default=5, help="passes over the sentences")
     p.add_argument("--workers", type=_positive_int, default=1,
-                   help="threads; 1 makes the vectors reproducible for a seed (default: 1)")
+                   help="threads; 1 makes the vectors reproducible for a seed")
     p.add_argument("--repeats", type=Path, help="repeat BED for the token characteristics")
     p.add_argument("--name", help="name in reports (default: word2vec_<tokenized>)")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+    _add_seed(p)
 
     p = command("embedding-report", _embedding_report,
                 "PCA and MEV, PC-characteristic correlations, UMAPs and clusters of embedding sets")
     p.add_argument("--embeddings", type=Path, nargs="+", required=True, help="token-embeddings / word2vec outputs")
-    p.add_argument("--pcs", type=_positive_int, default=20, help="principal components correlated (default: 20)")
-    p.add_argument("--clusters", type=_positive_int, default=10, help="token clusters cut from the tree (default: 10)")
-    p.add_argument("--seed", type=_non_negative_int, default=42)
+    p.add_argument("--pcs", type=_positive_int, default=20, help="principal components correlated")
+    p.add_argument("--clusters", type=_positive_int, default=10, help="token clusters cut from the tree")
+    _add_seed(p)
 
     p = command("self-similarity", _self_similarity,
                 "per layer, mean pairwise cosine similarity of each token's contextual embeddings (GROVER Fig. 5a)",
                 model=True)
     analysis_inputs(p)
-    p.add_argument("--per-token", type=_positive_int, default=5000, help="occurrences used per token (default: 5,000)")
-    p.add_argument("--max-windows", type=_positive_int, default=2000, help="held-out windows read (default: 2,000)")
+    p.add_argument("--per-token", type=_positive_int, default=5000, help="occurrences used per token")
+    p.add_argument("--max-windows", type=_positive_int, default=2000, help="held-out windows read")
 
     p = command("mask-predictions", _mask_predictions,
                 "predictions at masked positions: rank of the true token, accuracy by position in the mask", model=True)
     analysis_inputs(p)
     p.add_argument("--span", type=_positive_int, default=6, help="contiguous tokens masked (default: 6, DNABERT)")
-    p.add_argument("--samples", type=_positive_int, default=2000, help="held-out windows masked (default: 2,000)")
+    p.add_argument("--samples", type=_positive_int, default=2000, help="held-out windows masked")
 
     p = command("window-embeddings", _window_embeddings,
                 "[CLS] embeddings of consecutive genome windows, their UMAP and annotation overlaps (GROVER Fig. 5)",
@@ -620,10 +662,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracks", nargs="+", action="extend", default=[], metavar="[NAME=]BED",
                    help="annotation tracks to overlap: repeats, chromHMM states, genes with strand ... (name: the "
                         "file name before its first dot, unless given)")
-    p.add_argument("--window-tokens", type=_positive_int, default=510, help="tokens per window (default: 510)")
-    p.add_argument("--min-tokens", type=_positive_int, default=50, help="shortest last window kept (default: 50)")
+    p.add_argument("--window-tokens", type=_positive_int, default=510, help="tokens per window")
+    p.add_argument("--min-tokens", type=_positive_int, default=50, help="shortest last window kept")
     p.add_argument("--umap-max", type=_positive_int, default=20_000,
-                   help="UMAP is fitted on at most this many windows, the rest transformed (default: 20,000)")
+                   help="UMAP is fitted on at most this many windows, the rest transformed")
     p.add_argument("--resume-dir", type=Path, help="keep finished batches here; a rerun continues after them")
 
     p = command("report", _report, "the MultiQC report of a results directory (what the workflow's last step runs)")
@@ -641,6 +683,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(args: argparse.Namespace) -> int | None:
+    """The step, with its progress bars closed however it ends, so an error is not printed onto a bar."""
+    try:
+        if "device" in args:
+            select_device(args.device)
+        return args.func(args)
+    finally:
+        close_progress()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -648,9 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_writable_caches()  # before numba, matplotlib or torch is imported
     prog = f"dnalm {args.command}"
     try:
-        if "device" in args:
-            select_device(args.device)
-        status = args.func(args)
+        status = _run(args)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -22,10 +22,12 @@ from dnalm.tokenized import INDEX, TOKENS, TokenizedGenome
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".index.json")
 
 
-def _model(model_dir: Path, masked_lm: bool = False):
+def _model(model_dir: Path, genome: TokenizedGenome, masked_lm: bool = False):
+    """The model, checked first to read the tokens of `genome`."""
     import torch
     from transformers import AutoModel, AutoModelForMaskedLM
 
+    genome.check_model(model_dir)
     cls = AutoModelForMaskedLM if masked_lm else AutoModel
     model = cls.from_pretrained(model_dir).eval()
     return model.to("cuda" if torch.cuda.is_available() else "cpu")
@@ -67,7 +69,7 @@ def self_similarity(model_dir: Path, tokenized_dir: Path, windows_file: Path, ou
 
     data = WindowDataset(tokenized_dir, windows_file)
     vocab = data.genome.vocab
-    model = _model(model_dir)
+    model = _model(model_dir, data.genome)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(data), size=min(max_windows, len(data)), replace=False))
     config = model.config
@@ -122,14 +124,14 @@ def _heatmap(matrix: np.ndarray, labels: list[str], path: Path) -> None:
 
 
 def mask_predictions(model_dir: Path, tokenized_dir: Path, windows_file: Path, out: Path, span: int = 6,
-                     samples: int = 2000, batch_size: int = 32, top: int = 10, seed: int = 42) -> dict:
+                     samples: int = 2000, batch_size: int = 16, top: int = 10, seed: int = 42) -> dict:
     """Mask `span` contiguous tokens in sampled windows; rank of the true token and accuracy by position in
     the mask (DNABERT study Fig. 2A-B), and the predicted distribution of every masked position (top `top`)."""
     import torch
 
     data = WindowDataset(tokenized_dir, windows_file)
     vocab = data.genome.vocab
-    model = _model(model_dir, masked_lm=True)
+    model = _model(model_dir, data.genome, masked_lm=True)
     device = next(model.parameters()).device
     rng = np.random.default_rng(seed)
     usable = np.flatnonzero(data.rows[:, 2] >= span)
@@ -221,7 +223,7 @@ def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[str], list
 
 
 def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: dict[str, Path], length: int = 510,
-                      min_len: int = 50, batch_size: int = 32, umap_max: int = 20_000, seed: int = 42,
+                      min_len: int = 50, batch_size: int = 16, umap_max: int = 20_000, seed: int = 42,
                       resume_dir: Path | None = None) -> dict:
     """[CLS] embeddings of the last layer for consecutive windows across the genome, their UMAP, and every
     track's overlap (GROVER Fig. 5b-d). Windows stream through the model; with `resume_dir`, finished
@@ -230,7 +232,8 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
     import torch
 
     genome = TokenizedGenome.open(tokenized_dir)
-    model = _model(model_dir)
+    model = _model(model_dir, genome)
+    _check_window_fits(model, length)
     batch_dir = (_batch_dir(Path(resume_dir), model_dir, tokenized_dir, length, min_len, batch_size)
                  if resume_dir else None)
     device = next(model.parameters()).device
@@ -286,6 +289,14 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
                     [["windows", n_windows] + [float(np.mean(columns[c])) for c in columns if c.endswith("_overlap")]])
     log.info("%d windows embedded; tracks: %s", n_windows, ", ".join(sorted(tracks)) or "none")
     return summary
+
+
+def _check_window_fits(model, length: int) -> None:
+    """A window and its [CLS] and [SEP] must fit the model's position embeddings."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and length + 2 > positions:
+        raise InputError(f"--window-tokens {length}: the model reads at most {positions - 2} tokens per window "
+                         f"(max_position_embeddings {positions}, less [CLS] and [SEP])")
 
 
 def embedding_inputs(model_dir: Path, tokenized_dir: Path, length: int, min_len: int, batch_size: int) -> dict:

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from dnalm.errors import InputError
 from dnalm.logs import log, progress
 from dnalm.outputs import write_json, write_tsv
 from dnalm.tokenized import TokenizedGenome
-from dnalm.vocabulary import SPECIAL_TOKENS, Vocabulary
+from dnalm.vocabulary import SPECIAL_TOKENS
 
 CHARACTERISTICS = ["length", "gc", "ag", "ac", "log10_frequency", "repeat_fraction"]
 
@@ -101,10 +100,7 @@ def token_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, name: str,
     from transformers import AutoModel
 
     genome = TokenizedGenome.open(tokenized_dir)
-    model_vocab = Vocabulary.load(model_dir)
-    if model_vocab.tokens != genome.vocab.tokens:
-        raise InputError(f"--model {model_dir}: its vocabulary ({model_vocab.name}) is not the one of "
-                         f"--tokenized {tokenized_dir} ({genome.vocab.name})")
+    genome.check_model(model_dir)
     model = AutoModel.from_pretrained(model_dir)
     matrix = model.get_input_embeddings().weight.detach().float().numpy()
     log.info("%s: %d token embeddings of %d dimensions", name, *matrix.shape)

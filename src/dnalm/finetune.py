@@ -97,8 +97,13 @@ def load_classifier(model_ref: str, n_labels: int, dropout: float, pad_id: int, 
         config.classifier_dropout = dropout
     else:
         log.info("%s has no classifier_dropout: its head keeps the architecture's own dropout", type(config).__name__)
-    return AutoModelForSequenceClassification.from_pretrained(model_ref, config=config,
-                                                              trust_remote_code=trust_remote_code)
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(model_ref, config=config,
+                                                                  trust_remote_code=trust_remote_code)
+    except Exception as exc:  # an edited config: sizes the architecture rejects or the weights do not have
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"--model {model_ref}: cannot build the model from its config and weights "
+                         f"({first})") from None
 
 
 class EncodedSplit:
@@ -176,11 +181,12 @@ def predict(model, data: EncodedSplit, pad_id: int, batch_size: int,
     return ranked_classes(pooled), pooled
 
 
-def finetune(model_ref: str, task: Task, out: Path, model_id: str, epochs: float = 3.0, max_steps: int = 0,
-             batch_size: int = 64, learning_rate: float = 1e-6, dropout: float = 0.5, warmup_steps: int = 0,
-             weight_decay: float = 0.0, seed: int = 42, trust_remote_code: bool = False, patience: int = 0,
-             extra: dict[str, Any] | None = None) -> dict:
+def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: float, max_steps: int,
+             batch_size: int, learning_rate: float, dropout: float, warmup_steps: int, weight_decay: float,
+             seed: int, trust_remote_code: bool, patience: int, extra: dict[str, Any] | None = None) -> dict:
     """Train the model with a new head on `task.train`; write test predictions, metrics and the loss curve.
+
+    Settings have no defaults here: the CLI's are the ones the workflow runs, and differ by command.
 
     With `patience` and a validation split, the model is evaluated every epoch on validation MCC; training
     stops after `patience` epochs without a better one, and the best epoch's weights are tested.

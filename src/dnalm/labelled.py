@@ -73,7 +73,7 @@ def _csv_task(path: Path) -> Task:
               if (path / f"{name}.csv").is_file()}
     if "test" not in splits:
         raise InputError(f"--data {path}: no test.csv")
-    names = sorted({label for seqs, labels in splits.values() for label in labels}, key=_label_order)
+    names = sorted({label for _, labels in splits.values() for label in labels})
     if len(names) < 2:
         raise InputError(f"--data {path}: every row has label {names[0]!r}; a task needs two classes or more")
     index = {name: i for i, name in enumerate(names)}
@@ -84,15 +84,8 @@ def _csv_task(path: Path) -> Task:
     return Task(name, len(names), built["train"], built.get("dev"), built["test"])
 
 
-def _label_order(label: str) -> tuple[int, float | str]:
-    """Numeric labels in numeric order (0, 1, 2, 10), others alphabetically."""
-    try:
-        return 0, float(label)
-    except ValueError:
-        return 1, label
-
-
-def read_labelled_csv(path: Path) -> tuple[list[str], list[str]]:
+def read_labelled_csv(path: Path) -> tuple[list[str], list[int]]:
+    """Sequences and integer labels of a `sequence,label` CSV, checked to be a DNA classification task."""
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"sequence", "label"} - set(reader.fieldnames or [])
@@ -104,7 +97,34 @@ def read_labelled_csv(path: Path) -> tuple[list[str], list[str]]:
             if not seq or (row["label"] or "").strip() == "":
                 raise InputError(f"{path}: line {lineno}: empty sequence or label")
             seqs.append(seq)
-            labels.append(row["label"].strip())
+            labels.append(parse_label(row["label"], f"{path}: line {lineno}"))
     if not seqs:
         raise InputError(f"{path}: no rows")
+    check_nucleotides(path, seqs)
     return seqs, labels
+
+
+def parse_label(text: str, where: str) -> int:
+    """A label is a class number. `1` and `1.0` (as spreadsheets write it) are one class, not two; a label
+    such as `1.5` or `cat` is an error rather than a class of its own."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value.is_integer():
+        raise InputError(f"{where}: label {text!r} is not an integer class (0, 1, 2 ...)")
+    return int(value)
+
+
+def check_nucleotides(path: Path, seqs: list[str]) -> None:
+    """Refuse sequences that are mostly not A/C/G/T (N runs, protein): they encode to unknown tokens and
+    train to chance without any error. Occasional N or IUPAC codes stay (encoded leniently as [UNK])."""
+    mostly_other = [i for i, seq in enumerate(seqs) if 2 * sum(map(seq.count, "ACGT")) < len(seq)]
+    if mostly_other:
+        raise InputError(f"{path}: {len(mostly_other)} of {len(seqs)} sequences are mostly not A/C/G/T (the "
+                         f"first is sequence {mostly_other[0] + 1}); a task needs DNA sequences")

@@ -227,7 +227,8 @@ def _positive_int(text):
 
 def add_arguments(p):
     """The flags of `dnalm launch` (the CLI's subcommand and `python3 -m dnalm.launch` share them)."""
-    p.add_argument("--procs-per-node", type=_positive_int, default=1, help="processes per node: GPUs per node")
+    p.add_argument("--procs-per-node", type=_positive_int, default=1,
+                   help="processes per node: GPUs per node (default: %(default)s)")
     p.add_argument("--cpus-per-task", type=_positive_int,
                    help="srun --cpus-per-task: CPUs of each node's task (default: $SLURM_CPUS_PER_TASK, which "
                         "the task's cpus directive sets as #SBATCH -c)")

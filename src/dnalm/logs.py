@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Iterable, Iterator, TypeVar
+import threading
+import time
+import weakref
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("dnalm")
+_bars: weakref.WeakSet = weakref.WeakSet()  # bars not closed yet: see close_progress
 
 
 def setup_logging(step: str, verbose: bool = False) -> None:
@@ -30,5 +34,38 @@ def progress(iterable: Iterable[T] | None = None, *, total: float | None = None,
     from tqdm import tqdm  # imported here: `dnalm launch` runs on a bare host Python
 
     tty = sys.stderr.isatty()
-    return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=sys.stderr,
-                mininterval=0.5 if tty else 30.0, dynamic_ncols=tty, leave=tty)
+    bar = tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=sys.stderr,
+               mininterval=0.5 if tty else 30.0, dynamic_ncols=tty, leave=tty)
+    _bars.add(bar)
+    return bar
+
+
+def close_progress() -> None:
+    """Close every bar still open, so that what is printed next (an error) starts on a line of its own.
+
+    A step that fails leaves its bar open; the CLI calls this before it reports the error."""
+    for bar in list(_bars):
+        bar.close()
+
+
+def run_logging_progress(what: str, func: Callable[..., T], *args: Any, every: float = 60.0) -> T:
+    """`func(*args)` in a thread while a line is logged every `every` seconds: long calls into C that
+    report nothing themselves (BPE training) still show in a batch log that the step is alive."""
+    result: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            result["value"] = func(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+
+    began = time.perf_counter()
+    worker = threading.Thread(target=call, name=what, daemon=True)
+    worker.start()
+    worker.join(every)
+    while worker.is_alive():
+        log.info("%s: running for %.0f s", what, time.perf_counter() - began)
+        worker.join(every)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from dnalm import __version__, mqc
 from dnalm.errors import InputError
-from dnalm.logs import log
 
 CONFIG = Path(__file__).parent / "configs" / "multiqc_config.yml"
 #: Pictures shown as images: UMAPs (of tokens and of genome windows), clustered heatmaps and dendrograms,
@@ -142,5 +141,4 @@ def report(results: Path, out: Path, versions: Path | None = None, summary: Path
     if proc.returncode != 0:
         raise RuntimeError(f"multiqc failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     shutil.rmtree(staging)
-    log.info("report: %s", out / "dnalm_report.html")
     return out / "dnalm_report.html"

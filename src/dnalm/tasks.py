@@ -20,7 +20,7 @@ import numpy as np
 from dnalm.annotations import read_intervals
 from dnalm.errors import InputError
 from dnalm.genome import iter_runs, read_runs_bed
-from dnalm.labelled import read_labelled_csv
+from dnalm.labelled import check_nucleotides, parse_label, read_labelled_csv
 from dnalm.logs import log
 from dnalm.outputs import write_json
 
@@ -285,12 +285,12 @@ def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float =
     return write_task(out, name, rows, split, seed, train_fraction, {"source": str(source)})
 
 
-def _read_rows(path: Path) -> list[dict[str, str]]:
+def _read_rows(path: Path) -> list[dict[str, Any]]:
     seqs, labels = read_labelled_csv(path)
     return [{"sequence": s, "label": l} for s, l in zip(seqs, labels)]
 
 
-def _read_fasta_labels(path: Path) -> list[dict[str, str]]:
+def _read_fasta_labels(path: Path) -> list[dict[str, Any]]:
     from dnalm.fasta import read_fasta
 
     rows = []
@@ -298,7 +298,9 @@ def _read_fasta_labels(path: Path) -> list[dict[str, str]]:
         label = record.name.rsplit("|", 1)[-1] if "|" in record.name else ""
         if not label:
             raise InputError(f"--source {path}: record '{record.name}' has no label (header must end in |label)")
-        rows.append({"sequence": record.seq.decode().upper(), "label": label})
+        rows.append({"sequence": record.seq.decode().upper(),
+                     "label": parse_label(label, f"--source {path}: record '{record.name}'")})
+    check_nucleotides(path, [r["sequence"] for r in rows])
     return rows
 
 

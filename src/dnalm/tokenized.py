@@ -21,7 +21,7 @@ from dnalm.errors import InputError
 from dnalm.genome import Run, iter_runs, read_runs_bed
 from dnalm.logs import log, progress
 from dnalm.outputs import write_json
-from dnalm.vocabulary import Vocabulary
+from dnalm.vocabulary import CONFIG, Vocabulary
 
 TOKENS = "tokens.npy"
 INDEX = "runs.tsv"
@@ -174,6 +174,17 @@ class TokenizedGenome:
                     for f in (line.rstrip("\n").split("\t") for line in fh)]
         return cls(path=path, vocab=Vocabulary.load(path / "vocab"),
                    tokens=np.load(path / TOKENS, mmap_mode="r"), runs=runs)
+
+    def check_model(self, model_dir: Path) -> None:
+        """A model reads the token ids of the vocabulary it was pretrained on: ids of another vocabulary crash
+        it (beyond its embedding table) or, worse, silently stand for other tokens."""
+        if not (Path(model_dir) / CONFIG).is_file():
+            raise InputError(f"--model {model_dir}: not a dnalm model directory (no {CONFIG})")
+        model_vocab = Vocabulary.load(model_dir)
+        if model_vocab.tokens != self.vocab.tokens:
+            raise InputError(f"--model {model_dir}: its vocabulary ({model_vocab.name}, {len(model_vocab)} tokens) "
+                             f"is not the one of --tokenized {self.path} ({self.vocab.name}, {len(self.vocab)} "
+                             "tokens)")
 
     def run_tokens(self, i: int) -> np.ndarray:
         first, n = self.runs[i][4], self.runs[i][5]

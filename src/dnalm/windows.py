@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dnalm import mqc
+from dnalm.errors import InputError
 from dnalm.holdout import Holdout
 from dnalm.logs import log
 from dnalm.outputs import write_json
@@ -49,10 +50,22 @@ def _free_segments(blocked: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == -1).tolist(), np.flatnonzero(edges == 1).tolist()))
 
 
+def _check_both_splits(tokenized_dir: Path, train: int, test: int, held_tokens: int) -> None:
+    """Pretraining needs training windows and held-out test windows: a set without either would look
+    complete and fail (or silently evaluate nothing) steps later."""
+    if train and test:
+        return
+    raise InputError(f"--tokenized {tokenized_dir}: {train} training and {test} test windows outside the holdout "
+                     f"set ({held_tokens} tokens held out); pretraining needs both: hold out less "
+                     "(--holdout-contigs, --holdout-regions) or change --test-fraction")
+
+
 def make_windows(tokenized_dir: Path, out: Path, holdout_contigs: list[str], holdout_regions: Path | None,
                  test_fraction: float, seed: int, max_len: int = 510, min_len: int = 20,
                  p_max: float = 0.5) -> dict:
     """Tile the tokenized genome outside the holdout set and split windows 80/20 into train/test."""
+    if min_len > max_len:
+        raise InputError(f"--min-len {min_len}: longer than --max-len {max_len}")
     genome = TokenizedGenome.open(tokenized_dir)
     holdout = Holdout.from_args(holdout_contigs, holdout_regions, {r[1] for r in genome.runs})
     rng = np.random.default_rng(seed)
@@ -70,6 +83,7 @@ def make_windows(tokenized_dir: Path, out: Path, holdout_contigs: list[str], hol
     windows = np.array(rows, dtype=np.int64).reshape(-1, 3)
     is_test = np.zeros(len(windows), dtype=bool)
     is_test[rng.permutation(len(windows))[: round(test_fraction * len(windows))]] = True
+    _check_both_splits(tokenized_dir, int((~is_test).sum()), int(is_test.sum()), held_tokens)
     np.save(out / "train.npy", windows[~is_test])
     np.save(out / "test.npy", windows[is_test])
     with open(out / "windows.bed", "w") as fh:
