@@ -2,7 +2,8 @@
 
 `dnalm report` renders it from a results directory without Nextflow; the workflow's MULTIQC step runs the
 same command with the run's software versions and workflow summary. Pictures MultiQC cannot draw (UMAPs,
-clustered heatmaps) are staged as `*_mqc.png`; everything numeric is native MultiQC content.
+clustered heatmaps) are staged as image sections named for what they show (mqc.write_image); everything
+numeric is native MultiQC content.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def stage(results: Path, staging: Path, versions: Path | None, summary: Path | N
         target.symlink_to(path.resolve())
     images = [(p, pattern) for pattern in IMAGES for p in find(results, pattern)]
     stems = [p.stem for p, _ in images]
-    for n, (path, pattern) in enumerate(images):  # a picture's section id is its name; repeats get a number
+    for n, (path, pattern) in enumerate(images):  # a picture's section id is its file's name; repeats get a number
         section_id = path.stem if stems.count(path.stem) == 1 else f"{path.stem}_{n}"
         title, description = IMAGES[pattern]
         (staging / "images").mkdir(exist_ok=True)
