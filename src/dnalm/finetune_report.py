@@ -57,7 +57,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def verdict(summary: list[dict[str, Any]]) -> str:
+def _verdict(summary: list[dict[str, Any]]) -> str:
     """What to make of the models' accuracy: those that do not beat the majority class, or the best TF-IDF
     baseline of their task, by more than their standard error."""
     models = [r for r in summary if r["kind"] != "tfidf"]
@@ -107,12 +107,12 @@ def finetune_report(result_dirs: list[Path], out: Path) -> list[dict[str, Any]]:
         plot_task(summary, task, out / f"{task}_mcc.png")
         mqc.write_plot(out / f"finetune_{task}_mqc.yaml", f"dnalm_finetune_{task}", f"Fine-tuning: {task}",
                        f"Test MCC on {task} (mean over seeds; 0 is chance); tfidf_* are TF-IDF + random-forest "
-                       "baselines. " + verdict([r for r in summary if r["task"] == task]),
+                       "baselines. " + _verdict([r for r in summary if r["task"] == task]),
                        "bargraph", {r["model"]: {"MCC": r["mcc"]} for r in summary if r["task"] == task},
                        cpswitch=False, ylab="MCC", ymin=-1, ymax=1)
     scores = [*SUMMARY_METRICS, *BASELINE]
     mqc.write_table(out / "finetune_mqc.tsv", "dnalm_finetune", "Fine-tuning tasks",
-                    "Test metrics per task and model, mean over seeds. " + verdict(summary),
+                    "Test metrics per task and model, mean over seeds. " + _verdict(summary),
                     ["Sample", "task", "model", "kind", "seeds", *scores],
                     [[f"{r['task']} {r['model']}", r["task"], r["model"], r["kind"], r["seeds"],
                       *[r[m] for m in scores]] for r in summary],
