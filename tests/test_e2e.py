@@ -9,7 +9,10 @@ stages them, and outputs are copied to their publishDir.
 from __future__ import annotations
 
 import csv
+import html
 import json
+import math
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +24,7 @@ import pytest
 
 import nfcheck
 from conftest import DNALM, LAMBDA, ROOT
+from dnalm.report import find
 from dnalm.vocabulary import Vocabulary, kmer_vocabulary_name
 
 
@@ -306,10 +310,12 @@ def test_the_report_has_a_section_for_every_step(pipeline, tmp_path):
 
 REPORT_JS = ROOT / "tests" / "report"
 CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM.exists() and shutil.which("node") and (REPORT_JS / "node_modules" / "playwright-core").is_dir()),
+    reason="headless check needs /usr/bin/chromium, node and tests/report/node_modules (scripts/test.sh)")
 
 
-@pytest.mark.skipif(not (CHROMIUM.exists() and shutil.which("node") and (REPORT_JS / "node_modules" / "playwright-core").is_dir()),
-                    reason="headless check needs /usr/bin/chromium, node and tests/report/node_modules (scripts/test.sh)")
+@needs_chromium
 def test_the_report_renders_in_headless_chromium_without_javascript_errors(pipeline, tmp_path):
     png = tmp_path / "top.png"
     proc = subprocess.run(["node", str(REPORT_JS / "screenshot.js"),
@@ -318,6 +324,128 @@ def test_the_report_renders_in_headless_chromium_without_javascript_errors(pipel
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"errors": []}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+INJECTED = '<img src=x onerror="window.__pwned = 1">'
+#: Versions that MultiQC would read as numbers (1.35 shown as 1.4, 2.10 as 2.1).
+VERSIONS = {"multiqc": "1.35", "torch": "2.10"}
+
+
+def with_genome_id(results: Path, genome_id: str, to: Path) -> Path:
+    """The run's results, linked, with genome_stats.json saying `genome_id`: a results folder whose
+    genome was named by hand (prepare-genome only accepts safe ids)."""
+    to.mkdir()
+    for entry in results.iterdir():
+        if entry.name not in ("genome", "dnalm_report"):
+            (to / entry.name).symlink_to(entry)
+    for genome in (results / "genome").iterdir():
+        (to / "genome" / genome.name).mkdir(parents=True)
+        for f in genome.iterdir():
+            if f.name == "genome_stats.json":
+                stats = json.loads(f.read_text())
+                (to / "genome" / genome.name / f.name).write_text(json.dumps({**stats, "genome_id": genome_id}))
+            else:
+                (to / "genome" / genome.name / f.name).symlink_to(f)
+    return to
+
+
+def intended_titles(results: Path) -> dict[str, str]:
+    """Section id -> the title its step gave it (in its `*_mqc.*` file), and the pictures' titles."""
+    titles = {}
+    for f in find(results, "*_mqc.*"):
+        if f.suffix == ".tsv":
+            head = dict(re.findall(r"^# (\w+): (.*)$", f.read_text(), re.M))
+            titles[json.loads(head["id"])] = json.loads(head["section_name"])
+        else:
+            content = json.loads(f.read_text())
+            titles[content["id"]] = content["section_name"]
+    for f in find(results, "*_umap.png"):
+        titles[f.stem] = f"{f.stem.removesuffix('_umap')} UMAP"
+    for f in find(results, "*_dendrogram.png"):
+        titles[f.stem] = f"{f.stem.removesuffix('_dendrogram')} dendrogram"
+    return {i: html.unescape(t) for i, t in titles.items()}
+
+
+def three_significant_digits(shown: str, value: float) -> bool:
+    """Whether `shown` is `value` to at least 3 significant digits."""
+    number = float(shown.replace(",", ""))
+    if value == 0:
+        return number == 0
+    return abs(number - value) <= 0.5 * 10 ** (math.floor(math.log10(abs(value))) - 2) * (1 + 1e-9)
+
+
+@pytest.fixture(scope="session")
+def report_page(pipeline, tmp_path_factory) -> dict:
+    """The test profile's report, rendered once in Chromium at 1400 px from results whose genome id holds
+    HTML, with versions whose strings read as numbers; what the page shows, read back from the page.
+    Screenshots of every section go to $DNALM_ARTIFACTS/report (else <repo>/artifacts/report)."""
+    if not (CHROMIUM.exists() and shutil.which("node") and (REPORT_JS / "node_modules" / "playwright-core").is_dir()):
+        pytest.skip("headless check needs /usr/bin/chromium, node and tests/report/node_modules (scripts/test.sh)")
+    if pipeline.params["fasta"]:
+        pytest.skip("one browser run, on the test profile's report (every section)")
+    base = tmp_path_factory.mktemp("report_page")
+    results = with_genome_id(pipeline.results, INJECTED, base / "results")
+    versions = base / "versions.tsv"
+    versions.write_text("".join(f"DNALM_REPORT\t{tool}\t{version}\n" for tool, version in VERSIONS.items()))
+    out = base / "report"
+    proc = subprocess.run([sys.executable, str(DNALM), "report", "--results", str(results), "--versions",
+                           str(versions), "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    shots = Path(os.environ.get("DNALM_ARTIFACTS") or ROOT / "artifacts") / "report"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    proc = subprocess.run(["node", str(REPORT_JS / "inspect.js"), (out / "dnalm_report.html").as_uri(), str(shots)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "results": results, "shots": shots}
+
+
+def test_report_page_line_graphs_are_drawn_in_increasing_x(report_page):
+    results = report_page["results"]
+    lines = {json.loads(f.read_text())["pconfig"]["id"] for f in find(results, "*_mqc.yaml")
+             if json.loads(f.read_text())["plot_type"] == "linegraph"}
+    drawn = {p["id"]: p["traces"] for p in report_page["plots"]}
+    assert len(lines) >= 6 and lines <= set(drawn), lines - set(drawn)
+    for plot in lines:
+        assert drawn[plot]
+        for trace in drawn[plot]:
+            assert all(isinstance(x, (int, float)) for x in trace["x"]) and trace["x"] == sorted(set(trace["x"])), \
+                (plot, trace["name"], trace["x"])
+
+
+def test_report_page_shows_accuracies_and_mccs_to_3_significant_digits(report_page):
+    scores = [(table["id"], header, row[i]) for table in report_page["tables"]
+              for i, header in enumerate(table["headers"]) if re.search(r"accuracy|mcc", header, re.I)
+              for row in table["rows"] if i < len(row)]
+    assert len(scores) > 20
+    rounded = [s for s in scores if not three_significant_digits(s[2]["shown"], float(s[2]["value"]))]
+    assert not rounded, rounded
+
+
+def test_report_page_shows_versions_as_given(report_page):
+    shown = {(row[1]["shown"], row[2]["shown"]) for table in report_page["tables"]
+             if "software_versions" in table["id"] for row in table["rows"]}
+    assert set(VERSIONS.items()) <= shown, shown
+
+
+def test_report_page_sections_are_titled_as_their_steps_named_them(report_page):
+    results = report_page["results"]
+    intended = intended_titles(results)
+    selected = json.loads(next(results.glob("nextkmer/*/selected.json")).read_text())["model"]
+    assert {"window UMAP", f"{selected} UMAP", f"{selected} dendrogram"} <= set(intended.values())
+    titles = {s["id"]: s["title"] for s in report_page["sections"]}
+    assert {i: titles.get(i) for i in intended} == intended
+
+
+def test_report_page_shows_a_genome_id_holding_html_as_text(report_page):
+    assert report_page["pwned"] is None and INJECTED in report_page["comment"]
+
+
+def test_report_page_has_no_errors_and_a_screenshot_of_every_section(report_page):
+    assert report_page["errors"] == []
+    shots = sorted(report_page["shots"].glob("*.png"))
+    assert [p.stem for p in shots] == sorted(s["id"] for s in report_page["sections"])
+    assert all(p.stat().st_size > 5_000 for p in shots)
 
 
 def test_the_workflow_summary_appears_when_nextflow_gives_one(pipeline, tmp_path):

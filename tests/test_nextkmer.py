@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import HUMAN, dnalm, read_fasta_plain
+from dnalm import mqc
 from dnalm.errors import InputError
-from dnalm.selection import rank_candidates
+from dnalm.selection import above_majority, rank_candidates, selection_note, tied_with
 
 GENOME = read_fasta_plain(HUMAN)
 CONTIG = "chr22_20M_21M"
@@ -158,6 +159,23 @@ def test_selection_ranks_by_mean_accuracy_over_k_and_breaks_ties_to_fewer_cycles
     assert ranking[1]["mean_accuracy"] == pytest.approx(0.065) and ranking[2]["mean_accuracy"] == pytest.approx(0.06)
     with pytest.raises(InputError, match="bpe_100 has no result for k=3"):
         rank_candidates([r for r in results if not (r["model"] == "bpe_100" and r["k"] == 3)])
+
+
+def test_a_selection_by_tie_or_at_the_baseline_is_flagged():
+    def rows(accuracies: dict[str, float], majority: float) -> list[dict]:
+        return [{**_row(m, 2, a, int(m.split("_")[1])), "accuracy_se": 0.01, "majority_baseline": majority}
+                for m, a in accuracies.items()]
+
+    def note(results: list[dict]) -> str:
+        ranking = rank_candidates(results)
+        return selection_note({"model": ranking[0]["model"], "tied_with": tied_with(ranking),
+                               "above_majority_baseline": above_majority(results)})
+
+    assert note(rows({"bpe_100": 0.50, "bpe_600": 0.40}, majority=0.25)) == ""
+    flagged = note(rows({"bpe_100": 0.255, "bpe_600": 0.255}, majority=0.25))
+    assert "bpe_100 ties with bpe_600" in flagged and "No model beats the majority-class baseline" in flagged
+    assert mqc.below_baseline([("a", 0.50, 0.01, 0.25), ("b", 0.255, 0.01, 0.25)], "majority class") == \
+        "Not above the majority class by more than one standard error: b (0.255 ± 0.01 vs 0.25)."
 
 
 def _fails(*args):

@@ -175,7 +175,7 @@ def mask_predictions(model_dir: Path, tokenized_dir: Path, windows_file: Path, o
     mqc.write_plot(out / "mask_accuracy_mqc.yaml", "dnalm_mask_accuracy", "Accuracy by position in the mask",
                    f"Top-1 accuracy at each position of {span} contiguous masked tokens (DNABERT study Fig. 2).",
                    "linegraph", {"accuracy": {p: a for p, _, a, _, _ in by_position}}, xlab="position in mask",
-                   ylab="accuracy")
+                   ylab="accuracy", ymin=0, ymax=1)
     log.info("masked %d tokens: accuracy %.3f, mean rank %.1f (chance %.1f)", len(ranks), summary["accuracy"],
              summary["mean_rank"], chance)
     return summary
@@ -286,7 +286,8 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
     mqc.write_table(out / "window_embeddings_mqc.tsv", "dnalm_window_embeddings", "Genome windows",
                     "Windows embedded and the mean share of their bases in each annotation track.",
                     ["Sample", "windows"] + [c for c in columns if c.endswith("_overlap")],
-                    [["windows", n_windows] + [float(np.mean(columns[c])) for c in columns if c.endswith("_overlap")]])
+                    [["windows", n_windows] + [float(np.mean(columns[c])) for c in columns if c.endswith("_overlap")]],
+                    {c: mqc.PERCENT for c in columns if c.endswith("_overlap")})
     log.info("%d windows embedded; tracks: %s", n_windows, ", ".join(sorted(tracks)) or "none")
     return summary
 

@@ -90,10 +90,15 @@ def umap_coordinates(matrix: np.ndarray, seed: int):
 
 
 def plot_panels(xy: np.ndarray, colourings: dict[str, np.ndarray], title: str, path: Path) -> None:
-    """One UMAP scatter per colouring; categorical colourings (strings) get a legend."""
+    """One UMAP scatter per colouring, at most 3 in a row (readable at a report's width); categorical
+    colourings (strings) get a legend."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(colourings), figsize=(3.6 * len(colourings), 3.4), squeeze=False)
-    for ax, (name, values) in zip(axes[0], colourings.items()):
+    columns = min(3, len(colourings))
+    rows = -(-len(colourings) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(colourings):]:
+        ax.set_axis_off()
+    for ax, (name, values) in zip(axes.flat, colourings.items()):
         values = np.asarray(values)
         if values.dtype.kind in "US":
             for category in sorted(set(values.tolist())):
@@ -173,7 +178,8 @@ def embedding_report(set_dirs: list[Path], out: Path, n_pcs: int = 20, n_cluster
     mqc.write_table(out / "embeddings_mqc.tsv", "dnalm_embeddings", "Token embeddings",
                     "Maximum explainable variance (share of variance on PC1) of the model's token embeddings and of "
                     "the Word2Vec baseline.", ["Sample", "kind", "vocabulary", "tokens", "dim", "mev"],
-                    [[s["name"], s["kind"], s["vocabulary"], s["tokens"], s["dim"], s["mev"]] for s in summary])
+                    [[s["name"], s["kind"], s["vocabulary"], s["tokens"], s["dim"], s["mev"]] for s in summary],
+                    {"mev": mqc.PERCENT})
     for name, table in heatmaps.items():
         mqc.write_plot(out / f"{name}_pc_correlations_mqc.yaml", f"dnalm_pc_correlations_{name}",
                        f"PC correlations: {name}", "Spearman correlation of the first principal components of the "

@@ -18,7 +18,9 @@ from dnalm.finetune import SUMMARY_METRICS
 from dnalm.logs import log
 from dnalm.outputs import write_tsv
 
-COLUMNS = ["task", "model", "kind", "vocabulary", "seed", *SUMMARY_METRICS, "test_samples"]
+#: What a model must beat: the majority-class accuracy, by more than the accuracy's standard error.
+BASELINE = ("accuracy_se", "majority_baseline")
+COLUMNS = ["task", "model", "kind", "vocabulary", "seed", *SUMMARY_METRICS, *BASELINE, "test_samples"]
 
 
 def read_runs(dirs: list[Path]) -> list[dict[str, Any]]:
@@ -49,8 +51,29 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = np.array([r[name] for r in runs], dtype=float)
             row[name] = float(np.mean(values))
             row[f"{name}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        for name in BASELINE:
+            row[name] = float(np.mean([r[name] for r in runs]))
         out.append(row)
     return out
+
+
+def _verdict(summary: list[dict[str, Any]]) -> str:
+    """What to make of the models' accuracy: those that do not beat the majority class, or the best TF-IDF
+    baseline of their task, by more than their standard error."""
+    models = [r for r in summary if r["kind"] != "tfidf"]
+    tfidf: dict[str, float] = {}
+    for r in summary:
+        if r["kind"] == "tfidf":
+            tfidf[r["task"]] = max(r["accuracy"], tfidf.get(r["task"], -1.0))
+    notes = [mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], r["majority_baseline"]) for r in models],
+                                "majority-class accuracy"),
+             mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], tfidf[r["task"]]) for r in models
+                                 if r["task"] in tfidf], "best TF-IDF baseline's accuracy")]
+    return " ".join(n for n in notes if n) or "Every model beats its baselines by more than its standard error."
+
+
+def _label(row: dict[str, Any]) -> str:
+    return f"{row['model']} on {row['task']}"
 
 
 def plot_task(summary: list[dict[str, Any]], task: str, path: Path) -> None:
@@ -83,13 +106,16 @@ def finetune_report(result_dirs: list[Path], out: Path) -> list[dict[str, Any]]:
     for task in tasks:
         plot_task(summary, task, out / f"{task}_mcc.png")
         mqc.write_plot(out / f"finetune_{task}_mqc.yaml", f"dnalm_finetune_{task}", f"Fine-tuning: {task}",
-                       f"Test MCC on {task} (mean over seeds); tfidf_* are TF-IDF + random-forest baselines.",
+                       f"Test MCC on {task} (mean over seeds; 0 is chance); tfidf_* are TF-IDF + random-forest "
+                       "baselines. " + _verdict([r for r in summary if r["task"] == task]),
                        "bargraph", {r["model"]: {"MCC": r["mcc"]} for r in summary if r["task"] == task},
-                       cpswitch=False, ylab="MCC")
+                       cpswitch=False, ylab="MCC", ymin=-1, ymax=1)
+    scores = [*SUMMARY_METRICS, *BASELINE]
     mqc.write_table(out / "finetune_mqc.tsv", "dnalm_finetune", "Fine-tuning tasks",
-                    "Test metrics per task and model, mean over seeds.",
-                    ["Sample", "task", "model", "kind", "seeds", *SUMMARY_METRICS],
+                    "Test metrics per task and model, mean over seeds. " + _verdict(summary),
+                    ["Sample", "task", "model", "kind", "seeds", *scores],
                     [[f"{r['task']} {r['model']}", r["task"], r["model"], r["kind"], r["seeds"],
-                      *[r[m] for m in SUMMARY_METRICS]] for r in summary])
+                      *[r[m] for m in scores]] for r in summary],
+                    {m: mqc.MCC if m == "mcc" else mqc.SCORE for m in scores})
     log.info("%d results of %d models on %d tasks", len(rows), len({r['model'] for r in rows}), len(tasks))
     return summary

@@ -340,7 +340,7 @@ def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | 
                         "Masked-token metrics on held-out windows after pretraining.",
                         ["Sample", "loss", "perplexity", "accuracy", "topk_accuracy"],
                         [[model_id, after["loss"], after["perplexity"], after["accuracy"],
-                          after[f"top{top_k}_accuracy"]]])
+                          after[f"top{top_k}_accuracy"]]], {"accuracy": mqc.SCORE, "topk_accuracy": mqc.SCORE})
     mqc.write_plot(out / "pretraining_loss_mqc.yaml", "dnalm_pretraining_loss", "Training loss",
                    "Masked-LM training loss by step.", "linegraph", {model_id: dict(losses)},
                    xlab="step", ylab="loss")

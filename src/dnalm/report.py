@@ -2,11 +2,13 @@
 
 `dnalm report` renders it from a results directory without Nextflow; the workflow's MULTIQC step runs the
 same command with the run's software versions and workflow summary. Pictures MultiQC cannot draw (UMAPs,
-clustered heatmaps) are staged as `*_mqc.png`; everything numeric is native MultiQC content.
+clustered heatmaps) are staged as image sections named for what they show (mqc.write_image); everything
+numeric is native MultiQC content.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -15,11 +17,22 @@ from pathlib import Path
 
 from dnalm import __version__, mqc
 from dnalm.errors import InputError
+from dnalm.selection import selection_note
 
 CONFIG = Path(__file__).parent / "configs" / "multiqc_config.yml"
-#: Pictures shown as images: UMAPs (of tokens and of genome windows), clustered heatmaps and dendrograms,
-#: and the next-k-mer plot with its confidence bands.
-IMAGES = ("*_umap.png", "self_similarity.png", "*_dendrogram.png", "nextkmer_accuracy.png")
+#: Pictures shown as images, with how their section is named (from the file's name) and described:
+#: UMAPs (of tokens and of genome windows), clustered heatmaps and dendrograms, and the next-k-mer plot
+#: with its confidence bands.
+IMAGES = {
+    "*_umap.png": ("{} UMAP", "UMAP of the embeddings, one panel per colouring."),
+    "self_similarity.png": ("Self-similarity heatmap",
+                            "Self-similarity of each token (rows) in each layer (columns), clustered."),
+    "*_dendrogram.png": ("{} dendrogram", "Average-linkage clustering of the token embeddings (cosine distance)."),
+    "nextkmer_accuracy.png": ("Next-k-mer accuracy: fit and 95% band",
+                              "Accuracy of the BPE models against merge cycles per k (± standard error), a fit "
+                              "in log cycles with its 95% confidence band, and the references as lines "
+                              "(GROVER Fig. 2a-c)."),
+}
 
 
 def find(root: Path, pattern: str) -> list[Path]:
@@ -37,16 +50,19 @@ def intro(results: Path) -> str:
     stats = next(iter(find(results, "genome_stats.json")), None)
     if stats:
         genome = json.loads(stats.read_text())
-        parts.append(f"Genome <b>{genome['genome_id']}</b>: {genome['genome']['bp_kept']:,} bp in N-free runs.")
+        parts.append(f"Genome <b>{html.escape(genome['genome_id'])}</b>: {genome['genome']['bp_kept']:,} bp in "
+                     "N-free runs.")
     vocab_stats = next(iter(find(results, "vocab_stats.json")), None)
     if vocab_stats:
         names = [v["vocabulary"] for v in json.loads(vocab_stats.read_text())]
-        parts.append(f"Vocabularies: {', '.join(names)}.")
+        parts.append(f"Vocabularies: {html.escape(', '.join(names))}.")
     selected = next(iter(find(results, "selected.json")), None)
     if selected:
         s = json.loads(selected.read_text())
-        parts.append(f"Selected by next-k-mer accuracy: <b>{s['model']}</b> (mean accuracy {s['mean_accuracy']:.4f} "
-                     f"over k = {', '.join(map(str, s['k']))}).")
+        parts.append(f"Selected by next-k-mer accuracy: <b>{html.escape(s['model'])}</b> (mean accuracy "
+                     f"{s['mean_accuracy']:.4f} over k = {', '.join(map(str, s['k']))}).")
+        if "tied_with" in s and selection_note(s):  # older selected.json files have no verdict to show
+            parts.append(f"<b>Warning:</b> {html.escape(selection_note(s))}")
     return " ".join(parts) or "dnalm results."
 
 
@@ -56,13 +72,14 @@ def stage(results: Path, staging: Path, versions: Path | None, summary: Path | N
         target = staging / "content" / path.relative_to(results)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(path.resolve())
-    images = [p for pattern in IMAGES for p in find(results, pattern)]
-    stems = [p.stem for p in images]
-    for n, path in enumerate(images):  # a picture's section is named after it; repeated names get a number
-        name = path.stem if stems.count(path.stem) == 1 else f"{path.stem}_{n}"
-        target = staging / "images" / f"{name}_mqc.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(path.resolve())
+    images = [(p, pattern) for pattern in IMAGES for p in find(results, pattern)]
+    stems = [p.stem for p, _ in images]
+    for n, (path, pattern) in enumerate(images):  # a picture's section id is its file's name; repeats get a number
+        section_id = path.stem if stems.count(path.stem) == 1 else f"{path.stem}_{n}"
+        title, description = IMAGES[pattern]
+        (staging / "images").mkdir(exist_ok=True)
+        mqc.write_image(staging / "images" / f"{section_id}_mqc.yaml", section_id,
+                        title.format(path.stem.rsplit("_", 1)[0]), description, path)
     _versions(staging / "software_versions_mqc.tsv", versions)
     if summary:
         if not summary.is_file():
@@ -85,9 +102,7 @@ def section_ids(staging: Path) -> list[str]:
 
     ids = []
     for path in sorted(staging.rglob("*_mqc.*")):
-        if path.suffix == ".png":
-            ids.append(path.stem.removesuffix("_mqc"))
-        elif path.suffix == ".tsv":
+        if path.suffix == ".tsv":
             head = next((l for l in path.read_text().splitlines() if l.startswith("# id:")), None)
             ids.append(json.loads(head.split(":", 1)[1]) if head else path.stem.removesuffix("_mqc"))
         else:

@@ -108,7 +108,9 @@ def plot_selection(rows: list[dict[str, Any]], selected: str, path: Path) -> Non
                 fit, half = fit_band(x, y, grid)
                 ax.plot(grid, fit, color="tab:blue")
                 if half is not None:
-                    ax.fill_between(grid, fit - half, fit + half, color="tab:blue", alpha=0.2)
+                    # an accuracy lies in [0, 1]: the band of a straight-line fit does not
+                    ax.fill_between(grid, np.clip(fit - half, 0, 1), np.clip(fit + half, 0, 1), color="tab:blue",
+                                    alpha=0.2)
             ax.set_xscale("log")
             ax.set_xticks(x, [f"{int(v)}" for v in x], minor=False)
             ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -139,23 +141,71 @@ def select_vocabulary(result_dirs: list[Path], out: Path) -> dict[str, Any]:
     ks = sorted({r["k"] for r in rows if r["kind"] == "dnalm"})
     selected = {"model": best["model"], "vocabulary": best["vocabulary"], "vocab_kind": best["vocab_kind"],
                 "merges": best["merges"], "vocab_size": best["vocab_size"], "mean_accuracy": best["mean_accuracy"],
-                "k": ks, "rule": RULE, "candidates": [c["model"] for c in ranking]}
+                "k": ks, "rule": RULE, "candidates": [c["model"] for c in ranking],
+                "tied_with": tied_with(ranking), "above_majority_baseline": above_majority(rows)}
     write_json(out / "selected.json", selected)
     (out / "selected_model.txt").write_text(best["model"] + "\n")  # for the workflow and shell scripts
     plot_selection(rows, best["model"], out / "nextkmer_accuracy.png")
-    _write_mqc(out, rows, ranking, best["model"])
+    _write_mqc(out, rows, ranking, selected)
     log.info("selected %s (mean next-k-mer accuracy %.4f over k=%s) among %d models", best["model"],
              best["mean_accuracy"], ",".join(map(str, ks)), len(ranking))
     return selected
 
 
-def _write_mqc(out: Path, rows: list[dict[str, Any]], ranking: list[dict[str, Any]], selected: str) -> None:
+def tied_with(ranking: list[dict[str, Any]]) -> list[str]:
+    """The candidates whose mean accuracy equals the winner's: the choice among them is the tie rule's."""
+    best = round(ranking[0]["mean_accuracy"], 12)
+    return [c["model"] for c in ranking[1:] if round(c["mean_accuracy"], 12) == best]
+
+
+def above_majority(rows: list[dict[str, Any]]) -> list[str]:
+    """The pretrained models that beat the majority-class baseline by more than their standard error at
+    some k; when none does, the selection reflects noise, not the vocabularies."""
+    return sorted({r["model"] for r in rows if r["kind"] == "dnalm"
+                   and r["accuracy"] - r["majority_baseline"] > r["accuracy_se"]})
+
+
+def _verdict(rows: list[dict[str, Any]]) -> str:
+    """The models (not baselines) that do not beat the majority class, random guessing or the best TF-IDF
+    baseline at their k by more than their standard error."""
+    models = [r for r in rows if r["kind"] != "tfidf"]
+    tfidf = {}
+    for r in rows:
+        if r["kind"] == "tfidf" and r["accuracy"] > tfidf.get(r["k"], -1.0):
+            tfidf[r["k"]] = r["accuracy"]
+    notes = [mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], r["majority_baseline"]) for r in models],
+                                "majority-class baseline"),
+             mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], r["random_baseline"]) for r in models],
+                                "random next-k-mer (1/4^k)"),
+             mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], tfidf[r["k"]]) for r in models
+                                 if r["k"] in tfidf], "best TF-IDF baseline")]
+    return " ".join(n for n in notes if n) or "Every model beats every baseline by more than its standard error."
+
+
+def _label(row: dict[str, Any]) -> str:
+    return f"{row['model']} k={row['k']}"
+
+
+def selection_note(selected: dict[str, Any]) -> str:
+    """Warnings about a selection that the numbers do not support ("" when they do)."""
+    notes = []
+    if not selected["above_majority_baseline"]:
+        notes.append("No model beats the majority-class baseline by more than its standard error at any k: "
+                     "the selection reflects noise, not the vocabularies.")
+    if selected["tied_with"]:
+        notes.append(f"{selected['model']} ties with {', '.join(selected['tied_with'])} on mean accuracy: it was "
+                     "chosen by the tie rule (smaller vocabulary), not by accuracy.")
+    return " ".join(notes)
+
+
+def _write_mqc(out: Path, rows: list[dict[str, Any]], ranking: list[dict[str, Any]], selected: dict[str, Any]) -> None:
+    scores = ["accuracy", "accuracy_se", "top5_accuracy", "macro_f1", "random_baseline", "majority_baseline"]
     mqc.write_table(out / "nextkmer_mqc.tsv", "dnalm_nextkmer", "Next-k-mer prediction",
-                    "Test accuracy of every model and baseline per k; random = 1/4^k.",
-                    ["Sample", "model", "kind", "k", "accuracy", "top5_accuracy", "macro_f1", "random_baseline",
-                     "majority_baseline"],
-                    [[f"{r['model']} k={r['k']}", r["model"], r["kind"], r["k"], r["accuracy"], r["top5_accuracy"],
-                      r["macro_f1"], r["random_baseline"], r["majority_baseline"]] for r in rows])
+                    "Test accuracy (± standard error) of every model and baseline per k; random = 1/4^k. "
+                    + _verdict(rows),
+                    ["Sample", "model", "kind", "k", *scores],
+                    [[f"{r['model']} k={r['k']}", r["model"], r["kind"], r["k"], *[r[c] for c in scores]]
+                     for r in rows], {c: mqc.SCORE for c in scores})
     curves: dict[str, dict[int, float]] = {}
     for r in rows:
         if r["kind"] == "dnalm" and r["vocab_kind"] == "bpe":
@@ -163,9 +213,9 @@ def _write_mqc(out: Path, rows: list[dict[str, Any]], ranking: list[dict[str, An
     if curves:
         mqc.write_plot(out / "nextkmer_cycles_mqc.yaml", "dnalm_nextkmer_cycles", "Next-k-mer accuracy by BPE cycles",
                        "Test accuracy of the BPE models against their merge cycles, one line per k.", "linegraph",
-                       curves, xlab="BPE merge cycles", ylab="accuracy", logswitch=True)
+                       curves, xlab="BPE merge cycles", ylab="accuracy", logswitch=True, ymin=0)
     mqc.write_table(out / "vocabulary_selection_mqc.tsv", "dnalm_vocabulary_selection", "Vocabulary selection",
-                    f"Chosen: {selected}. Rule: {RULE}.",
+                    " ".join(filter(None, [f"Chosen: {selected['model']}. Rule: {RULE}.", selection_note(selected)])),
                     ["Sample", "rank", "vocabulary", "vocab_size", "mean_accuracy"],
                     [[c["model"], i + 1, c["vocabulary"], c["vocab_size"], c["mean_accuracy"]]
-                     for i, c in enumerate(ranking)])
+                     for i, c in enumerate(ranking)], {"mean_accuracy": mqc.SCORE})
