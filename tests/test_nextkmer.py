@@ -175,7 +175,7 @@ def test_a_selection_by_tie_or_at_the_baseline_is_flagged():
     flagged = note(rows({"bpe_100": 0.255, "bpe_600": 0.255}, majority=0.25))
     assert "bpe_100 ties with bpe_600" in flagged and "No model beats the majority-class baseline" in flagged
     assert mqc.below_baseline([("a", 0.50, 0.01, 0.25), ("b", 0.255, 0.01, 0.25)], "majority class") == \
-        "Not above the majority class by more than one standard error: b (0.255 ± 0.01 vs 0.25)."
+        "Not above the majority class by more than one standard error: b (0.255 ± 0.010 vs 0.250)."
 
 
 def _fails(*args):

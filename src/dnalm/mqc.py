@@ -114,7 +114,7 @@ def write_image(path: Path, section_id: str, section_name: str, description: str
 def below_baseline(results: Sequence[tuple[str, float, float, float]], baseline: str) -> str:
     """What to make of results against a baseline, in words: those of (label, value, standard error,
     baseline value) that do not beat the baseline by more than their standard error, or "" if all do."""
-    weak = [f"{label} ({value:.3g} ± {se:.2g} vs {base:.3g})" for label, value, se, base in results
+    weak = [f"{label} ({value:#.3g} ± {se:#.2g} vs {base:#.3g})" for label, value, se, base in results
             if not value - base > se]
     if not weak:
         return ""
