@@ -58,18 +58,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _verdict(summary: list[dict[str, Any]]) -> str:
-    """What to make of the models' accuracy: those that do not beat the majority class, or the best TF-IDF
-    baseline of their task, by more than their standard error."""
-    models = [r for r in summary if r["kind"] != "tfidf"]
-    tfidf: dict[str, float] = {}
-    for r in summary:
-        if r["kind"] == "tfidf":
-            tfidf[r["task"]] = max(r["accuracy"], tfidf.get(r["task"], -1.0))
-    notes = [mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], r["majority_baseline"]) for r in models],
-                                "majority-class accuracy"),
-             mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], tfidf[r["task"]]) for r in models
-                                 if r["task"] in tfidf], "best TF-IDF baseline's accuracy")]
-    return " ".join(n for n in notes if n) or "Every model beats its baselines by more than its standard error."
+    return mqc.accuracy_verdict(summary, "task", _label, {"majority_baseline": "majority-class accuracy"})
 
 
 def _label(row: dict[str, Any]) -> str:

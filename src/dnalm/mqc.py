@@ -17,7 +17,7 @@ import html
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 #: Column formats callers pass for their columns (MultiQC header options: `format`, `min`, `max`, ...).
 #: Scores within [0, 1] (accuracies, F1, AUCs, baselines): 3 significant digits, bars from 0 to 1.
@@ -121,3 +121,20 @@ def below_baseline(results: Sequence[tuple[str, float, float, float]], baseline:
     if len(weak) == len(results) > 1:
         return f"None of the {len(weak)} results beats the {baseline} by more than one standard error."
     return f"Not above the {baseline} by more than one standard error: {'; '.join(weak)}."
+
+
+def accuracy_verdict(rows: Sequence[dict[str, Any]], group: str, label: Callable[[dict[str, Any]], str],
+                     baselines: dict[str, str]) -> str:
+    """What to make of the models' accuracies (rows of kind "tfidf" are baselines), in words: those that do
+    not beat a baseline column of their row (`baselines`: column -> its name in words), or the best TF-IDF
+    accuracy of their `group` (a task, a k), by more than their standard error."""
+    models = [r for r in rows if r["kind"] != "tfidf"]
+    best_tfidf: dict[Any, float] = {}
+    for r in rows:
+        if r["kind"] == "tfidf":
+            best_tfidf[r[group]] = max(r["accuracy"], best_tfidf.get(r[group], -1.0))
+    against = [(words, lambda r, c=column: r[c]) for column, words in baselines.items()]
+    against.append(("best TF-IDF baseline", lambda r: best_tfidf.get(r[group])))
+    notes = [below_baseline([(label(r), r["accuracy"], r["accuracy_se"], base(r)) for r in models
+                             if base(r) is not None], words) for words, base in against]
+    return " ".join(n for n in notes if n) or "Every model beats its baselines by more than its standard error."

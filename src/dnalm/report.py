@@ -61,8 +61,9 @@ def intro(results: Path) -> str:
         s = json.loads(selected.read_text())
         parts.append(f"Selected by next-k-mer accuracy: <b>{html.escape(s['model'])}</b> (mean accuracy "
                      f"{s['mean_accuracy']:.4f} over k = {', '.join(map(str, s['k']))}).")
-        if "tied_with" in s and selection_note(s):  # older selected.json files have no verdict to show
-            parts.append(f"<b>Warning:</b> {html.escape(selection_note(s))}")
+        note = selection_note(s) if "tied_with" in s else ""  # older selected.json files have no verdict
+        if note:
+            parts.append(f"<b>Warning:</b> {html.escape(note)}")
     return " ".join(parts) or "dnalm results."
 
 

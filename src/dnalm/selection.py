@@ -166,20 +166,8 @@ def above_majority(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _verdict(rows: list[dict[str, Any]]) -> str:
-    """The models (not baselines) that do not beat the majority class, random guessing or the best TF-IDF
-    baseline at their k by more than their standard error."""
-    models = [r for r in rows if r["kind"] != "tfidf"]
-    tfidf = {}
-    for r in rows:
-        if r["kind"] == "tfidf" and r["accuracy"] > tfidf.get(r["k"], -1.0):
-            tfidf[r["k"]] = r["accuracy"]
-    notes = [mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], r["majority_baseline"]) for r in models],
-                                "majority-class baseline"),
-             mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], r["random_baseline"]) for r in models],
-                                "random next-k-mer (1/4^k)"),
-             mqc.below_baseline([(_label(r), r["accuracy"], r["accuracy_se"], tfidf[r["k"]]) for r in models
-                                 if r["k"] in tfidf], "best TF-IDF baseline")]
-    return " ".join(n for n in notes if n) or "Every model beats every baseline by more than its standard error."
+    return mqc.accuracy_verdict(rows, "k", _label, {"majority_baseline": "majority-class baseline",
+                                                    "random_baseline": "random next-k-mer (1/4^k)"})
 
 
 def _label(row: dict[str, Any]) -> str:
