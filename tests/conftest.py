@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -44,6 +47,25 @@ def one_line_error(proc: subprocess.CompletedProcess, step: str) -> str:
     assert lines and lines[-1].startswith(f"dnalm {step}: error: "), proc.stderr
     assert sum("error:" in line for line in lines) == 1, proc.stderr
     return lines[-1]
+
+
+@contextlib.contextmanager
+def dnalm_log() -> Iterator[list[str]]:
+    """The messages the dnalm logger emits at INFO and above while the block runs (it does not propagate, so
+    pytest's caplog does not see them)."""
+    from dnalm.logs import log
+
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        yield messages
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def read_fasta_plain(path: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, trainers
 
-from conftest import ECOLI, dnalm
+from conftest import ECOLI, dnalm, dnalm_log
 from dnalm.bpe import ALPHABET, learn_merges, merges_tokenizer, training_chunks
 from dnalm.genome import iter_runs
 from dnalm.vocabulary import SPECIAL_TOKENS, Vocabulary, save_vocabulary
@@ -81,23 +81,13 @@ def test_threads_split_a_long_run_with_the_same_result(vocabs, human_genome):
 def test_bpe_training_logs_while_the_c_core_runs():
     """Training is one call into C that reports nothing: a line every interval shows in a batch log that
     vocab-sweep is alive; the call's result and its errors come through unchanged."""
-    import logging
     import time
 
-    from dnalm.logs import log, run_logging_progress
+    from dnalm.logs import run_logging_progress
 
-    messages: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())
-    log.addHandler(handler)
-    level = log.level
-    log.setLevel(logging.INFO)
-    try:
+    with dnalm_log() as messages:
         assert run_logging_progress("training BPE to 9 merges", lambda: time.sleep(0.45) or 7, every=0.1) == 7
         with pytest.raises(ValueError, match="invalid literal"):
             run_logging_progress("failing", int, "x", every=0.1)
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
     alive = [m for m in messages if m.startswith("training BPE to 9 merges: running for")]
     assert 3 <= len(alive) <= 5, messages

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import shutil
 
 import numpy as np
 import pytest
 
-from conftest import ASSETS, LAMBDA, SHARED, dnalm
-from dnalm.logs import log
+from conftest import ASSETS, LAMBDA, SHARED, dnalm, dnalm_log
 
 ANNOTATION = ASSETS / "annotation"
 GENES = ANNOTATION / "hg19_chr22_20-21Mb.genes.bed"
@@ -171,22 +169,13 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
     save_file({k: v + rng.normal(0, 0.05, v.shape).astype(v.dtype) for k, v in weights.items()},
               str(other / "model.safetensors"), metadata={"format": "pt"})
     resume = tmp_path / "resume"
-    messages: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())
-    log.addHandler(handler)
-    level = log.level
-    log.setLevel(logging.INFO)
-    try:
+    with dnalm_log() as messages:
         for model, name, kept in ((first, "a", resume), (other, "b", resume), (other, "fresh", None)):
             (tmp_path / name).mkdir()
             messages.clear()
             window_embeddings(model, tokens, tmp_path / name, {}, umap_max=20, batch_size=8, resume_dir=kept)
             if name == "b":
                 assert any("computing afresh" in m for m in messages) and not any("resuming" in m for m in messages)
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
     a, b, fresh = (np.load(tmp_path / d / "window_embeddings.npy") for d in ("a", "b", "fresh"))
     assert len(a) > 20 and np.array_equal(b, fresh) and not np.allclose(a, b)
     dirs = [p.parent for p in resume.glob("*/fingerprint.json")]
