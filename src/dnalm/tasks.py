@@ -3,8 +3,9 @@
 Every builder writes a GUE-style folder: `train.csv`, `dev.csv`, `test.csv` with the columns
 `sequence,label` plus where each sequence comes from, and `task.json` with the class balance. Splits are
 80/10/10, seeded and stratified by label; samples that share a source (a promoter and its shuffled
-negative, the windows around one TSS) or a sequence stay in one split, so no test sequence, nor a piece of
-it, was seen in training.
+negative, the windows around one TSS), a sequence (on either strand) or, for tasks built from the genome,
+any overlapping stretch of genome (a bidirectional promoter read on both strands) stay in one split, so no
+test sequence, nor a piece of it, was seen in training.
 """
 
 from __future__ import annotations
@@ -122,11 +123,27 @@ def _permute_some(pieces: list[str], rng: np.random.Generator, shuffled: int) ->
     return "".join(out)
 
 
-def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], seed: int) -> list[str]:
-    """80/10/10 split of samples, whole groups at a time, stratified by the groups' label sets.
+def canonical(seq: str) -> str:
+    """One key for a sequence and its reverse complement: a model sees both strands as one molecule."""
+    return min(seq, reverse_complement(seq))
 
-    Groups that share a sequence are merged first, so no sequence appears in two splits.
-    """
+
+def overlap_clusters(regions: list[tuple[str, int, int]]) -> list[int]:
+    """A cluster number per genome interval [start, end): intervals that overlap, directly or through others,
+    on either strand, share one. A sweep over the intervals sorted per contig."""
+    cluster = [0] * len(regions)
+    current, contig, reach = -1, None, 0
+    for i in sorted(range(len(regions)), key=lambda i: regions[i]):
+        c, start, end = regions[i]
+        if c != contig or start >= reach:
+            current, contig, reach = current + 1, c, end
+        reach = max(reach, end)
+        cluster[i] = current
+    return cluster
+
+
+def _union(groups: list[Any], links: list[list[Any]]) -> list[Any]:
+    """The merged group of each sample: groups are merged when their samples share any link key."""
     parent: dict[Any, Any] = {}
 
     def root(g: Any) -> Any:
@@ -135,13 +152,26 @@ def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], se
             g = parent[g]
         return g
 
-    first_group: dict[str, Any] = {}
-    for g, seq in zip(groups, sequences):
-        other = first_group.setdefault(seq, g)
-        parent[root(g)] = root(other)
+    for g, keys in zip(groups, links):
+        for key in keys:
+            parent[root(("link", key))] = root(("group", g))
+    return [root(("group", g)) for g in groups]
+
+
+def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], seed: int,
+                  regions: list[tuple[str, int, int]] | None = None) -> list[str]:
+    """80/10/10 split of samples, whole groups at a time, stratified by the groups' label sets.
+
+    Groups that share a sequence (or its reverse complement) are merged first, and so are groups whose genome
+    `regions` overlap, so no sequence, nor a stretch of genome, appears in two splits.
+    """
+    links = [[("sequence", canonical(seq))] for seq in sequences]
+    if regions is not None:
+        for keys, cluster in zip(links, overlap_clusters(regions)):
+            keys.append(("region", cluster))
     members: dict[Any, list[int]] = {}
-    for i, g in enumerate(groups):
-        members.setdefault(root(g), []).append(i)
+    for i, g in enumerate(_union(groups, links)):
+        members.setdefault(g, []).append(i)
     strata: dict[tuple, list[Any]] = {}
     for g, idx in members.items():
         strata.setdefault(tuple(sorted(Counter(str(labels[i]) for i in idx))), []).append(g)
@@ -161,8 +191,15 @@ def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], se
 def split_task(out: Path, name: str, rows: list[dict[str, Any]], groups: list[Any], seed: int,
                train_fraction: float = 1.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Split `rows` (each with sequence and label) by group, then write the task."""
-    split = assign_splits(groups, [r["label"] for r in rows], [r["sequence"] for r in rows], seed)
+    split = assign_splits(groups, [r["label"] for r in rows], [r["sequence"] for r in rows], seed, regions(rows))
     return write_task(out, name, rows, split, seed, train_fraction, extra)
+
+
+def regions(rows: list[dict[str, Any]]) -> list[tuple[str, int, int]] | None:
+    """The genome interval of each row of a task built from the genome (None for a task without one)."""
+    if not rows or not {"contig", "start", "end"} <= set(rows[0]):
+        return None
+    return [(r["contig"], int(r["start"]), int(r["end"])) for r in rows]
 
 
 def write_task(out: Path, name: str, rows: list[dict[str, Any]], split: list[str], seed: int,
@@ -362,7 +399,7 @@ def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, seed: int = 42, 
     half = window // 2
     intervals = [(c, (s + e) // 2 - half, (s + e) // 2 - half + window) for c, s, e, _, _ in hits]
     seqs = fetch(genome_dir, intervals)
-    rows, groups, skipped, last = [], [], 0, ("", -1, -1)
+    rows, groups, skipped = [], [], 0
     for i, ((contig, lo, hi), (_, s, e, strand, p), seq) in enumerate(zip(intervals, hits, seqs)):
         if seq is None:
             skipped += 1
@@ -370,10 +407,7 @@ def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, seed: int = 42, 
         rows.append({"sequence": seq if strand == "+" else reverse_complement(seq),
                      "label": int(f"site{i}" in bound), "contig": contig, "start": lo, "end": hi, "strand": strand,
                      "motif_start": s, "motif_end": e, "p_value": p})
-        # overlapping windows share sequence: keep them in one split
-        last = last if contig == last[0] and lo < last[2] else (contig, lo, hi)
-        last = (last[0], last[1], max(last[2], hi))
-        groups.append(f"{last[0]}:{last[1]}")
+        groups.append(i)  # overlapping windows share sequence: split_task keeps them in one split
     pybedtools.cleanup()
     if skipped:
         log.info("ctcf: %d sites skipped (their %d bp window leaves the contig or meets N)", skipped, window)
