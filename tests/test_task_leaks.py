@@ -1,18 +1,26 @@
-"""Leaks between a task's splits: genome tasks keep overlapping regions in one split."""
+"""Leaks between a task's splits: genome tasks keep overlapping regions in one split, every task reports
+duplicates and label conflicts in task.json."""
 
 from __future__ import annotations
 
 import csv
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from conftest import ASSETS, dnalm
+from conftest import ASSETS, LAMBDA, dnalm, read_fasta_plain
 
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
 PEAKS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.ctcf_peaks.bed"
 MOTIF = ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar"
+LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))
 SPLITS = ("train", "dev", "test")
+
+
+def rc(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
 
 
 def read_splits(task: Path) -> dict[str, list[dict[str, str]]]:
@@ -44,6 +52,30 @@ def overlapping_tss_pairs() -> list[tuple[list[str], list[str]]]:
             if tss[i][0] == tss[j][0] and windows[i][0] < windows[j][1] and windows[j][0] < windows[i][1]]
 
 
+def leak_counts(parts: dict[str, list[dict[str, str]]]) -> dict[str, int]:
+    """Cross-split duplicates and label conflicts, counted independently of dnalm: a dev row seen in train,
+    a test row seen in train or dev (exact, else as reverse complement); rows whose sequence on either
+    strand carries two labels."""
+    counts = Counter()
+    earlier: set[str] = set()
+    for split in SPLITS:
+        for r in parts[split]:
+            if split != "train" and r["sequence"] in earlier:
+                counts["exact_duplicates"] += 1
+            elif split != "train" and rc(r["sequence"]) in earlier:
+                counts["reverse_complement_duplicates"] += 1
+        earlier |= {r["sequence"] for r in parts[split]}
+    labels: dict[str, set[str]] = {}
+    for r in (r for part in parts.values() for r in part):
+        labels.setdefault(min(r["sequence"], rc(r["sequence"])), set()).add(r["label"])
+    conflicting = {seq for seq, found in labels.items() if len(found) > 1}
+    counts["conflicting_labels"] = sum(min(r["sequence"], rc(r["sequence"])) in conflicting
+                                       for part in parts.values() for r in part)
+    counts["conflicting_sequences"] = len(conflicting)
+    return {k: counts[k] for k in ("exact_duplicates", "reverse_complement_duplicates", "conflicting_labels",
+                                   "conflicting_sequences")}
+
+
 def test_overlapping_promoters_never_cross_splits(human_genome, tmp_path):
     """The bidirectional promoters of the window (two TSS on opposite strands, overlapping windows) and every
     other overlapping pair stay in one split, whatever the seed."""
@@ -60,11 +92,53 @@ def test_overlapping_promoters_never_cross_splits(human_genome, tmp_path):
                      != split_of[(prom300_window(int(b[1]), b[5])[0], b[5])]]
         crossing += [(seed, a["name"], b["name"]) for a, b in cross_split_pairs(parts)]
     assert crossing == []
+    for seed in (1, 2, 3, 42):
+        leaks = json.loads((tmp_path / f"prom300_{seed}" / "task.json").read_text())["leaks"]
+        assert leaks["overlapping_regions_across_splits"] == 0
 
 
-def test_promscan_and_ctcf_keep_overlapping_windows_in_one_split(human_genome, tmp_path):
+def test_promscan_and_ctcf_keep_overlapping_windows_in_one_split_and_report_leaks(human_genome, tmp_path):
     dnalm("task-promscan", "--genome", human_genome, "--tss", TSS, "--out", tmp_path / "promscan")
     dnalm("task-ctcf", "--genome", human_genome, "--motif", MOTIF, "--peaks", PEAKS, "--out", tmp_path / "ctcf")
     for name in ("promscan", "ctcf"):
         parts = read_splits(tmp_path / name)
+        summary = json.loads((tmp_path / name / "task.json").read_text())
         assert all(parts.values()) and cross_split_pairs(parts) == [], name
+        assert summary["leaks"]["overlapping_regions_across_splits"] == 0
+        assert {k: summary["leaks"][k] for k in leak_counts(parts)} == leak_counts(parts), name
+
+
+def _chunks(n: int, length: int = 100) -> list[str]:
+    """`n` distinct pieces of lambda phage, none the reverse complement of another."""
+    chunks = [LAMBDA_SEQ[i * length:(i + 1) * length] for i in range(n)]
+    assert len({min(c, rc(c)) for c in chunks}) == n
+    return chunks
+
+
+def _write_task(folder: Path, parts: dict[str, list[tuple[str, int]]]) -> Path:
+    folder.mkdir()
+    for split, rows in parts.items():
+        (folder / f"{split}.csv").write_text("sequence,label\n" + "".join(f"{s},{l}\n" for s, l in rows))
+    return folder
+
+
+def test_an_imported_task_reports_its_leaks_and_keeps_them(tmp_path):
+    """A reverse-complement duplicate across splits and a conflicting-label pair are reported, not removed."""
+    c = _chunks(18)
+    train = [(c[i], i % 2) for i in range(10)]
+    planted_dev = [(rc(c[1]), 1)]  # train's c1, other strand, same label
+    planted_test = [(c[2], 0), (rc(c[3]), 0)]  # train's c2 again; c3 (label 1) on the other strand, label 0
+    parts = {"train": train, "dev": [(c[i], i % 2) for i in range(10, 14)] + planted_dev,
+             "test": [(c[i], i % 2) for i in range(14, 18)] + planted_test}
+    source = _write_task(tmp_path / "crafted", parts)
+    proc = dnalm("task-import", "--source", source, "--out", tmp_path / "task")
+    summary = json.loads((tmp_path / "task" / "task.json").read_text())
+    assert summary["samples"] == {s: len(rows) for s, rows in parts.items()}  # nothing removed
+    leaks = summary["leaks"]
+    assert leaks["exact_duplicates"] == 1 and leaks["reverse_complement_duplicates"] == 2
+    assert leaks["conflicting_labels"] == 2 and leaks["conflicting_sequences"] == 1
+    assert leaks["duplicates_within_splits"] == 0 and "overlapping_regions_across_splits" not in leaks
+    assert leaks["examples"]["reverse_complement_duplicates"][0].startswith("dev.csv:6 = train.csv:3 ")
+    assert {k: leaks[k] for k in leak_counts(read_splits(tmp_path / "task"))} == \
+        leak_counts(read_splits(tmp_path / "task"))
+    assert "leaks: 1 exact duplicates, 2 reverse complement duplicates, 2 conflicting labels" in proc.stderr

@@ -6,6 +6,10 @@ Every builder writes a GUE-style folder: `train.csv`, `dev.csv`, `test.csv` with
 negative, the windows around one TSS), a sequence (on either strand) or, for tasks built from the genome,
 any overlapping stretch of genome (a bidirectional promoter read on both strands) stay in one split, so no
 test sequence, nor a piece of it, was seen in training.
+
+Every task, built or imported, is checked for leaks (`find_leaks`) and the counts go into `task.json`:
+an imported benchmark's splits are taken as given, and its duplicates across splits would otherwise
+inflate its test scores without a word.
 """
 
 from __future__ import annotations
@@ -204,25 +208,27 @@ def regions(rows: list[dict[str, Any]]) -> list[tuple[str, int, int]] | None:
 
 def write_task(out: Path, name: str, rows: list[dict[str, Any]], split: list[str], seed: int,
                train_fraction: float = 1.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Subsample training, write train/dev/test.csv and task.json."""
+    """Subsample training, write train/dev/test.csv and task.json with the leaks of what was written."""
     labels = [r["label"] for r in rows]
     if len({str(x) for x in labels}) < 2:
         raise InputError(f"{name}: every sample has label {labels[0] if labels else None!r}; a task needs two classes")
     keep = _subsample_train(split, labels, train_fraction, seed)
     columns = ["sequence", "label"] + [c for c in rows[0] if c not in ("sequence", "label")]
+    written = {part: [r for i, r in enumerate(rows) if split[i] == part and keep[i]] for part in SPLITS}
     counts: dict[str, dict[str, int]] = {}
-    for part in SPLITS:
-        chosen = [r for i, r in enumerate(rows) if split[i] == part and keep[i]]
+    for part, chosen in written.items():
         with open(Path(out) / f"{part}.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             writer.writerows(chosen)
         counts[part] = dict(sorted(Counter(str(r["label"]) for r in chosen).items()))
+    leaks = leak_report(written)
     summary = {"task": name, "samples": {p: sum(c.values()) for p, c in counts.items()}, "class_balance": counts,
-               "train_fraction": train_fraction, "seed": seed, **(extra or {})}
+               "train_fraction": train_fraction, "seed": seed, **(extra or {}), "leaks": leaks}
     write_json(Path(out) / "task.json", summary)
     log.info("%s: %s samples (train/dev/test), classes %s", name,
              "/".join(str(v) for v in summary["samples"].values()), counts["train"])
+    _warn_leaks(name, leaks)
     return summary
 
 
@@ -239,6 +245,70 @@ def _subsample_train(split: list[str], labels: list[Any], fraction: float, seed:
         for i in dropped:
             keep[i] = False
     return keep
+
+
+#: Leaks across splits (rows of dev or test matched in an earlier split) and label conflicts (anywhere).
+LEAK_KINDS = ("exact_duplicates", "reverse_complement_duplicates", "conflicting_labels")
+_EXAMPLES = 3  # examples per kind of leak in task.json
+
+
+def find_leaks(parts: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, int, str, int]]]:
+    """Every leak of a split task, as (split, row, matching split, matching row), rows counted from 0.
+
+    A dev row leaks when its sequence (exact) or reverse complement is in train; a test row when it is in
+    train or dev: the model was trained, or chosen, on it. A row has a conflicting label when its sequence,
+    on either strand, also carries another label, in any split: no model can get both right.
+    """
+    leaks: dict[str, list[tuple[str, int, str, int]]] = {kind: [] for kind in LEAK_KINDS}
+    seen: dict[str, tuple[str, int]] = {}  # sequence -> its first row, earliest split first
+    labelled: dict[str, dict[str, tuple[str, int]]] = {}  # canonical sequence -> label -> its first row
+    for part, rows in parts.items():
+        for i, row in enumerate(rows):
+            seq = row["sequence"]
+            for kind, key in (("exact_duplicates", seq), ("reverse_complement_duplicates", reverse_complement(seq))):
+                if key in seen:  # holds earlier splits only
+                    leaks[kind].append((part, i, *seen[key]))
+                    break
+            labelled.setdefault(canonical(seq), {}).setdefault(str(row["label"]), (part, i))
+        for i, row in enumerate(rows):
+            seen.setdefault(row["sequence"], (part, i))
+    for part, rows in parts.items():
+        for i, row in enumerate(rows):
+            by_label = labelled[canonical(row["sequence"])]
+            other = next((first for label, first in by_label.items() if label != str(row["label"])), None)
+            if other is not None:
+                leaks["conflicting_labels"].append((part, i, *other))
+    return leaks
+
+
+def leak_report(parts: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Leak counts and a few examples (file:line as written) for task.json; for a task built from the genome,
+    also the stretches of genome that sit in two splits, which the split rules out."""
+    leaks = find_leaks(parts)
+    rows = [r for part in parts.values() for r in part]
+    conflicting = {canonical(parts[p][i]["sequence"]) for p, i, _, _ in leaks["conflicting_labels"]}
+    report: dict[str, Any] = {kind: len(found) for kind, found in leaks.items()}
+    report["conflicting_sequences"] = len(conflicting)
+    report["duplicates_within_splits"] = sum(len(part) - len({r["sequence"] for r in part}) for part in parts.values())
+    where = regions(rows)
+    if where is not None:
+        split = [p for p, part in parts.items() for _ in part]
+        clusters: dict[int, set[str]] = {}
+        for cluster, part in zip(overlap_clusters(where), split):
+            clusters.setdefault(cluster, set()).add(part)
+        report["overlapping_regions_across_splits"] = sum(len(s) > 1 for s in clusters.values())
+        assert report["overlapping_regions_across_splits"] == 0, "overlapping genome regions in two splits"
+    report["examples"] = {kind: [f"{p}.csv:{i + 2} = {q}.csv:{j + 2} {parts[p][i]['sequence'][:30]}"
+                                 for p, i, q, j in found[:_EXAMPLES]]
+                          for kind, found in leaks.items() if found}
+    return report
+
+
+def _warn_leaks(name: str, leaks: dict[str, Any]) -> None:
+    found = {kind: leaks[kind] for kind in LEAK_KINDS if leaks[kind]}
+    if found:
+        log.warning("%s: leaks: %s (rows; examples in task.json 'leaks')", name,
+                    ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in found.items()))
 
 
 def prom300(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, negatives: str = "tokens",
