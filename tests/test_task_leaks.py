@@ -1,5 +1,5 @@
 """Leaks between a task's splits: genome tasks keep overlapping regions in one split, every task reports
-duplicates and label conflicts in task.json."""
+duplicates and label conflicts in task.json, and `task-import --dedup` removes exactly the leaking rows."""
 
 from __future__ import annotations
 
@@ -142,3 +142,33 @@ def test_an_imported_task_reports_its_leaks_and_keeps_them(tmp_path):
     assert {k: leaks[k] for k in leak_counts(read_splits(tmp_path / "task"))} == \
         leak_counts(read_splits(tmp_path / "task"))
     assert "leaks: 1 exact duplicates, 2 reverse complement duplicates, 2 conflicting labels" in proc.stderr
+
+
+def test_dedup_removes_exactly_the_planted_leaks(tmp_path):
+    c = _chunks(31)
+    train = [(c[i], i % 2) for i in range(20)] + [(c[8], 0)]  # c8 twice in train: stays (not a leak)
+    dev_leaks = [(c[0], 0), (c[5], 1)]  # train rows again
+    test_leaks = [(rc(c[6]), 0), (c[20], 0), (rc(c[7]), 0)]  # train's c6 reversed; dev's c20; c7 relabelled
+    conflicting_train = (c[7], 1)  # goes from train too: its sequence carries two labels
+    dev = [(c[i], i % 2) for i in range(20, 25)]
+    test = [(c[i], i % 2) for i in range(25, 31)]
+    parts = {"train": train, "dev": dev[:2] + dev_leaks + dev[2:], "test": test_leaks[:1] + test + test_leaks[1:]}
+    source = _write_task(tmp_path / "gue", parts)
+
+    dnalm("task-import", "--source", source, "--out", tmp_path / "kept")
+    kept = json.loads((tmp_path / "kept" / "task.json").read_text())
+    assert kept["samples"] == {s: len(rows) for s, rows in parts.items()} and kept["dedup"] is False
+    assert kept["leaks"]["exact_duplicates"] == 2 + 1 and kept["leaks"]["reverse_complement_duplicates"] == 2
+
+    dnalm("task-import", "--source", source, "--dedup", "--out", tmp_path / "dedup")
+    summary = json.loads((tmp_path / "dedup" / "task.json").read_text())
+    out = read_splits(tmp_path / "dedup")
+    removed = {s: Counter(parts[s]) - Counter((r["sequence"], int(r["label"])) for r in out[s]) for s in SPLITS}
+    assert removed == {"train": Counter([conflicting_train]), "dev": Counter(dev_leaks), "test": Counter(test_leaks)}
+    assert summary["samples"] == {s: len(parts[s]) - sum(removed[s].values()) for s in SPLITS}
+    assert summary["dedup_removed"] == {"conflicting_labels": 2, "exact_duplicates": 3,
+                                        "reverse_complement_duplicates": 1,
+                                        "per_split": {s: sum(removed[s].values()) for s in SPLITS}}
+    assert leak_counts(out) == dict.fromkeys(leak_counts(out), 0)
+    assert {k: summary["leaks"][k] for k in leak_counts(out)} == leak_counts(out)
+    assert summary["leaks"]["duplicates_within_splits"] == 1

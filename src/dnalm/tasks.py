@@ -368,28 +368,58 @@ def promscan(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, seed:
                       {"tss": len(tss), "tss_skipped": skipped, "positive_share": positives / max(1, len(rows))})
 
 
-def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float = 1.0) -> dict:
-    """A GUE-style CSV folder or a Nucleotide-Transformer-style FASTA (`>name|label`) as a dnalm task."""
+def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float = 1.0, dedup: bool = False) -> dict:
+    """A GUE-style CSV folder or a Nucleotide-Transformer-style FASTA (`>name|label`) as a dnalm task.
+
+    A folder's splits are kept as given, leaks and all, unless `dedup`: data is never altered unasked.
+    """
     source = Path(source)
     if source.is_dir():
         parts = {p: _read_rows(source / f"{p}.csv") for p in SPLITS if (source / f"{p}.csv").is_file()}
         if "train" not in parts or "test" not in parts:
             raise InputError(f"--source {source}: a task folder needs train.csv and test.csv (dev.csv optional)")
+        if "dev" not in parts:  # keep the given test split; carve dev from train
+            rng = np.random.default_rng(seed)
+            train = parts["train"]
+            dev_idx = set(rng.permutation(len(train))[: round(len(train) / 9)].tolist())
+            parts["dev"] = [r for i, r in enumerate(train) if i in dev_idx]
+            parts["train"] = [r for i, r in enumerate(train) if i not in dev_idx]
+        parts = {p: parts[p] for p in SPLITS}
     else:
         parts = {"all": _read_fasta_labels(source)}
-    rows = [r for part in parts.values() for r in part]
-    if "dev" not in parts and "all" not in parts:  # keep the given test split; carve dev from train
-        rng = np.random.default_rng(seed)
-        train = parts["train"]
-        dev_idx = set(rng.permutation(len(train))[: round(len(train) / 9)].tolist())
-        parts["dev"] = [r for i, r in enumerate(train) if i in dev_idx]
-        parts["train"] = [r for i, r in enumerate(train) if i not in dev_idx]
+    extra: dict[str, Any] = {"source": str(source), "dedup": dedup}
+    if dedup:
+        parts, extra["dedup_removed"] = dedup_splits(parts)
     name = source.name.split(".")[0]
-    if "all" in parts:
-        return split_task(out, name, rows, list(range(len(rows))), seed, train_fraction, {"source": str(source)})
-    rows = parts["train"] + parts["dev"] + parts["test"]
-    split = [p for p in ("train", "dev", "test") for _ in parts[p]]
-    return write_task(out, name, rows, split, seed, train_fraction, {"source": str(source)})
+    if "all" in parts:  # split here: identical sequences (either strand) go to one split
+        rows = parts["all"]
+        return split_task(out, name, rows, list(range(len(rows))), seed, train_fraction, extra)
+    rows = [r for part in parts.values() for r in part]
+    split = [p for p, part in parts.items() for _ in part]
+    return write_task(out, name, rows, split, seed, train_fraction, extra)
+
+
+def dedup_splits(parts: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    """The splits without leaks, and how many rows went for which reason.
+
+    Rows whose sequence (on either strand) carries two labels go from every split: no label of theirs is
+    right. Then a dev or test row matched in an earlier split (`find_leaks`) goes from dev or test, not the
+    earlier row: training keeps all it learns from, and the scores are measured on sequences it never saw.
+    """
+    conflicts = find_leaks(parts)["conflicting_labels"]
+    kept = _without(parts, {(p, i) for p, i, _, _ in conflicts})
+    leaks = find_leaks(kept)
+    cross = ("exact_duplicates", "reverse_complement_duplicates")
+    kept = _without(kept, {(p, i) for kind in cross for p, i, _, _ in leaks[kind]})
+    removed: dict[str, Any] = {"conflicting_labels": len(conflicts), **{kind: len(leaks[kind]) for kind in cross},
+                               "per_split": {p: len(parts[p]) - len(kept[p]) for p in parts}}
+    log.info("dedup: removed %d rows with conflicting labels, %d exact and %d reverse-complement duplicates",
+             len(conflicts), *(len(leaks[kind]) for kind in cross))
+    return kept, removed
+
+
+def _without(parts: dict[str, list[dict[str, Any]]], drop: set[tuple[str, int]]) -> dict[str, list[dict[str, Any]]]:
+    return {p: [r for i, r in enumerate(rows) if (p, i) not in drop] for p, rows in parts.items()}
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
