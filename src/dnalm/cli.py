@@ -311,7 +311,7 @@ def _task(a: argparse.Namespace) -> None:
         elif a.command == "task-ctcf":
             tasks.ctcf(a.genome, a.motif, a.peaks, tmp, a.seed, a.train_fraction, a.window, a.p_threshold)
         else:
-            tasks.import_task(a.source, tmp, a.seed, a.train_fraction)
+            tasks.import_task(a.source, tmp, a.seed, a.train_fraction, a.dedup)
 
 
 def _finetune_report(a: argparse.Namespace) -> None:
@@ -594,6 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = task_command("task-import", "a GUE-style CSV folder or Nucleotide-Transformer-style FASTA (>name|label) "
                      "as a task", genome=False)
     p.add_argument("--source", type=Path, required=True, help="folder with train.csv, [dev.csv,] test.csv, or a FASTA")
+    p.add_argument("--dedup", action="store_true",
+                   help="remove leaks (reported in task.json either way): rows whose sequence, on either strand, "
+                        "carries two labels, from every split; then dev and test rows whose sequence or reverse "
+                        "complement is in train (or, for test, in dev), from dev and test, so training keeps all "
+                        "its rows and is scored on sequences it never saw")
 
     p = command("select-vocabulary", _select_vocabulary,
                 "rank pretrained models by mean next-k-mer accuracy over k; table, plot and selected.json")

@@ -3,8 +3,13 @@
 Every builder writes a GUE-style folder: `train.csv`, `dev.csv`, `test.csv` with the columns
 `sequence,label` plus where each sequence comes from, and `task.json` with the class balance. Splits are
 80/10/10, seeded and stratified by label; samples that share a source (a promoter and its shuffled
-negative, the windows around one TSS) or a sequence stay in one split, so no test sequence, nor a piece of
-it, was seen in training.
+negative, the windows around one TSS), a sequence (on either strand) or, for tasks built from the genome,
+any overlapping stretch of genome (a bidirectional promoter read on both strands) stay in one split, so no
+test sequence, nor a piece of it, was seen in training.
+
+Every task, built or imported, is checked for leaks (`find_leaks`) and the counts go into `task.json`:
+an imported benchmark's splits are taken as given, and its duplicates across splits would otherwise
+inflate its test scores without a word.
 """
 
 from __future__ import annotations
@@ -122,11 +127,27 @@ def _permute_some(pieces: list[str], rng: np.random.Generator, shuffled: int) ->
     return "".join(out)
 
 
-def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], seed: int) -> list[str]:
-    """80/10/10 split of samples, whole groups at a time, stratified by the groups' label sets.
+def canonical(seq: str) -> str:
+    """One key for a sequence and its reverse complement: a model sees both strands as one molecule."""
+    return min(seq, reverse_complement(seq))
 
-    Groups that share a sequence are merged first, so no sequence appears in two splits.
-    """
+
+def overlap_clusters(regions: list[tuple[str, int, int]]) -> list[int]:
+    """A cluster number per genome interval [start, end): intervals that overlap, directly or through others,
+    on either strand, share one. A sweep over the intervals sorted per contig."""
+    cluster = [0] * len(regions)
+    current, contig, reach = -1, None, 0
+    for i in sorted(range(len(regions)), key=lambda i: regions[i]):
+        c, start, end = regions[i]
+        if c != contig or start >= reach:
+            current, contig, reach = current + 1, c, end
+        reach = max(reach, end)
+        cluster[i] = current
+    return cluster
+
+
+def _union(groups: list[Any], links: list[list[Any]]) -> list[Any]:
+    """The merged group of each sample: groups are merged when their samples share any link key."""
     parent: dict[Any, Any] = {}
 
     def root(g: Any) -> Any:
@@ -135,13 +156,26 @@ def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], se
             g = parent[g]
         return g
 
-    first_group: dict[str, Any] = {}
-    for g, seq in zip(groups, sequences):
-        other = first_group.setdefault(seq, g)
-        parent[root(g)] = root(other)
+    for g, keys in zip(groups, links):
+        for key in keys:
+            parent[root(("link", key))] = root(("group", g))
+    return [root(("group", g)) for g in groups]
+
+
+def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], seed: int,
+                  regions: list[tuple[str, int, int]] | None = None) -> list[str]:
+    """80/10/10 split of samples, whole groups at a time, stratified by the groups' label sets.
+
+    Groups that share a sequence (or its reverse complement) are merged first, and so are groups whose genome
+    `regions` overlap, so no sequence, nor a stretch of genome, appears in two splits.
+    """
+    links = [[("sequence", canonical(seq))] for seq in sequences]
+    if regions is not None:
+        for keys, cluster in zip(links, overlap_clusters(regions)):
+            keys.append(("region", cluster))
     members: dict[Any, list[int]] = {}
-    for i, g in enumerate(groups):
-        members.setdefault(root(g), []).append(i)
+    for i, g in enumerate(_union(groups, links)):
+        members.setdefault(g, []).append(i)
     strata: dict[tuple, list[Any]] = {}
     for g, idx in members.items():
         strata.setdefault(tuple(sorted(Counter(str(labels[i]) for i in idx))), []).append(g)
@@ -161,31 +195,40 @@ def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], se
 def split_task(out: Path, name: str, rows: list[dict[str, Any]], groups: list[Any], seed: int,
                train_fraction: float = 1.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Split `rows` (each with sequence and label) by group, then write the task."""
-    split = assign_splits(groups, [r["label"] for r in rows], [r["sequence"] for r in rows], seed)
+    split = assign_splits(groups, [r["label"] for r in rows], [r["sequence"] for r in rows], seed, regions(rows))
     return write_task(out, name, rows, split, seed, train_fraction, extra)
+
+
+def regions(rows: list[dict[str, Any]]) -> list[tuple[str, int, int]] | None:
+    """The genome interval of each row of a task built from the genome (None for a task without one)."""
+    if not rows or not {"contig", "start", "end"} <= set(rows[0]):
+        return None
+    return [(r["contig"], int(r["start"]), int(r["end"])) for r in rows]
 
 
 def write_task(out: Path, name: str, rows: list[dict[str, Any]], split: list[str], seed: int,
                train_fraction: float = 1.0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Subsample training, write train/dev/test.csv and task.json."""
+    """Subsample training, write train/dev/test.csv and task.json with the leaks of what was written."""
     labels = [r["label"] for r in rows]
     if len({str(x) for x in labels}) < 2:
         raise InputError(f"{name}: every sample has label {labels[0] if labels else None!r}; a task needs two classes")
     keep = _subsample_train(split, labels, train_fraction, seed)
     columns = ["sequence", "label"] + [c for c in rows[0] if c not in ("sequence", "label")]
+    written = {part: [r for i, r in enumerate(rows) if split[i] == part and keep[i]] for part in SPLITS}
     counts: dict[str, dict[str, int]] = {}
-    for part in SPLITS:
-        chosen = [r for i, r in enumerate(rows) if split[i] == part and keep[i]]
+    for part, chosen in written.items():
         with open(Path(out) / f"{part}.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             writer.writerows(chosen)
         counts[part] = dict(sorted(Counter(str(r["label"]) for r in chosen).items()))
+    leaks = leak_report(written)
     summary = {"task": name, "samples": {p: sum(c.values()) for p, c in counts.items()}, "class_balance": counts,
-               "train_fraction": train_fraction, "seed": seed, **(extra or {})}
+               "train_fraction": train_fraction, "seed": seed, **(extra or {}), "leaks": leaks}
     write_json(Path(out) / "task.json", summary)
     log.info("%s: %s samples (train/dev/test), classes %s", name,
              "/".join(str(v) for v in summary["samples"].values()), counts["train"])
+    _warn_leaks(name, leaks)
     return summary
 
 
@@ -202,6 +245,70 @@ def _subsample_train(split: list[str], labels: list[Any], fraction: float, seed:
         for i in dropped:
             keep[i] = False
     return keep
+
+
+#: Leaks across splits (rows of dev or test matched in an earlier split) and label conflicts (anywhere).
+LEAK_KINDS = ("exact_duplicates", "reverse_complement_duplicates", "conflicting_labels")
+_EXAMPLES = 3  # examples per kind of leak in task.json
+
+
+def find_leaks(parts: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, int, str, int]]]:
+    """Every leak of a split task, as (split, row, matching split, matching row), rows counted from 0.
+
+    A dev row leaks when its sequence (exact) or reverse complement is in train; a test row when it is in
+    train or dev: the model was trained, or chosen, on it. A row has a conflicting label when its sequence,
+    on either strand, also carries another label, in any split: no model can get both right.
+    """
+    leaks: dict[str, list[tuple[str, int, str, int]]] = {kind: [] for kind in LEAK_KINDS}
+    seen: dict[str, tuple[str, int]] = {}  # sequence -> its first row, earliest split first
+    labelled: dict[str, dict[str, tuple[str, int]]] = {}  # canonical sequence -> label -> its first row
+    for part, rows in parts.items():
+        for i, row in enumerate(rows):
+            seq = row["sequence"]
+            for kind, key in (("exact_duplicates", seq), ("reverse_complement_duplicates", reverse_complement(seq))):
+                if key in seen:  # holds earlier splits only
+                    leaks[kind].append((part, i, *seen[key]))
+                    break
+            labelled.setdefault(canonical(seq), {}).setdefault(str(row["label"]), (part, i))
+        for i, row in enumerate(rows):
+            seen.setdefault(row["sequence"], (part, i))
+    for part, rows in parts.items():
+        for i, row in enumerate(rows):
+            by_label = labelled[canonical(row["sequence"])]
+            other = next((first for label, first in by_label.items() if label != str(row["label"])), None)
+            if other is not None:
+                leaks["conflicting_labels"].append((part, i, *other))
+    return leaks
+
+
+def leak_report(parts: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Leak counts and a few examples (file:line as written) for task.json; for a task built from the genome,
+    also the stretches of genome that sit in two splits, which the split rules out."""
+    leaks = find_leaks(parts)
+    rows = [r for part in parts.values() for r in part]
+    conflicting = {canonical(parts[p][i]["sequence"]) for p, i, _, _ in leaks["conflicting_labels"]}
+    report: dict[str, Any] = {kind: len(found) for kind, found in leaks.items()}
+    report["conflicting_sequences"] = len(conflicting)
+    report["duplicates_within_splits"] = sum(len(part) - len({r["sequence"] for r in part}) for part in parts.values())
+    where = regions(rows)
+    if where is not None:
+        split = [p for p, part in parts.items() for _ in part]
+        clusters: dict[int, set[str]] = {}
+        for cluster, part in zip(overlap_clusters(where), split):
+            clusters.setdefault(cluster, set()).add(part)
+        report["overlapping_regions_across_splits"] = sum(len(s) > 1 for s in clusters.values())
+        assert report["overlapping_regions_across_splits"] == 0, "overlapping genome regions in two splits"
+    report["examples"] = {kind: [f"{p}.csv:{i + 2} = {q}.csv:{j + 2} {parts[p][i]['sequence'][:30]}"
+                                 for p, i, q, j in found[:_EXAMPLES]]
+                          for kind, found in leaks.items() if found}
+    return report
+
+
+def _warn_leaks(name: str, leaks: dict[str, Any]) -> None:
+    found = {kind: leaks[kind] for kind in LEAK_KINDS if leaks[kind]}
+    if found:
+        log.warning("%s: leaks: %s (rows; examples in task.json 'leaks')", name,
+                    ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in found.items()))
 
 
 def prom300(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, negatives: str = "tokens",
@@ -261,28 +368,58 @@ def promscan(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, seed:
                       {"tss": len(tss), "tss_skipped": skipped, "positive_share": positives / max(1, len(rows))})
 
 
-def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float = 1.0) -> dict:
-    """A GUE-style CSV folder or a Nucleotide-Transformer-style FASTA (`>name|label`) as a dnalm task."""
+def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float = 1.0, dedup: bool = False) -> dict:
+    """A GUE-style CSV folder or a Nucleotide-Transformer-style FASTA (`>name|label`) as a dnalm task.
+
+    A folder's splits are kept as given, leaks and all, unless `dedup`: data is never altered unasked.
+    """
     source = Path(source)
     if source.is_dir():
         parts = {p: _read_rows(source / f"{p}.csv") for p in SPLITS if (source / f"{p}.csv").is_file()}
         if "train" not in parts or "test" not in parts:
             raise InputError(f"--source {source}: a task folder needs train.csv and test.csv (dev.csv optional)")
+        if "dev" not in parts:  # keep the given test split; carve dev from train
+            rng = np.random.default_rng(seed)
+            train = parts["train"]
+            dev_idx = set(rng.permutation(len(train))[: round(len(train) / 9)].tolist())
+            parts["dev"] = [r for i, r in enumerate(train) if i in dev_idx]
+            parts["train"] = [r for i, r in enumerate(train) if i not in dev_idx]
+        parts = {p: parts[p] for p in SPLITS}
     else:
         parts = {"all": _read_fasta_labels(source)}
-    rows = [r for part in parts.values() for r in part]
-    if "dev" not in parts and "all" not in parts:  # keep the given test split; carve dev from train
-        rng = np.random.default_rng(seed)
-        train = parts["train"]
-        dev_idx = set(rng.permutation(len(train))[: round(len(train) / 9)].tolist())
-        parts["dev"] = [r for i, r in enumerate(train) if i in dev_idx]
-        parts["train"] = [r for i, r in enumerate(train) if i not in dev_idx]
+    extra: dict[str, Any] = {"source": str(source), "dedup": dedup}
+    if dedup:
+        parts, extra["dedup_removed"] = dedup_splits(parts)
     name = source.name.split(".")[0]
-    if "all" in parts:
-        return split_task(out, name, rows, list(range(len(rows))), seed, train_fraction, {"source": str(source)})
-    rows = parts["train"] + parts["dev"] + parts["test"]
-    split = [p for p in ("train", "dev", "test") for _ in parts[p]]
-    return write_task(out, name, rows, split, seed, train_fraction, {"source": str(source)})
+    if "all" in parts:  # split here: identical sequences (either strand) go to one split
+        rows = parts["all"]
+        return split_task(out, name, rows, list(range(len(rows))), seed, train_fraction, extra)
+    rows = [r for part in parts.values() for r in part]
+    split = [p for p, part in parts.items() for _ in part]
+    return write_task(out, name, rows, split, seed, train_fraction, extra)
+
+
+def dedup_splits(parts: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    """The splits without leaks, and how many rows went for which reason.
+
+    Rows whose sequence (on either strand) carries two labels go from every split: no label of theirs is
+    right. Then a dev or test row matched in an earlier split (`find_leaks`) goes from dev or test, not the
+    earlier row: training keeps all it learns from, and the scores are measured on sequences it never saw.
+    """
+    conflicts = find_leaks(parts)["conflicting_labels"]
+    kept = _without(parts, {(p, i) for p, i, _, _ in conflicts})
+    leaks = find_leaks(kept)
+    cross = ("exact_duplicates", "reverse_complement_duplicates")
+    kept = _without(kept, {(p, i) for kind in cross for p, i, _, _ in leaks[kind]})
+    removed: dict[str, Any] = {"conflicting_labels": len(conflicts), **{kind: len(leaks[kind]) for kind in cross},
+                               "per_split": {p: len(parts[p]) - len(kept[p]) for p in parts}}
+    log.info("dedup: removed %d rows with conflicting labels, %d exact and %d reverse-complement duplicates",
+             len(conflicts), *(len(leaks[kind]) for kind in cross))
+    return kept, removed
+
+
+def _without(parts: dict[str, list[dict[str, Any]]], drop: set[tuple[str, int]]) -> dict[str, list[dict[str, Any]]]:
+    return {p: [r for i, r in enumerate(rows) if (p, i) not in drop] for p, rows in parts.items()}
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
@@ -362,7 +499,7 @@ def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, seed: int = 42, 
     half = window // 2
     intervals = [(c, (s + e) // 2 - half, (s + e) // 2 - half + window) for c, s, e, _, _ in hits]
     seqs = fetch(genome_dir, intervals)
-    rows, groups, skipped, last = [], [], 0, ("", -1, -1)
+    rows, groups, skipped = [], [], 0
     for i, ((contig, lo, hi), (_, s, e, strand, p), seq) in enumerate(zip(intervals, hits, seqs)):
         if seq is None:
             skipped += 1
@@ -370,10 +507,7 @@ def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, seed: int = 42, 
         rows.append({"sequence": seq if strand == "+" else reverse_complement(seq),
                      "label": int(f"site{i}" in bound), "contig": contig, "start": lo, "end": hi, "strand": strand,
                      "motif_start": s, "motif_end": e, "p_value": p})
-        # overlapping windows share sequence: keep them in one split
-        last = last if contig == last[0] and lo < last[2] else (contig, lo, hi)
-        last = (last[0], last[1], max(last[2], hi))
-        groups.append(f"{last[0]}:{last[1]}")
+        groups.append(i)  # overlapping windows share sequence: split_task keeps them in one split
     pybedtools.cleanup()
     if skipped:
         log.info("ctcf: %d sites skipped (their %d bp window leaves the contig or meets N)", skipped, window)
