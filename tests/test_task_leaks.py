@@ -8,8 +8,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from conftest import ASSETS, LAMBDA, dnalm, read_fasta_plain
 
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
