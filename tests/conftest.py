@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
@@ -29,10 +33,64 @@ KMER_VOCABS = {"kmer4": ["--kind", "kmer", "--k", "4"], "kmer6": ["--kind", "kme
                "kmer6_stride3": ["--kind", "kmer-stride", "--k", "6", "--stride", "3"]}
 
 
-def dnalm(*args: object, check: bool = True) -> subprocess.CompletedProcess:
+class WarmDnalm:
+    """bin/dnalm run by tests/warm_dnalm.py: each command in a process of its own, forked after the imports.
+
+    Only commands in the environment the server started with go warm; any other environment runs cold, since
+    cache locations and thread counts are read at import time. DNALM_TEST_COLD=1 runs every command cold.
+    """
+
+    def __init__(self) -> None:
+        self.server: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.outputs = Path(tempfile.mkdtemp(prefix="dnalm-warm-"))
+
+    def run(self, args: Sequence[object], cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        argv = [str(a) for a in args]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"} if env is None else env
+        if os.environ.get("DNALM_TEST_COLD") or (self.server and _settings(env) != _settings(self.env)):
+            return subprocess.run([sys.executable, str(DNALM), *argv], cwd=cwd, env=env, capture_output=True,
+                                  text=True)
+        with self.lock:
+            if self.server is None:
+                self.env = env
+                self.server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "warm_dnalm.py")], env=env,
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            out, err = self.outputs / "stdout", self.outputs / "stderr"
+            request = {"argv": argv, "cwd": str(cwd or os.getcwd()), "stdout": str(out), "stderr": str(err)}
+            self.server.stdin.write(json.dumps(request) + "\n")
+            self.server.stdin.flush()
+            reply = self.server.stdout.readline()
+            if not reply:
+                raise RuntimeError(f"tests/warm_dnalm.py stopped (exit {self.server.wait()})")
+            return subprocess.CompletedProcess([str(DNALM), *argv], json.loads(reply)["returncode"],
+                                               out.read_text(), err.read_text())
+
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stdin.close()
+            self.server.wait()
+        shutil.rmtree(self.outputs, ignore_errors=True)
+
+
+def _settings(env: dict[str, str]) -> dict[str, str]:
+    """The environment but pytest's note of the running test, which changes with every test."""
+    return {k: v for k, v in env.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+WARM = WarmDnalm()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    WARM.close()
+
+
+def dnalm(*args: object, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real CLI through bin/dnalm, as Nextflow tasks do."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([sys.executable, str(DNALM), *map(str, args)], capture_output=True, text=True, env=env)
+    proc = WARM.run(args, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"dnalm {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
     return proc

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import nfcheck
-from conftest import DNALM, LAMBDA, ROOT
+from conftest import DNALM, LAMBDA, ROOT, dnalm
 from dnalm.report import find
 from dnalm.vocabulary import Vocabulary, kmer_vocabulary_name
 
@@ -55,7 +55,7 @@ class Runner:
                 values[name] = None
         argv = nfcheck.render_command(ROOT, process, values)
         self.commands.append(argv)
-        proc = subprocess.run([sys.executable, str(DNALM), *argv[1:]], cwd=task_dir, capture_output=True, text=True)
+        proc = dnalm(*argv[1:], check=False, cwd=task_dir)
         assert proc.returncode == 0, f"{' '.join(argv)}\n{proc.stderr}"
         out = task_dir / argv[argv.index("--out") + 1]
         target = nfcheck.publish_dir(ROOT, process, self.params)
