@@ -264,3 +264,30 @@ def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
     y = [int(r["label"]) for r in table]
     probs = np.array([[float(r[f"p{c}"]) for c in range(3)] for r in table])
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr"))
+
+
+def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(built, vocabs, tmp_path):
+    """The forest caps follow the class count: on a two-class task dnalm's TF-IDF baseline matches an
+    unbounded scikit-learn forest of the same size and seed (the 256-leaf cap sized for 4,096-class
+    next-k-mer forests used to cost two-class tasks up to 0.05 MCC)."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import matthews_corrcoef
+
+    dnalm("tfidf-baseline", "--data", built / "promscan", "--vocab", vocabs["kmer4"], "--out", tmp_path / "tfidf")
+    metrics = json.loads((tmp_path / "tfidf" / "metrics.json").read_text())
+    assert metrics["max_leaf_nodes"] is None and metrics["tree_samples"] == metrics["train_samples"]
+    assert metrics["trees"] == 500 and not metrics["trees_chosen_on_validation"]  # 270 dev rows: no choice
+
+    def split(name: str) -> tuple[list[str], list[int]]:
+        with open(built / "promscan" / f"{name}.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        return [" ".join(r["sequence"][i:i + 4] for i in range(0, len(r["sequence"]) - 3, 4)) for r in rows], \
+            [int(r["label"]) for r in rows]
+
+    (train, y_train), (test, y_test) = split("train"), split("test")
+    vectorizer = TfidfVectorizer(analyzer=str.split, lowercase=False)
+    forest = RandomForestClassifier(n_estimators=500, random_state=42, n_jobs=2)
+    forest.fit(vectorizer.fit_transform(train), y_train)
+    unbounded = matthews_corrcoef(y_test, forest.predict(vectorizer.transform(test)))
+    assert abs(metrics["mcc"] - unbounded) <= 0.02, (metrics["mcc"], unbounded)

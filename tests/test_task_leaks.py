@@ -165,7 +165,7 @@ def test_dedup_removes_exactly_the_planted_leaks(tmp_path):
     assert removed == {"train": Counter([conflicting_train]), "dev": Counter(dev_leaks), "test": Counter(test_leaks)}
     assert summary["samples"] == {s: len(parts[s]) - sum(removed[s].values()) for s in SPLITS}
     assert summary["dedup_removed"] == {"conflicting_labels": 2, "exact_duplicates": 3,
-                                        "reverse_complement_duplicates": 1,
+                                        "reverse_complement_duplicates": 1, "paired_across_splits": 0,
                                         "per_split": {s: sum(removed[s].values()) for s in SPLITS}}
     assert leak_counts(out) == dict.fromkeys(leak_counts(out), 0)
     assert {k: summary["leaks"][k] for k in leak_counts(out)} == leak_counts(out)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dnalm.logs import log
 from dnalm.outputs import write_json, write_tsv
 
 TOP = 5
@@ -92,5 +93,24 @@ def write_result(out: Path, info: dict[str, Any], labels: np.ndarray, ranked: np
     metrics = {**info, "n_classes": n_classes, "train_samples": len(train_labels),
                **summarize(labels, ranked, n_classes, train_labels),
                **(probability_metrics(labels, probs) if probs is not None else {})}
+    metrics["below_chance"] = below_chance(metrics)
+    if metrics["below_chance"]:
+        log.warning("%s on %s: %s on test. A classifier does not do worse than chance by learning: that is a "
+                    "split problem (train and test labelled by opposite rules, e.g. a shuffled negative in "
+                    "training and its positive in test) until shown otherwise. See the task's leaks in task.json",
+                    info.get("model"), info.get("task"), metrics["below_chance"])
     write_json(Path(out) / "metrics.json", metrics)
     return metrics
+
+
+def below_chance(metrics: dict[str, Any]) -> str | None:
+    """What is below chance, by more than two standard errors (noise alone rarely goes that far): accuracy
+    under the majority-class rate, or an MCC under zero. None when neither is."""
+    n = metrics["test_samples"]
+    majority = metrics["majority_baseline"]
+    found = []
+    if metrics["accuracy"] < majority - 2 * math.sqrt(majority * (1 - majority) / n):
+        found.append(f"accuracy {metrics['accuracy']:.3f} below the majority class's {majority:.3f}")
+    if "mcc" in metrics and metrics["mcc"] < -2 / math.sqrt(n):
+        found.append(f"MCC {metrics['mcc']:.3f} below 0")
+    return ", ".join(found) or None

@@ -311,7 +311,10 @@ def _task(a: argparse.Namespace) -> None:
         elif a.command == "task-ctcf":
             tasks.ctcf(a.genome, a.motif, a.peaks, tmp, a.seed, a.train_fraction, a.window, a.p_threshold)
         else:
-            tasks.import_task(a.source, tmp, a.seed, a.train_fraction, a.dedup)
+            from dnalm.task_import import Columns, import_task
+
+            import_task(a.source, tmp, a.name, Columns(a.sequence_column, a.label_column, a.group_column),
+                        a.test_fold, a.seed, a.train_fraction, a.dedup)
 
 
 def _finetune_report(a: argparse.Namespace) -> None:
@@ -545,13 +548,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab", type=Path, required=True, help="vocabulary directory that tokenizes the sequences")
     p.add_argument("--k", type=_k, help="next-k-mer data: predict the next k nt (1..8)")
     p.add_argument("--trees", type=_int_list, default=[100, 200, 500, 1000, 2000],
-                   help="forest sizes tried; the best on validation is kept")
-    p.add_argument("--max-leaf-nodes", type=_positive_int, default=256,
-                   help="leaves per tree: bounds memory with many classes")
+                   help="forest sizes tried; the best validation MCC (accuracy over 32 classes) is kept. Under "
+                        "1,000 validation rows none is chosen: the largest up to 500 is used")
+    p.add_argument("--max-leaf-nodes", type=_non_negative_int, default=0,
+                   help="leaves per tree (default 0: unbounded for up to 32 classes where --memory-gb allows, "
+                        "else 256)")
     p.add_argument("--max-train", type=_positive_int, default=50_000,
                    help="at most this many training samples, a seeded subset")
-    p.add_argument("--tree-samples", type=_positive_int, default=10_000,
-                   help="bootstrap samples per tree: bounds time with many classes")
+    p.add_argument("--tree-samples", type=_non_negative_int, default=0,
+                   help="bootstrap samples per tree (default 0: all training rows for up to 32 classes, else "
+                        "10,000: bounds time with many classes)")
     p.add_argument("--memory-gb", type=_positive_float, default=8.0,
                    help="forest sizes over this memory are not tried")
     p.add_argument("--valid-fraction", type=_fraction, default=0.1,
@@ -561,7 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_seed(p)
 
     def task_command(name: str, help: str, genome: bool = True) -> argparse.ArgumentParser:
-        p = command(name, _task, help + "; writes train/dev/test.csv (80/10/10, stratified) and task.json")
+        p = command(name, _task, help + ("; writes train/dev/test.csv (80/10/10, stratified) and task.json"
+                                         if genome else ""))
         if genome:
             p.add_argument("--genome", type=Path, required=True, help="prepare-genome output directory")
         p.add_argument("--train-fraction", type=_share, default=1.0,
@@ -591,9 +598,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=_positive_int, default=1000, help="bp around each site")
     p.add_argument("--p-threshold", type=_positive_float, default=1e-4, help="motif p-value cut-off")
 
-    p = task_command("task-import", "a GUE-style CSV folder or Nucleotide-Transformer-style FASTA (>name|label) "
-                     "as a task", genome=False)
-    p.add_argument("--source", type=Path, required=True, help="folder with train.csv, [dev.csv,] test.csv, or a FASTA")
+    p = task_command("task-import", "a benchmark as a task: train/dev/test.csv and task.json (with its leaks). "
+                     "Splits given as files (GUE train/[dev]/test, fold files, a saved HF DatasetDict) are kept "
+                     "(dev carved from train when missing); one file (CSV, TSV, parquet, FASTA >name|label, a "
+                     "saved HF Dataset) is split 80/10/10, stratified, by group", genome=False)
+    p.add_argument("--source", type=Path, required=True,
+                   help="a folder of split files or fold files, a saved HF dataset, or one CSV/TSV/parquet/FASTA file")
+    p.add_argument("--name", help="task name in results and the report (default: the source's folder and name, "
+                                  "e.g. tf/0)")
+    p.add_argument("--sequence-column", default="sequence", help="column holding the sequences")
+    p.add_argument("--label-column", default="label", help="column holding the integer class labels")
+    p.add_argument("--group-column",
+                   help="column whose rows stay in one split (a shuffled negative and its positive); rows that "
+                        "are rearrangements of each other stay together without it")
+    p.add_argument("--test-fold", type=_positive_int,
+                   help="with fold files: the test fold; the next fold is dev, the others train")
     p.add_argument("--dedup", action="store_true",
                    help="remove leaks (reported in task.json either way): rows whose sequence, on either strand, "
                         "carries two labels, from every split; then dev and test rows whose sequence or reverse "

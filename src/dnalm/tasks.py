@@ -1,4 +1,5 @@
-"""Fine-tuning tasks built from the genome and its annotation (GROVER Fig. 6), and imported benchmarks.
+"""Fine-tuning tasks built from the genome and its annotation (GROVER Fig. 6); splits and leak checks for
+every task (imported benchmarks are read by `task_import`).
 
 Every builder writes a GUE-style folder: `train.csv`, `dev.csv`, `test.csv` with the columns
 `sequence,label` plus where each sequence comes from, and `task.json` with the class balance. Splits are
@@ -25,7 +26,6 @@ import numpy as np
 from dnalm.annotations import read_intervals
 from dnalm.errors import InputError
 from dnalm.genome import iter_runs, read_runs_bed
-from dnalm.labelled import check_nucleotides, parse_label, read_labelled_csv
 from dnalm.logs import log
 from dnalm.outputs import write_json
 
@@ -132,6 +132,17 @@ def canonical(seq: str) -> str:
     return min(seq, reverse_complement(seq))
 
 
+def pair_key(seq: str, parts: int = 20, min_piece: int = 3) -> str | None:
+    """One key for a sequence and every rearrangement of its `parts` equal pieces: the negatives of
+    DeePromoter, DNABERT and GENA-LM's promoter sets (and dnalm's nucleotide shuffles) are such
+    rearrangements of a positive, so a negative and its positive share a key. None for sequences too short
+    for pieces of `min_piece` bases, whose keys would match unrelated sequences."""
+    if len(seq) < parts * min_piece:
+        return None
+    starts, ends = _bounds(len(seq), parts)
+    return "|".join(sorted(seq[a:b] for a, b in zip(starts.tolist(), ends.tolist())))
+
+
 def overlap_clusters(regions: list[tuple[str, int, int]]) -> list[int]:
     """A cluster number per genome interval [start, end): intervals that overlap, directly or through others,
     on either strand, share one. A sweep over the intervals sorted per contig."""
@@ -163,13 +174,16 @@ def _union(groups: list[Any], links: list[list[Any]]) -> list[Any]:
 
 
 def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], seed: int,
-                  regions: list[tuple[str, int, int]] | None = None) -> list[str]:
-    """80/10/10 split of samples, whole groups at a time, stratified by the groups' label sets.
+                  regions: list[tuple[str, int, int]] | None = None,
+                  fractions: dict[str, float] = SPLITS) -> list[str]:
+    """A split of samples (80/10/10 by default), whole groups at a time, stratified by the groups' label sets.
 
-    Groups that share a sequence (or its reverse complement) are merged first, and so are groups whose genome
-    `regions` overlap, so no sequence, nor a stretch of genome, appears in two splits.
+    Groups that share a sequence (or its reverse complement) or a `pair_key` (a shuffled negative and its
+    positive) are merged first, and so are groups whose genome `regions` overlap, so no sequence, nor a
+    stretch of genome, nor a negative's positive, appears in two splits.
     """
-    links = [[("sequence", canonical(seq))] for seq in sequences]
+    links = [[("sequence", canonical(seq))] + ([("pair", key)] if (key := pair_key(seq)) else [])
+             for seq in sequences]
     if regions is not None:
         for keys, cluster in zip(links, overlap_clusters(regions)):
             keys.append(("region", cluster))
@@ -184,9 +198,9 @@ def assign_splits(groups: list[Any], labels: list[Any], sequences: list[str], se
     for key in sorted(strata):
         roots = strata[key]
         order = rng.permutation(len(roots))
-        cut1, cut2 = round(SPLITS["train"] * len(roots)), round((SPLITS["train"] + SPLITS["dev"]) * len(roots))
+        cuts = np.cumsum([fractions[name] for name in fractions]) * len(roots)
         for rank, j in enumerate(order.tolist()):
-            name = "train" if rank < cut1 else "dev" if rank < cut2 else "test"
+            name = list(fractions)[int(np.searchsorted(cuts.round(), rank, side="right"))]
             for i in members[roots[j]]:
                 split[i] = name
     return split
@@ -248,7 +262,8 @@ def _subsample_train(split: list[str], labels: list[Any], fraction: float, seed:
 
 
 #: Leaks across splits (rows of dev or test matched in an earlier split) and label conflicts (anywhere).
-LEAK_KINDS = ("exact_duplicates", "reverse_complement_duplicates", "conflicting_labels")
+LEAK_KINDS = ("exact_duplicates", "reverse_complement_duplicates", "paired_across_splits", "conflicting_labels")
+CROSS_SPLIT = LEAK_KINDS[:3]
 _EXAMPLES = 3  # examples per kind of leak in task.json
 
 
@@ -256,11 +271,15 @@ def find_leaks(parts: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[s
     """Every leak of a split task, as (split, row, matching split, matching row), rows counted from 0.
 
     A dev row leaks when its sequence (exact) or reverse complement is in train; a test row when it is in
-    train or dev: the model was trained, or chosen, on it. A row has a conflicting label when its sequence,
-    on either strand, also carries another label, in any split: no model can get both right.
+    train or dev: the model was trained, or chosen, on it. A dev or test row is also paired across splits
+    when another sequence of its group (a `group` column) or a rearrangement of it (`pair_key`: a shuffled
+    negative and its positive) is in an earlier split: a model can score by telling the twins apart. A row
+    has a conflicting label when its sequence, on either strand, also carries another label, in any split:
+    no model can get both right.
     """
     leaks: dict[str, list[tuple[str, int, str, int]]] = {kind: [] for kind in LEAK_KINDS}
     seen: dict[str, tuple[str, int]] = {}  # sequence -> its first row, earliest split first
+    twins: dict[tuple[str, str], tuple[str, int, str]] = {}  # pair or group key -> its first row, its sequence
     labelled: dict[str, dict[str, tuple[str, int]]] = {}  # canonical sequence -> label -> its first row
     for part, rows in parts.items():
         for i, row in enumerate(rows):
@@ -269,9 +288,15 @@ def find_leaks(parts: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[s
                 if key in seen:  # holds earlier splits only
                     leaks[kind].append((part, i, *seen[key]))
                     break
+            else:
+                twin = next((twins[k] for k in _twin_keys(row) if k in twins and twins[k][2] != canonical(seq)), None)
+                if twin is not None:
+                    leaks["paired_across_splits"].append((part, i, *twin[:2]))
             labelled.setdefault(canonical(seq), {}).setdefault(str(row["label"]), (part, i))
         for i, row in enumerate(rows):
             seen.setdefault(row["sequence"], (part, i))
+            for key in _twin_keys(row):
+                twins.setdefault(key, (part, i, canonical(row["sequence"])))
     for part, rows in parts.items():
         for i, row in enumerate(rows):
             by_label = labelled[canonical(row["sequence"])]
@@ -279,6 +304,12 @@ def find_leaks(parts: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[s
             if other is not None:
                 leaks["conflicting_labels"].append((part, i, *other))
     return leaks
+
+
+def _twin_keys(row: dict[str, Any]) -> list[tuple[str, str]]:
+    keys = [("group", str(row["group"]))] if row.get("group") not in (None, "") else []
+    pair = pair_key(row["sequence"])
+    return keys + ([("pair", pair)] if pair else [])
 
 
 def leak_report(parts: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -368,37 +399,6 @@ def promscan(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, seed:
                       {"tss": len(tss), "tss_skipped": skipped, "positive_share": positives / max(1, len(rows))})
 
 
-def import_task(source: Path, out: Path, seed: int = 42, train_fraction: float = 1.0, dedup: bool = False) -> dict:
-    """A GUE-style CSV folder or a Nucleotide-Transformer-style FASTA (`>name|label`) as a dnalm task.
-
-    A folder's splits are kept as given, leaks and all, unless `dedup`: data is never altered unasked.
-    """
-    source = Path(source)
-    if source.is_dir():
-        parts = {p: _read_rows(source / f"{p}.csv") for p in SPLITS if (source / f"{p}.csv").is_file()}
-        if "train" not in parts or "test" not in parts:
-            raise InputError(f"--source {source}: a task folder needs train.csv and test.csv (dev.csv optional)")
-        if "dev" not in parts:  # keep the given test split; carve dev from train
-            rng = np.random.default_rng(seed)
-            train = parts["train"]
-            dev_idx = set(rng.permutation(len(train))[: round(len(train) / 9)].tolist())
-            parts["dev"] = [r for i, r in enumerate(train) if i in dev_idx]
-            parts["train"] = [r for i, r in enumerate(train) if i not in dev_idx]
-        parts = {p: parts[p] for p in SPLITS}
-    else:
-        parts = {"all": _read_fasta_labels(source)}
-    extra: dict[str, Any] = {"source": str(source), "dedup": dedup}
-    if dedup:
-        parts, extra["dedup_removed"] = dedup_splits(parts)
-    name = source.name.split(".")[0]
-    if "all" in parts:  # split here: identical sequences (either strand) go to one split
-        rows = parts["all"]
-        return split_task(out, name, rows, list(range(len(rows))), seed, train_fraction, extra)
-    rows = [r for part in parts.values() for r in part]
-    split = [p for p, part in parts.items() for _ in part]
-    return write_task(out, name, rows, split, seed, train_fraction, extra)
-
-
 def dedup_splits(parts: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
     """The splits without leaks, and how many rows went for which reason.
 
@@ -409,36 +409,16 @@ def dedup_splits(parts: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, list
     conflicts = find_leaks(parts)["conflicting_labels"]
     kept = _without(parts, {(p, i) for p, i, _, _ in conflicts})
     leaks = find_leaks(kept)
-    cross = ("exact_duplicates", "reverse_complement_duplicates")
-    kept = _without(kept, {(p, i) for kind in cross for p, i, _, _ in leaks[kind]})
-    removed: dict[str, Any] = {"conflicting_labels": len(conflicts), **{kind: len(leaks[kind]) for kind in cross},
+    kept = _without(kept, {(p, i) for kind in CROSS_SPLIT for p, i, _, _ in leaks[kind]})
+    removed: dict[str, Any] = {"conflicting_labels": len(conflicts), **{kind: len(leaks[kind]) for kind in CROSS_SPLIT},
                                "per_split": {p: len(parts[p]) - len(kept[p]) for p in parts}}
-    log.info("dedup: removed %d rows with conflicting labels, %d exact and %d reverse-complement duplicates",
-             len(conflicts), *(len(leaks[kind]) for kind in cross))
+    log.info("dedup: removed %d rows with conflicting labels, %d exact and %d reverse-complement duplicates and "
+             "%d rows paired across splits", len(conflicts), *(len(leaks[kind]) for kind in CROSS_SPLIT))
     return kept, removed
 
 
 def _without(parts: dict[str, list[dict[str, Any]]], drop: set[tuple[str, int]]) -> dict[str, list[dict[str, Any]]]:
     return {p: [r for i, r in enumerate(rows) if (p, i) not in drop] for p, rows in parts.items()}
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    seqs, labels = read_labelled_csv(path)
-    return [{"sequence": s, "label": l} for s, l in zip(seqs, labels)]
-
-
-def _read_fasta_labels(path: Path) -> list[dict[str, Any]]:
-    from dnalm.fasta import read_fasta
-
-    rows = []
-    for record in read_fasta(path):
-        label = record.name.rsplit("|", 1)[-1] if "|" in record.name else ""
-        if not label:
-            raise InputError(f"--source {path}: record '{record.name}' has no label (header must end in |label)")
-        rows.append({"sequence": record.seq.decode().upper(),
-                     "label": parse_label(label, f"--source {path}: record '{record.name}'")})
-    check_nucleotides(path, [r["sequence"] for r in rows])
-    return rows
 
 
 def read_jaspar(path: Path) -> np.ndarray:

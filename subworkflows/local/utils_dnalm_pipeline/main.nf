@@ -58,7 +58,7 @@ def externalModel(ref, trust_remote_code) {
 // The id of an imported task: its folder (or file) name with the folder above it, so GUE's tf/0 and
 // mouse/0 stay apart (tf_0, mouse_0)
 def importedTaskId(source) {
-    def name = source.name.replaceAll(/(?i)\.(fa|fasta|fna|csv)(\.gz)?$/, '')
+    def name = source.name.replaceAll(/(?i)\.(fa|fasta|fna|csv|tsv|parquet)(\.gz)?$/, '')
     def parent = source.parent?.name
     return safeId(parent ? "${parent}_${name}" : name, "--finetune_tasks ${source}")
 }

@@ -16,7 +16,7 @@ process DNALM_TASK_IMPORT {
     script:
     def args = task.ext.args ?: ''
     """
-    dnalm task-import --source ${source} --out ${meta.id}_task ${args}
+    dnalm task-import --source ${source} --name ${meta.id} --out ${meta.id}_task ${args}
     """
 
     stub:
