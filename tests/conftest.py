@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import gzip
 import json
 import logging
@@ -124,6 +125,18 @@ def dnalm_log() -> Iterator[list[str]]:
     finally:
         log.removeHandler(handler)
         log.setLevel(level)
+
+
+SPLITS = ("train", "dev", "test")
+
+
+def read_splits(task: Path) -> dict[str, list[dict[str, str]]]:
+    """The rows of a task folder's train/dev/test.csv, as written."""
+    parts = {}
+    for split in SPLITS:
+        with open(task / f"{split}.csv", newline="") as fh:
+            parts[split] = list(csv.DictReader(fh))
+    return parts
 
 
 def read_fasta_plain(path: Path) -> dict[str, str]:

@@ -4,7 +4,6 @@ when given splits separate them."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -12,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import LAMBDA, dnalm, one_line_error, read_fasta_plain
+from conftest import LAMBDA, SPLITS, dnalm, one_line_error, read_fasta_plain, read_splits
 
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))
-SPLITS = ("train", "dev", "test")
 
 
 def promoter_pairs(n: int, length: int = 300, seed: int = 0) -> list[tuple[str, str]]:
@@ -32,14 +30,6 @@ def promoter_pairs(n: int, length: int = 300, seed: int = 0) -> list[tuple[str, 
             moved[target] = pieces[source]
         pairs.append((seq, "".join(moved)))
     return pairs
-
-
-def read_splits(task: Path) -> dict[str, list[dict[str, str]]]:
-    parts = {}
-    for split in SPLITS:
-        with open(task / f"{split}.csv", newline="") as fh:
-            parts[split] = list(csv.DictReader(fh))
-    return parts
 
 
 def rows_of(parts: dict[str, list[dict[str, str]]]) -> Counter:

@@ -3,30 +3,20 @@ duplicates and label conflicts in task.json, and `task-import --dedup` removes e
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from pathlib import Path
 
-from conftest import ASSETS, LAMBDA, dnalm, read_fasta_plain
+from conftest import ASSETS, LAMBDA, SPLITS, dnalm, read_fasta_plain, read_splits
 
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
 PEAKS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.ctcf_peaks.bed"
 MOTIF = ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar"
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))
-SPLITS = ("train", "dev", "test")
 
 
 def rc(seq: str) -> str:
     return seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
-
-
-def read_splits(task: Path) -> dict[str, list[dict[str, str]]]:
-    parts = {}
-    for split in SPLITS:
-        with open(task / f"{split}.csv", newline="") as fh:
-            parts[split] = list(csv.DictReader(fh))
-    return parts
 
 
 def cross_split_pairs(parts: dict[str, list[dict[str, str]]]) -> list[tuple[dict, dict]]:
