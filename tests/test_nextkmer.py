@@ -200,3 +200,15 @@ def test_bad_input_gets_one_line(human_genome, holdout_data, pretrained, tmp_pat
     assert "--k 7: must be between 1 and 6" in _fails("tfidf-baseline", "--data", holdout_data, "--vocab", bare,
                                                       "--k", "7", "--out", out)
     assert not out.exists()
+
+
+def test_a_bar_chart_of_zeros_is_still_drawn(tmp_path):
+    """Every model at MCC 0 on a task is a result (no signal), not missing data: the section and its plot stay
+    in the report (MultiQC drops all-zero categories by default, and with them the whole section)."""
+    results = tmp_path / "results" / "finetune"
+    results.mkdir(parents=True)
+    mqc.write_plot(results / "zero_mqc.json", "dnalm_finetune_zero", "Fine-tuning: zero", "MCC per model.",
+                   "bargraph", {"m1": {"MCC": 0.0}, "m2": {"MCC": 0.0}}, ymin=-1, ymax=1)
+    dnalm("report", "--results", tmp_path / "results", "--out", tmp_path / "report")
+    html = (tmp_path / "report" / "dnalm_report.html").read_text()
+    assert 'id="mqc-module-section-dnalm_finetune_zero"' in html and "dnalm_finetune_zero_plot" in html

@@ -604,8 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "saved HF Dataset) is split 80/10/10, stratified, by group", genome=False)
     p.add_argument("--source", type=Path, required=True,
                    help="a folder of split files or fold files, a saved HF dataset, or one CSV/TSV/parquet/FASTA file")
-    p.add_argument("--name", help="task name in results and the report (default: the source's folder and name, "
-                                  "e.g. tf/0)")
+    p.add_argument("--name", help="task name in results and the report (default: a folder's parent and name, "
+                                  "e.g. GUE's tf/0; a file's name)")
     p.add_argument("--sequence-column", default="sequence", help="column holding the sequences")
     p.add_argument("--label-column", default="label", help="column holding the integer class labels")
     p.add_argument("--group-column",

@@ -79,6 +79,8 @@ def write_plot(path: Path, section_id: str, section_name: str, description: str,
     if plot_type == "linegraph":
         data = {name: sorted([_number(x), y] for x, y in series.items()) for name, series in data.items()}
         pconfig = {"showlegend": True, **pconfig}
+    if plot_type == "bargraph":  # an MCC of 0 for every model is a result: MultiQC would drop the whole plot
+        pconfig = {"hide_zero_cats": False, **pconfig}
     content = {
         "id": section_id,
         "section_name": html.escape(section_name),
