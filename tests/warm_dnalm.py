@@ -1,7 +1,7 @@
 """A forking runner of bin/dnalm with torch and transformers already imported.
 
-Importing transformers 5 costs ~5-7 s of CPU here, more than most test commands take to run; the suite runs
-~200 of them. Each request still runs in a process of its own (forked from this one), in its own working
+Importing transformers 5 costs ~5-7 s of CPU here (its Trainer with accelerate, scikit-learn and umap a few
+more), more than most test commands take to run; the suite runs ~200 of them. Each request still runs in a process of its own (forked from this one), in its own working
 directory, through bin/dnalm itself, so only the import is shared. The server runs no torch operation before
 forking, so no thread pool is inherited. Requests whose environment differs from the server's run cold (see
 conftest.dnalm): cache locations and thread counts are read at import time.
@@ -27,8 +27,12 @@ def warm_up() -> None:
     from dnalm.caches import use_writable_caches
 
     use_writable_caches()  # as dnalm.cli.main does, before anything reads a cache location
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.metrics  # noqa: F401
     import torch  # noqa: F401
-    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast  # noqa: F401
+    import umap  # noqa: F401
+    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast, Trainer  # noqa: F401
 
 
 def child(request: dict) -> None:
