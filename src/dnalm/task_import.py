@@ -141,7 +141,8 @@ def read_source(source: Path, columns: Columns, test_fold: int | None) -> tuple[
     """The rows of `source` by split ('all' when dnalm is to split them) and what was read, for task.json."""
     if not source.exists():
         raise InputError(f"--source {source}: no such file or folder")
-    if test_fold is not None and not (source.is_dir() and fold_files(source)):
+    folds = fold_files(source) if source.is_dir() else {}
+    if test_fold is not None and not folds:
         raise InputError(f"--test-fold {test_fold}: --source {source} is not a folder of fold files (fold_1.csv ...)")
     if source.is_file():
         if suffix(source) in TABLES:
@@ -156,7 +157,6 @@ def read_source(source: Path, columns: Columns, test_fold: int | None) -> tuple[
         return {SPLIT_NAMES[n]: read_arrow_dataset(source / n, columns) for n in names}, "datasets DatasetDict"
     if (source / "state.json").is_file():
         return {"all": read_arrow_dataset(source, columns)}, "datasets Dataset"
-    folds = fold_files(source)
     if folds:
         return _folds(source, folds, columns, test_fold), f"fold files, test fold {test_fold}"
     files = split_files(source)
