@@ -139,6 +139,12 @@ def read_splits(task: Path) -> dict[str, list[dict[str, str]]]:
     return parts
 
 
+def read_mqc_table(path: Path) -> list[dict[str, str]]:
+    """The rows of a MultiQC custom-content TSV (its `#` header lines are MultiQC's settings)."""
+    lines = [line for line in Path(path).read_text().splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t"))
+
+
 def read_fasta_plain(path: Path) -> dict[str, str]:
     """An independent, minimal FASTA reader for checking dnalm's results."""
     records: dict[str, list[str]] = {}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, HUMAN, SHARED, dnalm, read_fasta_plain
+from dnalm.finetune import LEARNING_RATES, learning_rate_for
 
 SEQ = next(iter(read_fasta_plain(HUMAN).values()))
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
@@ -189,12 +190,21 @@ def test_finetune_on_gue_prom_300_tata(pretrained, vocabs, tmp_path):
     assert counts == {"train": 4904, "dev": 613, "test": 613}
     out = tmp_path / "ft"
     dnalm("finetune", "--model", pretrained / "model" / "model", "--data", task, "--epochs", "1", "--batch-size", "32",
-          "--learning-rate", "1e-3", "--warmup-steps", "0", "--out", out)
-    _check_against_predictions(out / "seed42")
+          "--warmup-steps", "0", "--out", out)
+    metrics = _check_against_predictions(out / "seed42")
+    assert metrics["learning_rate"] == LEARNING_RATES[0][1]  # the default for a tiny model (64 wide)
     dnalm("tfidf-baseline", "--data", task, "--vocab", vocabs["kmer6_overlap"], "--trees", "100",
           "--out", tmp_path / "tfidf")
     metrics = _check_against_predictions(tmp_path / "tfidf")
     assert metrics["mcc"] > 0.3  # GROVER: TF-IDF 6-mers reach MCC ~0.7 on GUE tasks
+
+
+@pytest.mark.parametrize("width, preset", [(64, 0), (256, 1), (768, 2), (1024, 2)])
+def test_the_default_learning_rate_follows_the_model_width(width, preset):
+    from transformers import BertConfig
+
+    assert learning_rate_for(BertConfig(hidden_size=width, num_attention_heads=4)) == LEARNING_RATES[preset][1]
+    assert LEARNING_RATES[-1][1] == 1e-6  # GROVER's, for BERT-base and wider
 
 
 def _fails(*args):

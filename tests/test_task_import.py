@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import LAMBDA, SPLITS, dnalm, one_line_error, read_fasta_plain, read_splits
+from conftest import LAMBDA, SPLITS, dnalm, one_line_error, read_fasta_plain, read_mqc_table, read_splits
 
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))
 
@@ -143,7 +143,8 @@ def test_a_saved_hf_datasetdict_keeps_its_splits(tmp_path):
 
 def test_a_baseline_below_chance_is_called_a_split_problem(vocabs, tmp_path):
     """Train and test labelled by opposite rules (GC-rich is 1 in train, 0 in test): the forest learns the
-    rule and scores far below chance, which the step says."""
+    rule and scores far below chance, which the step says, and the report's task check shows with the
+    task's leaks (three training rows planted in test)."""
     chunks = [LAMBDA_SEQ[i * 100:(i + 1) * 100] for i in range(300)]
     gc = [sum(map(c.count, "GC")) for c in chunks]
     median = sorted(gc)[len(gc) // 2]
@@ -154,6 +155,8 @@ def test_a_baseline_below_chance_is_called_a_split_problem(vocabs, tmp_path):
     for split in ("train", "dev", "test"):
         (source / f"{split}.csv").write_text("sequence,label\n" + "".join(
             f"{c},{rich[i] ^ (split == 'test')}\n" for i, c in enumerate(chunks) if split_of[i % 10] == split))
+    with open(source / "test.csv", "a") as fh:
+        fh.writelines(f"{chunks[i]},{rich[i]}\n" for i in (0, 1, 2))  # training rows, with their label
     dnalm("task-import", "--source", source, "--out", tmp_path / "task")
     proc = dnalm("tfidf-baseline", "--data", tmp_path / "task", "--vocab", vocabs["kmer4"], "--trees", "50",
                  "--out", tmp_path / "tfidf")
@@ -170,3 +173,9 @@ def test_a_baseline_below_chance_is_called_a_split_problem(vocabs, tmp_path):
                  "--out", tmp_path / "tfidf_normal")
     assert json.loads((tmp_path / "tfidf_normal" / "metrics.json").read_text())["below_chance"] is None
     assert "split problem" not in proc.stderr
+    dnalm("finetune-report", "--results", tmp_path / "tfidf", tmp_path / "tfidf_normal", "--out", tmp_path / "report")
+    checks = {r["Sample"]: r for r in read_mqc_table(tmp_path / "report" / "task_checks_mqc.tsv")}
+    inverted = checks[f"{tmp_path.name}/inverted"]  # an imported folder's task is named parent/folder
+    assert inverted["seen before"] == "3" and inverted["two labels"] == "0" and inverted["below chance"] == "tfidf_kmer4"
+    assert checks["normal"]["seen before"] == "n/a" and checks["normal"]["below chance"] == "none"
+    assert (tmp_path / "report" / f"{tmp_path.name}_inverted_mcc.png").is_file()

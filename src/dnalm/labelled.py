@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,9 @@ class Task:
     train: Split
     valid: Split | None
     test: Split
+    #: Leak counts of task.json (kind -> rows), carried into every result so the report can show them
+    #: beside the scores they inflate; empty for a folder without task.json.
+    leaks: dict[str, int] = field(default_factory=dict)
 
 
 def load_task(path: Path, k: int | None = None) -> Task:
@@ -79,9 +82,10 @@ def _csv_task(path: Path) -> Task:
     index = {name: i for i, name in enumerate(names)}
     built = {name: Split(seqs, np.array([index[x] for x in labels], dtype=np.int64))
              for name, (seqs, labels) in splits.items()}
-    meta = path / "task.json"  # written by the task-* builders
-    name = json.loads(meta.read_text())["task"] if meta.is_file() else path.name
-    return Task(name, len(names), built["train"], built.get("dev"), built["test"])
+    meta_file = path / "task.json"  # written by the task-* builders
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    leaks = {kind: n for kind, n in meta.get("leaks", {}).items() if isinstance(n, int)}
+    return Task(meta.get("task", path.name), len(names), built["train"], built.get("dev"), built["test"], leaks)
 
 
 def read_labelled_csv(path: Path) -> tuple[list[str], list[int]]:

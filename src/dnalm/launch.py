@@ -199,7 +199,13 @@ def convert_image(engine, uri, cache, dry_run, out=None):
 
 
 def launch(procs_per_node, command, engine, image, binds, dry_run, env=None, cpus_per_task=None,
-           image_cache=None, this_node=False):
+           image_cache=None, this_node=False, here=None):
+    """Start `command` on every rank (see render) and return its exit status.
+
+    here: dnalm's CLI, where this Python can run it. One local process in no container is then the dnalm
+    command itself, run in this Python rather than in a second interpreter that imports the same package
+    (torch and transformers: seconds) again. This module cannot import it: it runs on Python 3.6 hosts.
+    """
     env = dict(os.environ if env is None else env)
     # a task that is one SLURM job on one node, already inside its container, starts its ranks itself:
     # srun is not in the container, and the job's allocation is this node
@@ -216,6 +222,8 @@ def launch(procs_per_node, command, engine, image, binds, dry_run, env=None, cpu
     print(" ".join(shlex.quote(a) for a in argv), flush=True)
     if dry_run:
         return 0
+    if here is not None and argv[:1] == ["dnalm"] and argv == list(command):
+        return here(argv[1:])
     return subprocess.call(argv)
 
 
@@ -250,11 +258,11 @@ def add_arguments(p):
                    help="the training command, e.g. -- dnalm pretrain ...")
 
 
-def from_args(a):
-    """Run `dnalm launch` from parsed arguments (add_arguments' flags)."""
+def from_args(a, here=None):
+    """Run `dnalm launch` from parsed arguments (add_arguments' flags); `here` as for launch."""
     command = a.command_line[1:] if a.command_line[:1] == ["--"] else a.command_line
     return launch(a.procs_per_node, command, a.engine, a.image, a.bind, a.dry_run,
-                  cpus_per_task=a.cpus_per_task, image_cache=a.image_cache, this_node=a.this_node)
+                  cpus_per_task=a.cpus_per_task, image_cache=a.image_cache, this_node=a.this_node, here=here)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -264,15 +272,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "{}: error: {}\n".format(self.prog, message))
 
 
-def main(argv=None):
-    """`dnalm launch` without the rest of the CLI: what a host Python as old as 3.6 can run."""
+def main(argv=None, here=None):
+    """`dnalm launch` without the rest of the CLI: what a host Python as old as 3.6 can run (`here` as for
+    launch)."""
     parser = _Parser(prog="dnalm launch", description="start a training command on 1 process, N local "
                      "processes or every node of a SLURM allocation (srun + torchrun; standard library only)")
     parser.add_argument("-v", "--verbose", action="store_true", help="(accepted, as by every dnalm command)")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        return from_args(args)
+        return from_args(args, here)
     except InputError as exc:
         print("dnalm launch: error: {}".format(exc), file=sys.stderr)
         return 2

@@ -152,7 +152,7 @@ def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, k: int | None = N
             "vocabulary": vocab.name, "vocab_kind": vocab.kind, "vocab_size": len(vocab),
             "features": len(vectorizer.vocabulary_), "trees": count, "trees_chosen_on_validation": len(sizes) > 1,
             "max_leaf_nodes": leaves, "tree_samples": samples, "validation_accuracy": valid_accuracy,
-            "validation_mcc": valid_mcc, "validation_samples": len(valid), "seed": seed}
+            "validation_mcc": valid_mcc, "validation_samples": len(valid), "seed": seed, "task_leaks": task.leaks}
     metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, train.labels, probs)
     log.info("%s on %s: %d trees (validation MCC %.4f), test accuracy %.4f (majority %.4f, random %.4f)",
              info["model"], task.name, count, valid_mcc, metrics["accuracy"], metrics["majority_baseline"],
