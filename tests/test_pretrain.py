@@ -57,6 +57,22 @@ def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     assert a == b
 
 
+def test_held_out_evaluation_is_a_seeded_sample_of_the_test_windows(pretrained, tokenized, windows):
+    """Under the default cap the small test set is evaluated whole; a cap evaluates a sample of that size,
+    whose windows keep their masks (a part of the full evaluation's masked tokens)."""
+    n_test = len(np.load(windows["bpe_600"] / "test.npy"))
+    full = json.loads((pretrained / "model" / "metrics.json").read_text())
+    assert full["test_windows"] == n_test and full["held_out_after"]["windows"] == n_test
+    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                 "--checkpoint-dir", pretrained / "checkpoints", *STEPS, "--eval-windows", str(n_test // 2),
+                 "--out", pretrained / "sampled")
+    assert f"a seeded sample of {n_test // 2} of the {n_test} held-out windows" in proc.stderr
+    sampled = json.loads((pretrained / "sampled" / "metrics.json").read_text())
+    assert sampled["test_windows"] == n_test and sampled["held_out_after"]["windows"] == n_test // 2
+    assert 0 < sampled["held_out_after"]["masked_tokens"] < full["held_out_after"]["masked_tokens"]
+    assert sampled["held_out_before"]["masked_tokens"] == sampled["held_out_after"]["masked_tokens"]
+
+
 FEW = ["--max-steps", "4", "--save-steps", "4", "--batch-size", "4", "--warmup-steps", "1"]
 
 

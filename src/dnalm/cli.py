@@ -237,7 +237,7 @@ def _pretrain(a: argparse.Namespace) -> None:
         pretrain(a.tokenized, a.windows, out, a.checkpoint_dir, a.model_id or a.out.name, a.preset, a.config,
                  a.max_steps, a.batch_size, a.learning_rate, a.warmup_steps, a.weight_decay, a.mlm_probability,
                  a.save_steps, a.keep_checkpoints, a.eval_batch_size, a.seed, a.masking, a.log_window_ids,
-                 a.deepspeed)
+                 a.deepspeed, a.eval_windows)
 
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, only rank 0 writes --out
         run(None)
@@ -506,6 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a checkpoint every this many steps: a killed job loses at most these")
     p.add_argument("--keep-checkpoints", type=_positive_int, default=2,
                    help="newest checkpoints kept in --checkpoint-dir")
+    p.add_argument("--eval-windows", type=_non_negative_int, default=2000,
+                   help="held-out windows evaluated before and after training: a seeded sample, the same for "
+                        "both (0: all). 2,000 windows of 20-510 tokens hold up to 150,000 masked tokens at "
+                        "15%% masking (a standard error of accuracy near 0.002) and cost about 4%% of the "
+                        "training of 1,000 steps of 32 windows")
     p.add_argument("--eval-batch-size", type=_positive_int, default=64,
                    help="held-out windows per forward pass when evaluating")
     p.add_argument("--deepspeed", type=_deepspeed_config, default=None, metavar="zero2|JSON",

@@ -24,7 +24,7 @@ import numpy as np
 from dnalm import fingerprint, mqc
 from dnalm.data import IGNORE, MlmCollator, WindowDataset
 from dnalm.errors import InputError
-from dnalm.logs import log
+from dnalm.logs import log, progress
 from dnalm.outputs import write_json, write_tsv
 from dnalm.tokenized import TOKENS
 
@@ -114,9 +114,21 @@ def per_token_metrics(probs: np.ndarray, labels: np.ndarray, tokens: tuple[str, 
     return rows
 
 
+def evaluation_sample(n_windows: int, cap: int, seed: int) -> np.ndarray:
+    """The held-out windows evaluated: all of them, or a seeded sample of `cap` (0: no cap) in genome order.
+
+    Evaluation costs one forward pass per window, twice (before and after training); at hg38 the test set
+    has 0.4-1.5 million windows, which would take longer than a short training run. A window keeps its
+    index, and so its seeded mask, so a sample scores exactly as those windows do in a full evaluation."""
+    if cap == 0 or cap >= n_windows:
+        return np.arange(n_windows)
+    return np.sort(np.random.default_rng(seed).choice(n_windows, size=cap, replace=False))
+
+
 def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: int, top_k: int,
-                 keep_probs: int = 0) -> dict:
-    """Held-out masked-token metrics on a fixed, seeded mask: loss, perplexity, accuracy, top-k accuracy.
+                 windows: np.ndarray, keep_probs: int = 0, desc: str = "held-out windows") -> dict:
+    """Held-out masked-token metrics of `windows` on a fixed, seeded mask: loss, perplexity, accuracy,
+    top-k accuracy.
 
     With `keep_probs`, the predicted distributions of the first `keep_probs` masked positions are kept
     (as `probs`, `labels`) for per-token metrics.
@@ -127,9 +139,12 @@ def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: 
     device = next(model.parameters()).device
     loss_sum, n, correct, in_top = 0.0, 0, 0, 0
     kept_probs, kept_labels = [], []
+    bar = progress(total=len(windows), desc=desc, unit="window")
     with torch.no_grad():
-        for lo in range(0, len(data), batch_size):
-            batch = collator([data[i] for i in range(lo, min(lo + batch_size, len(data)))])
+        for lo in range(0, len(windows), batch_size):
+            chunk = windows[lo:lo + batch_size]
+            batch = collator([data[int(i)] for i in chunk])
+            bar.update(len(chunk))
             batch = {k: v.to(device) for k, v in batch.items()}
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             chosen = batch["labels"] != IGNORE
@@ -142,12 +157,13 @@ def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: 
             if room > 0:
                 kept_probs.append(torch.softmax(picked[:room].float(), -1).cpu().numpy())
                 kept_labels.append(labels[:room].cpu().numpy())
+    bar.close()
     model.train()
     if n == 0:
         raise InputError("no masked token in the held-out windows: too few test windows for evaluation")
     loss = loss_sum / n
     metrics = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / n,
-               f"top{top_k}_accuracy": in_top / n, "masked_tokens": n}
+               f"top{top_k}_accuracy": in_top / n, "masked_tokens": n, "windows": len(windows)}
     if keep_probs:
         metrics["probs"], metrics["labels"] = np.concatenate(kept_probs), np.concatenate(kept_labels)
     return metrics
@@ -158,7 +174,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
              learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
              mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
              eval_batch_size: int = 64, seed: int = 42, masking: str = "random",
-             log_windows: bool = False, deepspeed: Path | None = None) -> dict | None:
+             log_windows: bool = False, deepspeed: Path | None = None, eval_windows: int = 2000) -> dict | None:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
     Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;
@@ -220,7 +236,12 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
     model = BertForMaskedLM(config)
     evaluate = out is not None and len(test) > 0
-    before = evaluate_mlm(model, test, collator, eval_batch_size, top_k) if evaluate else None
+    sample = evaluation_sample(len(test), eval_windows, seed)
+    if evaluate and len(sample) < len(test):
+        log.info("%s: evaluating a seeded sample of %d of the %d held-out windows (--eval-windows)", model_id,
+                 len(sample), len(test))
+    before = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, desc="evaluating before training") \
+        if evaluate else None
     resume = complete_checkpoints(checkpoint_dir)
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
     if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
@@ -251,11 +272,12 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         torch.distributed.destroy_process_group()
     if out is None:
         return None
-    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, keep_probs=20_000) if evaluate else None
+    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, keep_probs=20_000,
+                         desc="evaluating after training") if evaluate else None
     per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
     _write_model(model, vocab.path, out / "model")
     return _write_metrics(out, model_id, before, after, per_token, history, model.config.to_dict(), top_k,
-                          masking)
+                          masking, len(test))
 
 
 def _single_process_rendezvous() -> None:
@@ -320,7 +342,7 @@ def _write_model(model, vocab_dir: Path, out: Path) -> None:
 
 
 def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, per_token: list[dict],
-                   history: list[dict], config: dict, top_k: int, masking: str) -> dict:
+                   history: list[dict], config: dict, top_k: int, masking: str, test_windows: int) -> dict:
     losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
     aucs = [r["auc"] for r in per_token if not math.isnan(r["auc"])]
     if after:
@@ -329,6 +351,7 @@ def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | 
               [[r[k] for k in ("token", "length", "count", "accuracy", "auc")] for r in per_token])
     summary = {"model": model_id, "masking": masking, "held_out_before": before, "held_out_after": after,
                "steps": max((h.get("step", 0) for h in history), default=0), "top_k": top_k,
+               "test_windows": test_windows,
                "config": {k: config[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
                                                  "num_attention_heads", "intermediate_size")}}
     write_json(out / "metrics.json", summary)
