@@ -562,19 +562,26 @@ ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, 
               report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors]
 
 
-# `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` and `${a.b ? 'x' : 'y'}`: the forms ext options may use
-INTERPOLATION = re.compile(r"\$\{\(?([\w.]+)(?: as Integer\))?(?:\s*\?:\s*(\w+)|\s*\?\s*'([^']*)'\s*:\s*'([^']*)')?\}")
+# `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and
+# `${a.b ? 'x' : 'y'}`: the forms ext options may use
+INTERPOLATION = re.compile(r"\$\{\(?([\w.]+)(?: as Integer\))?(?:\s*\?:\s*([\w.]+)|\s*\?\s*'([^']*)'\s*:\s*'([^']*)')?\}")
+
+
+def _value(path: str, values: dict) -> object:
+    value: object = values
+    for part in path.split("."):
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    return value
 
 
 def _interpolate(template: str, values: dict) -> str:
     def lookup(match: re.Match) -> str:
-        value: object = values
-        for part in match.group(1).split("."):
-            value = value[part] if isinstance(value, dict) else getattr(value, part)
+        value = _value(match.group(1), values)
         if " as Integer)" in match.group(0):
             value = int(value)
         if match.group(2) is not None:  # Groovy's elvis: a false value gives the default
-            return str(value) if _truthy(value) else match.group(2)
+            default = match.group(2)
+            return str(value) if _truthy(value) else str(_value(default, values) if "." in default else default)
         if match.group(3) is not None:
             return match.group(3) if _truthy(value) else match.group(4)
         return "" if value is None else str(value)

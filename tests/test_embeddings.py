@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 
 import numpy as np
@@ -28,7 +29,7 @@ def sets(tmp_path_factory, pretrained, tokenized, windows):
     dnalm("token-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           "--repeats", REPEATS, "--name", "bpe_600", "--out", base / "model")
     dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
-          "--repeats", REPEATS, "--name", "w2v", "--out", base / "w2v")
+          "--workers", "1", "--repeats", REPEATS, "--name", "w2v", "--out", base / "w2v")
     dnalm("embedding-report", "--embeddings", base / "model", base / "w2v", "--out", base / "report")
     return base
 
@@ -63,9 +64,10 @@ def test_token_characteristics_are_those_of_the_token(sets, tokenized):
 
 def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
-          "--name", "w2v", "--out", tmp_path / "again")
+          "--workers", "1", "--name", "w2v", "--out", tmp_path / "again")
     assert np.array_equal(np.load(tmp_path / "again" / "embeddings.npy"), np.load(sets / "w2v" / "embeddings.npy"),
                           equal_nan=True)
+    assert json.loads((sets / "w2v" / "embeddings.json").read_text())["reproducible"] is True
 
 
 def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about_zero():
@@ -187,6 +189,8 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
 def test_overlapping_kmers_get_the_dnabert_central_nucleotide_view(tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
           "--vector-size", "16", "--sentences", "200", "--name", "k6", "--out", tmp_path / "k6")
+    info = json.loads((tmp_path / "k6" / "embeddings.json").read_text())
+    assert info["workers"] == len(os.sched_getaffinity(0)) and info["reproducible"] is (info["workers"] == 1)
     dnalm("embedding-report", "--embeddings", tmp_path / "k6", "--out", tmp_path / "report")
     rows = table(tmp_path / "report" / "k6_tokens.tsv")
     full = [r for r in rows if len(r["token"]) == 6]

@@ -345,7 +345,7 @@ def _word2vec(a: argparse.Namespace) -> None:
 
     with atomic_directory(a.out) as tmp:
         word2vec(a.tokenized, a.windows, tmp, a.name or f"word2vec_{a.tokenized.name}", a.sentences, a.vector_size,
-                 a.window, a.min_count, a.epochs, a.workers, a.seed, a.repeats)
+                 a.window, a.min_count, a.epochs, a.workers or _cores(), a.seed, a.repeats)
 
 
 def _embedding_report(a: argparse.Namespace) -> None:
@@ -667,8 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=_positive_int, default=5, help="context window in tokens")
     p.add_argument("--min-count", type=_positive_int, default=1, help="ignore rarer tokens")
     p.add_argument("--epochs", type=_positive_int, default=5, help="passes over the sentences")
-    p.add_argument("--workers", type=_positive_int, default=1,
-                   help="threads; 1 makes the vectors reproducible for a seed")
+    p.add_argument("--workers", type=_non_negative_int, default=0,
+                   help="threads (default 0: the CPUs this process may use); 1 gives the same vectors for a seed "
+                        "on every run, more threads race and differ slightly")
     p.add_argument("--repeats", type=Path, help="repeat BED for the token characteristics")
     p.add_argument("--name", help="name in reports (default: word2vec_<tokenized>)")
     _add_seed(p)

@@ -112,7 +112,8 @@ def word2vec(tokenized_dir: Path, windows_dir: Path, out: Path, name: str, sente
              seed: int = 42, repeats: Path | None = None) -> dict:
     """gensim Word2Vec CBOW over a seeded sample of training windows: the static baseline (GROVER Fig. 4).
 
-    With one worker the vectors are reproducible for a seed (gensim's threads race otherwise).
+    With one worker the vectors are the same on every run for a seed; more workers race (gensim's threads
+    share the weights without locks), so their vectors differ a little from run to run.
     """
     from gensim.models import Word2Vec
 
@@ -131,4 +132,4 @@ def word2vec(tokenized_dir: Path, windows_dir: Path, out: Path, name: str, sente
              len(model.wv.key_to_index), len(genome.vocab))
     return write_set(out, name, "word2vec", matrix, genome, repeats,
                      {"sentences": len(corpus), "window": window, "min_count": min_count, "epochs": epochs,
-                      "workers": workers, "seed": seed})
+                      "workers": workers, "reproducible": workers == 1, "seed": seed})
