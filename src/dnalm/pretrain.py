@@ -126,7 +126,7 @@ def evaluation_sample(n_windows: int, cap: int, seed: int) -> np.ndarray:
 
 
 def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: int, top_k: int,
-                 windows: np.ndarray, keep_probs: int = 0, desc: str = "held-out windows") -> dict:
+                 windows: np.ndarray, keep_probs: int = 0, desc: str = "evaluating") -> dict:
     """Held-out masked-token metrics of `windows` on a fixed, seeded mask: loss, perplexity, accuracy,
     top-k accuracy.
 
@@ -144,7 +144,6 @@ def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: 
         for lo in range(0, len(windows), batch_size):
             chunk = windows[lo:lo + batch_size]
             batch = collator([data[int(i)] for i in chunk])
-            bar.update(len(chunk))
             batch = {k: v.to(device) for k, v in batch.items()}
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             chosen = batch["labels"] != IGNORE
@@ -157,6 +156,7 @@ def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: 
             if room > 0:
                 kept_probs.append(torch.softmax(picked[:room].float(), -1).cpu().numpy())
                 kept_labels.append(labels[:room].cpu().numpy())
+            bar.update(len(chunk))
     bar.close()
     model.train()
     if n == 0:
