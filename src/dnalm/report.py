@@ -92,9 +92,9 @@ def stage(results: Path, staging: Path, versions: Path | None, summary: Path | N
 ORDER = (("dnalm_genome*", 0), ("dnalm_vocab_*", 1), ("dnalm_window_lengths", 2), ("dnalm_pretraining*", 3),
          ("dnalm_nextkmer*", 4), ("nextkmer_accuracy*", 5), ("dnalm_vocabulary_selection", 6),
          ("dnalm_finetune*", 7), ("dnalm_task_checks", 7), ("dnalm_embeddings", 8), ("dnalm_pc_correlations_*", 9),
-         ("window_umap*", 16), ("*_umap*", 10), ("*_dendrogram*", 11), ("dnalm_self_similarity", 12), ("self_similarity*", 13),
-         ("dnalm_mask_*", 14), ("dnalm_window_embeddings", 15), ("dnalm_software_versions", 17),
-         ("dnalm_workflow_summary", 18))
+         ("window_umap*", 16), ("*_umap*", 10), ("*_dendrogram*", 11), ("dnalm_self_similarity", 12),
+         ("self_similarity*", 13), ("dnalm_mask_*", 14), ("dnalm_window_embeddings", 15),
+         ("dnalm_software_versions", 17), ("dnalm_workflow_summary", 18))
 
 
 def section_ids(staging: Path) -> list[str]:
