@@ -214,6 +214,14 @@ def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, wind
           "--batch-size", "4", "--warmup-steps", "1", "--out", tmp_path / "m")
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert metrics["masking"] == "span" and metrics["steps"] == 4
+    from transformers import AutoTokenizer
+
+    from dnalm.vocabulary import Vocabulary
+
+    dna = "acgtNtgcaGGCTTACCGGAttacagg"  # the model directory splits raw DNA into overlapping 6-mers itself
+    hf = AutoTokenizer.from_pretrained(tmp_path / "m" / "model", trust_remote_code=True)
+    ids = Vocabulary.load(tmp_path / "m" / "model").encode_lenient(dna.upper()).tolist()
+    assert hf(dna)["input_ids"] == [hf.cls_token_id] + ids + [hf.sep_token_id]
 
 
 def test_per_token_metrics_agree_with_an_independent_computation(pretrained):

@@ -27,6 +27,7 @@ from dnalm.errors import InputError
 from dnalm.logs import log, progress
 from dnalm.outputs import write_json, write_tsv
 from dnalm.tokenized import TOKENS
+from dnalm.vocabulary import TOKENIZER_FILES
 
 #: Model sizes. `base` is GROVER's and DNABERT's BERT-base; `tiny` is for tests and laptops.
 PRESETS = {
@@ -336,7 +337,7 @@ def _plot_loss(losses: list[tuple[int, float]], after: dict | None, model_id: st
 def _write_model(model, vocab_dir: Path, out: Path) -> None:
     """A HuggingFace model directory: weights, config and the vocabulary's tokenizer files."""
     model.save_pretrained(out)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "dnalm_vocab.json"):
+    for name in TOKENIZER_FILES:
         if (Path(vocab_dir) / name).is_file():
             shutil.copy(Path(vocab_dir) / name, out / name)
 

@@ -10,20 +10,26 @@ A vocabulary is a directory: HuggingFace `tokenizer.json` + `tokenizer_config.js
 
 All k-mer kinds are one rule: a k-mer starts every `stride` bases while one fits, then the bases left
 after the last k-mer form one shorter tail token, so `decode(encode(seq)) == seq` for any sequence.
-HF cannot split overlapping or strided k-mers; their `tokenizer.json` expects input pre-split by
-`presplit()`. Every step encodes through `Vocabulary.encode`, never with k-mer code of its own.
+Every step encodes through `Vocabulary.encode`, never with k-mer code of its own.
+
+Outside dnalm, `AutoTokenizer.from_pretrained(dir)` gives the same ids as `encode_lenient` on raw DNA of
+either case: every `tokenizer.json` upper-cases a/c/g/t first. HF `tokenizers` cannot cut overlapping or strided
+k-mers, so those directories also hold `tokenization_dnalm.py` (a `PreTrainedTokenizer` named in
+`auto_map`, loaded with `trust_remote_code=True`) and its `vocab.txt`; their `tokenizer.json` reads
+space-separated k-mers.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 from dnalm import _bpe
 from dnalm.errors import InputError
@@ -33,6 +39,10 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 KINDS = ("bpe", "kmer", "kmer-overlap", "kmer-stride")
 CONFIG = "dnalm_vocab.json"
 MAX_LENGTH = 512
+REMOTE_CODE = Path(__file__).with_name("tokenization_dnalm.py")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", CONFIG, "vocab.txt",
+                   REMOTE_CODE.name)
+"""Every file of a vocabulary directory: a model directory carries them all."""
 
 _CODE = np.full(256, 255, dtype=np.uint8)
 for _i, _b in enumerate(b"ACGT"):
@@ -148,10 +158,6 @@ class Vocabulary:
             starts[-1] = (n - 2) * self.stride + self.k if n > 1 else 0
         return starts, starts + lengths
 
-    def presplit(self, seq: str) -> str:
-        """Space-separated tokens: the input that HF's `tokenizer.json` of k-mer kinds expects."""
-        return " ".join(self.tokens[i] for i in self.encode(seq).tolist())
-
 
 def encode(vocab_dir: Path, seq: str | bytes) -> np.ndarray:
     """Token ids of `seq` under the vocabulary stored in `vocab_dir`."""
@@ -217,17 +223,31 @@ def _post_processor() -> processors.TemplateProcessing:
         special_tokens=[("[CLS]", SPECIAL_TOKENS.index("[CLS]")), ("[SEP]", SPECIAL_TOKENS.index("[SEP]"))])
 
 
+def _upper_case() -> normalizers.Sequence:
+    """a/c/g/t to upper case (`tokenizers` has no upper-case normalizer); other letters are [UNK] either way."""
+    return normalizers.Sequence([normalizers.Replace(b.lower(), b) for b in "ACGT"])
+
+
 def save_vocabulary(tokenizer: Tokenizer, out: Path, name: str, kind: str, k: int | None = None,
                     stride: int | None = None, **extra: int) -> Path:
     """Write a vocabulary directory loadable by `Vocabulary.load` and `AutoTokenizer`."""
     if kind not in KINDS:
         raise ValueError(kind)
     out.mkdir(parents=True, exist_ok=False)
+    tokenizer.normalizer = _upper_case()
     tokenizer.post_processor = _post_processor()
-    tokenizer.save(str(out / "tokenizer.json"))
     specials = dict(zip(["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"], SPECIAL_TOKENS))
-    write_json(out / "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast",
-                                               "model_max_length": MAX_LENGTH, **specials})
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": MAX_LENGTH, **specials}
+    if kind in ("bpe", "kmer"):
+        tokenizer.decoder = decoders.Fuse()  # decode() gives the sequence, not tokens joined by spaces
+    else:
+        vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
+        (out / "vocab.txt").write_text("".join(t + "\n" for t in sorted(vocab, key=vocab.get)))
+        shutil.copy(REMOTE_CODE, out / REMOTE_CODE.name)
+        config.update(tokenizer_class="DnaKmerTokenizer", k=k, stride=stride,
+                      auto_map={"AutoTokenizer": [f"{REMOTE_CODE.stem}.DnaKmerTokenizer", None]})
+    tokenizer.save(str(out / "tokenizer.json"))
+    write_json(out / "tokenizer_config.json", config)
     write_json(out / "special_tokens_map.json", specials)
     write_json(out / CONFIG, {"name": name, "kind": kind, "k": k, "stride": stride, **extra})
     return out
@@ -242,8 +262,8 @@ def kmer_vocabulary(out: Path, kind: str, k: int, stride: int | None = None) -> 
         raise InputError(f"--stride {stride}: kind {kind} needs a stride between 1 and k={k}")
     vocab = {t: i for i, t in enumerate(kmer_tokens(k))}
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    if kind == "kmer":
-        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{1,{k}}}"), behavior="isolated")
+    if kind == "kmer":  # a base other than A/C/G/T is one [UNK] and ends the k-mers before it, as in encode_lenient
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(f"[ACGT]{{1,{k}}}|[^ACGT]"), behavior="isolated")
     else:
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     return save_vocabulary(tokenizer, out, name=kmer_vocabulary_name(kind, k, stride), kind=kind, k=k, stride=stride)
