@@ -1,27 +1,30 @@
 """BPE training at genome scale: dnalm vs HuggingFace tokenizers vs SentencePiece, same input, one run.
 
-    python benchmarks/bpe_training.py [--merges 5000] [--sizes 50,100,200]
+    python benchmarks/bpe_training.py [--merges 5000] [--sizes 50,200,500]
 
-Each tool trains on the same 1 kb chunks of the same prepared genome in its own process. Reports
-training time, peak RSS, whether dnalm's merges equal HF's, and the growth of dnalm's cost with input
-size (slope, projection to the 3.1 Gbp human genome).
+Each tool trains on the same 1 kb chunks of the same prepared genome in its own process, with every core
+(dnalm also on one thread, to show what the threads add). Reports training time, peak RSS, whether
+dnalm's merges (on every thread count) equal HF's, and the growth of dnalm's cost with input size (slope,
+R², projection to the 3.1 Gbp human genome).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
 from common import WORK, inputs, machine, run_task, write_results
 
 HUMAN_MBP = 3100
+CORES = len(os.sched_getaffinity(0))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--merges", type=int, default=5000)
-    parser.add_argument("--sizes", default="50,100,200", help="Markov genome sizes (Mbp) for the growth fit")
+    parser.add_argument("--sizes", default="50,200,500", help="Markov genome sizes (Mbp) for the growth fit")
     parser.add_argument("--peers-up-to", type=int, default=200, help="largest input (Mbp) the peers run on")
     args = parser.parse_args()
     sizes = tuple(int(s) for s in args.sizes.split(",") if s)
@@ -29,12 +32,14 @@ def main() -> None:
     for name, genome in inputs(sizes).items():
         bp = _genome_bp(genome)
         row = {"input": name, "mbp": round(bp / 1e6, 2)}
-        ours = run_task("bpe_dnalm", genome, args.merges)
-        row["dnalm"] = _summary(ours)
+        ours = run_task("bpe_dnalm", genome, args.merges, CORES)
+        one = run_task("bpe_dnalm", genome, args.merges, 1)
+        row["dnalm"], row["dnalm_1_thread"] = _summary(ours), _summary(one)
+        row["threads_agree"] = ours["merges"] == one["merges"]
         if bp / 1e6 <= args.peers_up_to:
             hf = run_task("bpe_hf", genome, args.merges)
             row["hf"] = _summary(hf)
-            row["merges_identical_to_hf"] = ours["merges"] == hf["merges"]
+            row["merges_identical_to_hf"] = ours["merges"] == hf["merges"] == one["merges"]
             row["first_difference"] = next((i for i, (a, b) in enumerate(zip(ours["merges"], hf["merges"]))
                                             if a != b), None)
             WORK.mkdir(parents=True, exist_ok=True)
@@ -42,7 +47,7 @@ def main() -> None:
         rows.append(row)
         print(row)
     growth = _growth([r for r in rows if r["input"].startswith("Markov")])
-    data = {"machine": machine(), "merges": args.merges, "rows": rows, "growth": growth}
+    data = {"machine": machine(), "merges": args.merges, "threads": CORES, "rows": rows, "growth": growth}
     write_results("bpe_training", data, _markdown(data))
 
 
@@ -75,22 +80,22 @@ def _markdown(data: dict) -> str:
     lines = [f"## BPE training, {data['merges']} merges, 1 kb chunks",
              "",
              f"Machine: {data['machine']['cpu']}, {data['machine']['cores']} cores, "
-             f"{data['machine']['memory_gb']} GB.",
+             f"{data['machine']['memory_gb']} GB. dnalm on {data['threads']} threads and on 1; SentencePiece on "
+             f"{data['threads']} threads; HF on all cores (rayon). Times include reading the chunks.",
              "",
-             "| input | Mbp | dnalm s | dnalm MB | HF s | HF MB | SentencePiece s | SentencePiece MB | "
-             "merges = HF | speed vs SP | memory vs HF |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| input | Mbp | dnalm s | dnalm 1 thread s | dnalm MB | HF s | HF MB | SentencePiece s | "
+             "SentencePiece MB | merges = HF | time vs SP | memory vs HF |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         d, h, s = r["dnalm"], r.get("hf"), r.get("sentencepiece")
-        lines.append(
-            f"| {r['input']} | {r['mbp']} | {d['total_s']} | {d['peak_rss_mb']:.0f} | "
-            f"{h['total_s'] if h else '-'} | {h['peak_rss_mb']:.0f} | " if h else
-            f"| {r['input']} | {r['mbp']} | {d['total_s']} | {d['peak_rss_mb']:.0f} | - | - | ")
+        cells = [r["input"], r["mbp"], d["total_s"], r["dnalm_1_thread"]["total_s"], f"{d['peak_rss_mb']:.0f}"]
         if h:
-            lines[-1] += (f"{s['total_s']} | {s['peak_rss_mb']:.0f} | {'yes' if r['merges_identical_to_hf'] else 'no'} | "
-                          f"{s['total_s'] / d['total_s']:.1f}x | {d['peak_rss_mb'] / h['peak_rss_mb']:.2f} |")
+            cells += [h["total_s"], f"{h['peak_rss_mb']:.0f}", s["total_s"], f"{s['peak_rss_mb']:.0f}",
+                      "yes" if r["merges_identical_to_hf"] else "no", f"{d['total_s'] / s['total_s']:.2f}",
+                      f"{d['peak_rss_mb'] / h['peak_rss_mb']:.2f}"]
         else:
-            lines[-1] += "- | - | - | - | - |"
+            cells += ["-"] * 7
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     g = data["growth"]
     if g:
         lines += ["", "Growth of dnalm's cost on the Markov genomes (least squares, total time incl. loading):", "",

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 
 
-def bpe_dnalm(genome: str, merges: str) -> dict:
+def bpe_dnalm(genome: str, merges: str, threads: str) -> dict:
     from dnalm.bpe import learn_merges, merges_tokenizer, training_chunks
 
     t0 = time.perf_counter()
     chunks = training_chunks(Path(genome), 1000, 0, 0)
     t1 = time.perf_counter()
-    learned = learn_merges(chunks, int(merges))
+    learned = learn_merges(chunks, int(merges), int(threads))
     t2 = time.perf_counter()
     model = json.loads(merges_tokenizer(learned).to_str())["model"]
     return {"load_s": t1 - t0, "train_s": t2 - t1, "total_s": t2 - t0, "merges": model["merges"]}

@@ -396,6 +396,37 @@ def gpu_errors(root: Path) -> list[str]:
     return problems
 
 
+
+def label_cpus(root: Path, labels: list[str], process: str) -> int:
+    """CPUs of a task's first attempt: the generic setting, then every matching withLabel block in the order
+    the config lists them (so a later block overrides an earlier one, whatever the label order in the
+    module), then a withName block (engine facts 7 and 15)."""
+    base = strip_comments((root / "conf" / "base.config").read_text())
+    cpus = re.search(r"^    cpus\s*=\s*\{\s*(\d+)", base, re.M)
+    found = int(cpus.group(1)) if cpus else 1
+    for kind, name, body in re.findall(r"with(Label|Name):\s*'([\w|]+)'\s*\{(.*?)\n    \}", base, re.S):
+        if (kind == "Name") == (process in name.split("|")) and (kind == "Name" or name in labels):
+            setting = re.search(r"cpus\s*=\s*\{\s*(\d+)", body)
+            found = int(setting.group(1)) if setting else found
+    return found
+
+
+def thread_errors(root: Path) -> list[str]:
+    """(j) a step told to use `task.cpus` threads gets more than one CPU from its labels: a multi-threaded step
+    under process_single runs on one core on a cluster, and nothing fails to say so."""
+    problems = []
+    args = ext_args(root)
+    for path in module_files(root):
+        text = path.read_text()
+        proc = re.search(r"^process (\w+)", text, re.M).group(1)
+        if "task.cpus" not in args.get(proc, "") + section(text, "script"):
+            continue
+        labels = re.findall(r"^\s*label\s+'(\w+)'", text, re.M)
+        if label_cpus(root, labels, proc) < 2:
+            problems.append(f"{path.relative_to(root)}: {proc} runs task.cpus threads, but its labels "
+                            f"({', '.join(labels)}) give it 1 CPU")
+    return problems
+
 # --- Values that reach a shell line ---------------------------------------------------------------------
 
 SHELL_CHARACTERS = " \t\n'\"`$;&|<>(){}\\*?[]#~!"
@@ -559,7 +590,7 @@ def typed_param_errors(root: Path) -> list[str]:
 
 
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
-              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors]
+              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

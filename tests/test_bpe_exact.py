@@ -37,6 +37,8 @@ def test_merges_and_encodings_equal_huggingface(genome, merges, human_genome, ec
     peer = hf_train(chunks.strings(), merges)
     ours = merges_tokenizer(learn_merges(chunks, merges))
     assert json.loads(ours.to_str())["model"] == json.loads(peer.to_str())["model"]
+    sharded = merges_tokenizer(learn_merges(training_chunks(genome_dir, 1000, 0, 0), merges, threads=3))
+    assert json.loads(sharded.to_str())["model"] == json.loads(peer.to_str())["model"]
     vocab = Vocabulary.load(save_vocabulary(ours, tmp_path / "v", name="v", kind="bpe"))
     assert vocab._merge_table is not None  # the C encoder is the one under test
     for run in iter_runs(genome_dir):
@@ -79,15 +81,27 @@ def test_threads_split_a_long_run_with_the_same_result(vocabs, human_genome):
 
 
 def test_bpe_training_logs_while_the_c_core_runs():
-    """Training is one call into C that reports nothing: a line every interval shows in a batch log that
-    vocab-sweep is alive; the call's result and its errors come through unchanged."""
+    """Training is one call into C: a line every interval shows in a batch log that vocab-sweep is alive, with
+    the merges done and the time left where the call counts them; its result and errors come through."""
     import time
 
     from dnalm.logs import run_logging_progress
 
+    done = np.zeros(1, dtype=np.int64)
+
+    def count() -> int:
+        for _ in range(5):
+            time.sleep(0.1)
+            done[0] += 100
+        return 7
+
     with dnalm_log() as messages:
         assert run_logging_progress("training BPE to 9 merges", lambda: time.sleep(0.45) or 7, every=0.1) == 7
+        assert run_logging_progress("training BPE to 500 merges", count, every=0.13, done=done, total=500,
+                                    unit="merges") == 7
         with pytest.raises(ValueError, match="invalid literal"):
             run_logging_progress("failing", int, "x", every=0.1)
     alive = [m for m in messages if m.startswith("training BPE to 9 merges: running for")]
     assert 3 <= len(alive) <= 5, messages
+    counted = [m for m in messages if m.startswith("training BPE to 500 merges: ")]
+    assert counted and all(" of 500 merges after " in m and "s left at this rate" in m for m in counted), messages

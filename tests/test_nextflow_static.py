@@ -67,6 +67,11 @@ DEFECTS = {
     "process without versions": (nfcheck.process_errors, WINDOWS, ", topic: versions", "", "versions topic"),
     "unknown flag in a script": (nfcheck.flag_errors, WINDOWS, "--tokenized ${tokenized}",
                                  "--tokens ${tokenized}", "--tokens"),
+    "threads on one CPU": (nfcheck.thread_errors, "modules/local/dnalm/vocab_sweep/main.nf", "label 'process_medium'",
+                           "label 'process_single'", "DNALM_VOCAB_SWEEP runs task.cpus threads"),
+    "a later label block overridden": (nfcheck.thread_errors, "conf/base.config", "withLabel: 'process_high_memory' {\n",
+                                       "withLabel: 'process_high_memory' {\n        cpus = { 1 }\n",
+                                       "DNALM_VOCAB_SWEEP runs task.cpus threads"),
     "unknown flag in ext.args": (nfcheck.flag_errors, "conf/modules.config", "--chunk-bp", "--chunk-size",
                                  "--chunk-size"),
     "launch flag given to the launched command": (

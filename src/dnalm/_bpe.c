@@ -190,7 +190,8 @@ static void strings_free(Strings *s) {
  * rare, so up to two chunks are stored inline (cap == 0). */
 typedef struct {
     int32_t n, cap;
-    int32_t step;          /* the last merge step that increased the pair's count */
+    int32_t step;          /* the last merge step that changed the pair's count */
+    int32_t delta;         /* the net change of the count in that step */
     union {
         int32_t *v;
         int32_t in[2];
@@ -203,7 +204,7 @@ typedef struct {
     PairMap pairs;
     ChunkList *lists;
     size_t n_lists, cap_lists;
-    uint32_t *touched;     /* pairs whose count rose in this merge step */
+    uint32_t *touched;     /* pairs whose count changed in this merge step */
     size_t n_touched, cap_touched;
     int step;
     int32_t chunk;         /* the chunk being merged */
@@ -244,22 +245,24 @@ static ChunkList *list_append(Changes *c, PairSlot *s) {
 
 static void list_free(ChunkList *l) {
     if (l->cap) free(l->at.v);
-    *l = (ChunkList){.n = 0, .cap = 0, .step = l->step};
+    *l = (ChunkList){.n = 0, .cap = 0, .step = l->step, .delta = l->delta};
 }
 
 static int change(Changes *c, uint32_t a, uint32_t b, int delta) {
     PairSlot *s = pairmap_get(&c->pairs, a << 16 | b);
     if (!s) return -1;
+    ChunkList *l;
     if (delta < 0) {
-        if (--s->count == 0 && s->list >= 0) list_free(&c->lists[s->list]);  /* gone from every chunk */
-        return 0;
+        s->count -= 1;
+        l = &c->lists[s->list];    /* a pair loses an occurrence only after gaining one: its list exists */
+    } else {
+        if (s->count == UINT32_MAX) return -2;
+        s->count += 1;
+        if (!(l = list_append(c, s))) return -1;
     }
-    if (s->count == UINT32_MAX) return -2;
-    s->count += 1;
-    ChunkList *l = list_append(c, s);
-    if (!l) return -1;
     if (l->step != c->step) {
         l->step = c->step;
+        l->delta = 0;
         if (c->n_touched == c->cap_touched) {
             size_t cap = c->cap_touched ? c->cap_touched * 2 : 1024;
             uint32_t *t = realloc(c->touched, cap * sizeof(uint32_t));
@@ -269,11 +272,17 @@ static int change(Changes *c, uint32_t a, uint32_t b, int delta) {
         }
         c->touched[c->n_touched++] = a << 16 | b;
     }
+    l->delta += delta;
+    if (delta < 0 && s->count == 0) list_free(l);  /* gone from every chunk */
     return 0;
 }
 
 /* Index of the first occurrence of the pair (a, b) in s[0..n), or -1. Blocks of 32 are tested with a
- * branch-free loop the compiler vectorizes: most chunks a merge visits do not hold the pair. */
+ * branch-free loop the compiler vectorizes (with AVX2 where the CPU has it): most of what a merge scans
+ * does not hold the pair. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static int32_t find_pair(const uint16_t *s, int32_t n, uint16_t a, uint16_t b) {
     int32_t i = 0;
     for (; i + 33 <= n; i += 32) {
@@ -286,24 +295,195 @@ static int32_t find_pair(const uint16_t *s, int32_t n, uint16_t a, uint16_t b) {
     return -1;
 }
 
+/* A barrier for the few threads of one training or encoding: they meet after every merge or rank, so it
+ * spins (yielding now and then) instead of sleeping in the kernel. */
+typedef struct {
+    atomic_int count, sense;
+    int n;
+} SpinBarrier;
+
+static void barrier_wait(SpinBarrier *b, int *local_sense) {
+    *local_sense = !*local_sense;
+    if (atomic_fetch_add(&b->count, 1) == b->n - 1) {
+        atomic_store(&b->count, 0);
+        atomic_store(&b->sense, *local_sense);
+    } else {
+        for (int spins = 0; atomic_load(&b->sense) != *local_sense;)
+            if (++spins > 2000) { sched_yield(); spins = 0; }
+    }
+}
+
+/* Training is split by chunks into shards, one per thread. A shard owns its chunks and a pair map of
+ * their counts and chunk lists; the global map holds the sums. For each merge, thread 0 picks the top
+ * pair from the global heap, every thread merges it in its own chunks, and thread 0 then adds each
+ * shard's net change per touched pair to the global counts. The global counts, and so the merges, are
+ * those of one thread: the shards only divide the scanning and rewriting. */
+typedef struct {
+    Changes ch;
+    int32_t c0, c1;        /* the chunks [c0, c1) */
+    int failed;
+} Shard;
+
+typedef struct {
+    uint16_t *sym;
+    const int64_t *start;
+    int32_t *len;
+    Shard shards[64];
+    int n_shards;
+    SpinBarrier barrier;
+    atomic_int go;         /* 1: workers start, -1: a thread could not be started, workers return */
+    uint32_t a, b, new_id; /* the merge of this step */
+    int32_t step;
+    int stop;
+} Training;
+
+typedef struct {
+    Training *tr;
+    int t;
+} TrainWorker;
+
+/* Count the pairs of the shard's chunks (every pair is touched, with its count as its delta). */
+static void shard_count(Training *tr, Shard *sh) {
+    Changes *ch = &sh->ch;
+    if (pairmap_init(&ch->pairs, 1 << 16) < 0) { sh->failed = -1; return; }
+    ch->step = -2;                    /* new pair slots start at step -1: every initial pair is touched */
+    for (int32_t c = sh->c0; c < sh->c1 && !sh->failed; c++) {
+        const uint16_t *s = tr->sym + tr->start[c];
+        ch->chunk = c;
+        for (int32_t i = 0; i + 1 < tr->len[c]; i++)
+            if ((sh->failed = change(ch, s[i], s[i + 1], 1))) break;
+    }
+}
+
+/* Apply this step's merge in every chunk of the shard where the pair was formed, left to right (HF's
+ * Word::merge). The list is detached first: merging may append to other lists and move the array. */
+static void shard_merge(Training *tr, Shard *sh) {
+    Changes *ch = &sh->ch;
+    uint32_t a = tr->a, b = tr->b, new_id = tr->new_id;
+    ch->step = tr->step;
+    PairSlot *p = pairmap_find(&ch->pairs, a << 16 | b);
+    if (!p || p->list < 0) return;
+    ChunkList where = ch->lists[p->list];
+    ch->lists[p->list] = (ChunkList){.n = 0, .cap = 0, .step = where.step, .delta = where.delta};
+    const int32_t *chunks = list_items(&where);
+    int failed = 0;
+    for (int32_t k = 0; k < where.n && !failed; k++) {
+        int32_t c = chunks[k];
+        if (k + 1 < where.n) __builtin_prefetch(tr->sym + tr->start[chunks[k + 1]]);
+        uint16_t *s = tr->sym + tr->start[c];
+        int32_t n = tr->len[c], i = find_pair(s, n, (uint16_t)a, (uint16_t)b), out = i;
+        if (i < 0) continue;
+        ch->chunk = c;
+        while (i >= 0) {           /* i: the next occurrence, s[out..i) moved down, s[i..n) unread */
+            if (out > 0 && ((failed = change(ch, s[out - 1], a, -1)) ||
+                            (failed = change(ch, s[out - 1], new_id, 1)))) break;
+            if (i + 2 < n && ((failed = change(ch, b, s[i + 2], -1)) ||
+                              (failed = change(ch, new_id, s[i + 2], 1)))) break;
+            s[out++] = (uint16_t)new_id;
+            i += 2;
+            int32_t next = find_pair(s + i, n - i, (uint16_t)a, (uint16_t)b);
+            int32_t gap = next < 0 ? n - i : next;
+            memmove(s + out, s + i, (size_t)gap * sizeof(uint16_t));
+            out += gap;
+            i = next < 0 ? -1 : i + gap;
+        }
+        tr->len[c] = out;
+    }
+    list_free(&where);
+    for (size_t i = 0; i < ch->n_touched; i++) {     /* trim the lists this step grew */
+        ChunkList *l = &ch->lists[pairmap_find(&ch->pairs, ch->touched[i])->list];
+        if (l->cap > l->n + 4) {
+            int32_t *v = realloc(l->at.v, (size_t)l->n * sizeof(int32_t));
+            if (v) { l->at.v = v; l->cap = l->n; }
+        }
+    }
+    sh->failed = failed;
+}
+
+static void *train_worker(void *arg) {
+    TrainWorker *w = arg;
+    Training *tr = w->tr;
+    Shard *sh = &tr->shards[w->t];
+    int sense = 0;
+    while (atomic_load(&tr->go) == 0) sched_yield();
+    if (atomic_load(&tr->go) < 0) return NULL;
+    shard_count(tr, sh);
+    barrier_wait(&tr->barrier, &sense);       /* counted */
+    for (;;) {
+        barrier_wait(&tr->barrier, &sense);   /* the merge is chosen */
+        if (tr->stop) break;
+        if (!sh->failed) shard_merge(tr, sh);
+        barrier_wait(&tr->barrier, &sense);   /* merged */
+    }
+    return NULL;
+}
+
+/* A pair whose global count changed in this step, with its count before the step. */
+typedef struct {
+    uint32_t key, before;
+} Rise;
+
+/* Add every shard's net changes of this step to the global counts, and queue the pairs whose count
+ * rose (a pair whose count fell keeps an older, higher entry: popped, it is found stale and requeued,
+ * as in HF). Returns 0, -1 (out of memory) or -2 (a count over 2^32 - 1). */
+static int gather(Training *tr, PairMap *global, Heap *heap, Rise **rises, size_t *cap_rises) {
+    size_t n_rises = 0;
+    for (int t = 0; t < tr->n_shards; t++) {
+        Changes *ch = &tr->shards[t].ch;
+        for (size_t i = 0; i < ch->n_touched; i++) {
+            uint32_t key = ch->touched[i];
+            int32_t delta = ch->lists[pairmap_find(&ch->pairs, key)->list].delta;
+            PairSlot *g = pairmap_get(global, key);  /* `list` holds the step that last changed it */
+            if (!g) return -1;
+            if (g->list != tr->step) {
+                g->list = tr->step;
+                if (n_rises == *cap_rises) {
+                    size_t cap = *cap_rises ? *cap_rises * 2 : 1024;
+                    Rise *r = realloc(*rises, cap * sizeof(Rise));
+                    if (!r) return -1;
+                    *rises = r;
+                    *cap_rises = cap;
+                }
+                (*rises)[n_rises++] = (Rise){key, g->count};
+            }
+            int64_t count = (int64_t)g->count + delta;  /* never below 0: a shard loses only its own */
+            if (count > UINT32_MAX) return -2;
+            g->count = (uint32_t)count;
+        }
+        ch->n_touched = 0;
+    }
+    for (size_t i = 0; i < n_rises; i++) {
+        PairSlot *g = pairmap_find(global, (*rises)[i].key);
+        if (g->count > (*rises)[i].before && heap_push(heap, entry(g->count, g->key)) < 0) return -1;
+    }
+    return 0;
+}
+
+/* train(symbols, starts, lengths, alphabet, n_merges, threads, done) -> list of (left, right, new) ids */
 static PyObject *train(PyObject *self, PyObject *args) {
-    Py_buffer sym_buf, start_buf, len_buf;
+    Py_buffer sym_buf, start_buf, len_buf, done_buf = {0};
     PyObject *alphabet;
     Py_ssize_t n_merges;
-    if (!PyArg_ParseTuple(args, "w*y*w*On", &sym_buf, &start_buf, &len_buf, &alphabet, &n_merges))
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "w*y*w*On|iw*", &sym_buf, &start_buf, &len_buf, &alphabet, &n_merges,
+                          &threads, &done_buf))
         return NULL;
     PyObject *result = NULL;
-    uint16_t *sym = sym_buf.buf;
-    const int64_t *start = start_buf.buf;
-    int32_t *len = len_buf.buf;
+    Training *tr = calloc(1, sizeof(Training));
     Py_ssize_t n_chunks = len_buf.len / (Py_ssize_t)sizeof(int32_t);
+    int64_t *progress = done_buf.buf && done_buf.len >= (Py_ssize_t)sizeof(int64_t) ? done_buf.buf : NULL;
     Strings strings = {0};
     Heap heap = {0};
-    Changes ch = {0};
+    PairMap global = {0};
+    Rise *rises = NULL;
+    size_t cap_rises = 0;
     int32_t (*merges)[3] = NULL;
     Py_ssize_t done = 0;
-    int failed = 0;
+    int failed = 0, started = 0, sense = 0;
+    pthread_t tids[64];
+    TrainWorker workers[64];
 
+    if (!tr) goto nomem;
     Py_ssize_t n_alpha = PyList_Size(alphabet);
     if (n_alpha < 0) goto out;
     if (n_alpha + n_merges >= 0xFFFF || n_chunks >= INT32_MAX) {
@@ -317,82 +497,78 @@ static PyObject *train(PyObject *self, PyObject *args) {
         if (strings_add(&strings, s, (size_t)l, "", 0) < 0) goto nomem;
     }
     merges = malloc((size_t)(n_merges ? n_merges : 1) * sizeof(*merges));
-    if (!merges || pairmap_init(&ch.pairs, 1 << 16) < 0) goto nomem;
+    if (!merges || pairmap_init(&global, 1 << 16) < 0) goto nomem;
+    tr->sym = sym_buf.buf;
+    tr->start = start_buf.buf;
+    tr->len = len_buf.buf;
+    tr->n_shards = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    if (tr->n_shards > n_chunks) tr->n_shards = n_chunks ? (int)n_chunks : 1;
+    int64_t total = n_chunks ? tr->start[n_chunks - 1] + tr->len[n_chunks - 1] : 0;
+    for (int t = 0, c = 0; t < tr->n_shards; t++) {    /* shards of about equal bases */
+        tr->shards[t].c0 = c;
+        while (c < n_chunks && (t == tr->n_shards - 1 || tr->start[c] < total * (t + 1) / tr->n_shards)) c++;
+        tr->shards[t].c1 = c;
+    }
 
     Py_BEGIN_ALLOW_THREADS
-    /* Count the initial pairs and the chunks each one is in. */
-    ch.step = -2;                    /* new pair slots start at step -1: every initial pair is touched */
-    for (Py_ssize_t c = 0; c < n_chunks && !failed; c++) {
-        const uint16_t *s = sym + start[c];
-        ch.chunk = (int32_t)c;
-        for (int32_t i = 0; i + 1 < len[c]; i++)
-            if ((failed = change(&ch, s[i], s[i + 1], 1))) break;
+    for (int t = 1; t < tr->n_shards; t++) {
+        workers[t] = (TrainWorker){tr, t};
+        if (pthread_create(&tids[t], NULL, train_worker, &workers[t]) != 0) break;
+        started++;
     }
-    for (size_t i = 0; i < ch.n_touched && !failed; i++) {
-        PairSlot *p = pairmap_find(&ch.pairs, ch.touched[i]);
-        if (heap_push(&heap, entry(p->count, p->key)) < 0) failed = 1;
+    if (started < tr->n_shards - 1) {                 /* fewer threads than asked: train alone */
+        atomic_store(&tr->go, -1);
+        for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+        started = 0;
+        tr->shards[0].c1 = (int32_t)n_chunks;
+        tr->n_shards = 1;
     }
-    ch.n_touched = 0;
+    tr->barrier.n = tr->n_shards;
+    atomic_store(&tr->go, 1);
+    shard_count(tr, &tr->shards[0]);
+    barrier_wait(&tr->barrier, &sense);
+    tr->step = -2;
+    for (int t = 0; t < tr->n_shards; t++) failed |= tr->shards[t].failed;
+    if (!failed) failed = gather(tr, &global, &heap, &rises, &cap_rises);
 
-    while (done < n_merges && heap.n && !failed) {
-        uint64_t top = heap_pop(&heap);
-        uint32_t key = entry_key(top);
-        PairSlot *p = pairmap_find(&ch.pairs, key);
-        if (entry_count(top) != p->count) {   /* stale: requeue with the current count (HF) */
-            if (heap_push(&heap, entry(p->count, key)) < 0) failed = 1;
-            continue;
-        }
-        if (p->count < 1) break;
-        uint32_t a = key >> 16, b = key & 0xFFFF;
-        long existing = strings_find(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]);
-        uint32_t new_id = existing >= 0 ? (uint32_t)existing : (uint32_t)strings.n;
-        if (existing < 0 &&
-            strings_add(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]) < 0) {
-            failed = 1;
+    for (;;) {
+        tr->stop = 1;                                 /* pick the merge: the top pair by (count, ids) */
+        while (!failed && done < n_merges && heap.n) {
+            uint64_t top = heap_pop(&heap);
+            uint32_t key = entry_key(top);
+            PairSlot *p = pairmap_find(&global, key);
+            if (entry_count(top) != p->count) {       /* stale: requeue with the current count (HF) */
+                if (heap_push(&heap, entry(p->count, key)) < 0) failed = -1;
+                continue;
+            }
+            if (p->count < 1) break;
+            uint32_t a = key >> 16, b = key & 0xFFFF;
+            long existing = strings_find(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]);
+            uint32_t new_id = existing >= 0 ? (uint32_t)existing : (uint32_t)strings.n;
+            if (existing < 0 &&
+                strings_add(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]) < 0) {
+                failed = -1;
+                break;
+            }
+            merges[done][0] = (int32_t)a;
+            merges[done][1] = (int32_t)b;
+            merges[done][2] = (int32_t)new_id;
+            tr->a = a;
+            tr->b = b;
+            tr->new_id = new_id;
+            tr->step = (int32_t)done++;
+            tr->stop = 0;
             break;
         }
-        merges[done][0] = (int32_t)a;
-        merges[done][1] = (int32_t)b;
-        merges[done][2] = (int32_t)new_id;
-        ch.step = (int)done++;
-
-        /* Merge the pair in every chunk where it was formed, left to right (HF's Word::merge). The list
-         * is detached first: merging may append to other lists and move the array. */
-        ChunkList where = ch.lists[p->list];
-        ch.lists[p->list] = (ChunkList){.n = 0, .cap = 0, .step = where.step};
-        const int32_t *chunks = list_items(&where);
-        for (int32_t k = 0; k < where.n && !failed; k++) {
-            int32_t c = chunks[k];
-            uint16_t *s = sym + start[c];
-            int32_t n = len[c], i = find_pair(s, n, (uint16_t)a, (uint16_t)b), out = i;
-            if (i < 0) continue;
-            ch.chunk = c;
-            while (i < n) {
-                if (i + 1 < n && s[i] == a && s[i + 1] == b) {
-                    if (out > 0 && ((failed = change(&ch, s[out - 1], a, -1)) ||
-                                    (failed = change(&ch, s[out - 1], new_id, 1)))) break;
-                    if (i + 2 < n && ((failed = change(&ch, b, s[i + 2], -1)) ||
-                                      (failed = change(&ch, new_id, s[i + 2], 1)))) break;
-                    s[out++] = (uint16_t)new_id;
-                    i += 2;
-                } else {
-                    s[out++] = s[i++];
-                }
-            }
-            len[c] = out;
-        }
-        list_free(&where);
-        for (size_t i = 0; i < ch.n_touched && !failed; i++) {
-            PairSlot *q = pairmap_find(&ch.pairs, ch.touched[i]);
-            ChunkList *l = &ch.lists[q->list];
-            if (l->cap > l->n + 4) {           /* trim the lists this step created */
-                int32_t *v = realloc(l->at.v, (size_t)l->n * sizeof(int32_t));
-                if (v) { l->at.v = v; l->cap = l->n; }
-            }
-            if (q->count > 0 && heap_push(&heap, entry(q->count, q->key)) < 0) failed = 1;
-        }
-        ch.n_touched = 0;
+        barrier_wait(&tr->barrier, &sense);           /* the merge is chosen */
+        if (tr->stop) break;
+        shard_merge(tr, &tr->shards[0]);
+        barrier_wait(&tr->barrier, &sense);           /* merged */
+        for (int t = 0; t < tr->n_shards; t++) failed |= tr->shards[t].failed;
+        if (!failed) failed = gather(tr, &global, &heap, &rises, &cap_rises);
+        if (progress) __atomic_store_n(progress, (int64_t)done, __ATOMIC_RELAXED);
     }
+    for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
     Py_END_ALLOW_THREADS
 
     if (failed == -2) {
@@ -411,16 +587,25 @@ static PyObject *train(PyObject *self, PyObject *args) {
 nomem:
     PyErr_NoMemory();
 out:
-    for (size_t i = 0; i < ch.n_lists; i++) list_free(&ch.lists[i]);
-    free(ch.lists);
+    if (tr) {
+        for (int t = 0; t < tr->n_shards; t++) {
+            Changes *ch = &tr->shards[t].ch;
+            for (size_t i = 0; i < ch->n_lists; i++) list_free(&ch->lists[i]);
+            free(ch->lists);
+            free(ch->pairs.slots);
+            free(ch->touched);
+        }
+        free(tr);
+    }
     free(merges);
     free(heap.e);
-    free(ch.pairs.slots);
-    free(ch.touched);
+    free(global.slots);
+    free(rises);
     strings_free(&strings);
     PyBuffer_Release(&sym_buf);
     PyBuffer_Release(&start_buf);
     PyBuffer_Release(&len_buf);
+    if (done_buf.buf) PyBuffer_Release(&done_buf);
     return result;
 }
 
@@ -492,23 +677,6 @@ typedef struct {
     int32_t next, prev;    /* neighbouring live symbols, -1 at the ends */
 } Sym;
 
-/* A barrier for the few threads of one encoding: they meet after every rank, so it spins (yielding now
- * and then) instead of sleeping in the kernel. */
-typedef struct {
-    atomic_int count, sense;
-    int n;
-} SpinBarrier;
-
-static void barrier_wait(SpinBarrier *b, int *local_sense) {
-    *local_sense = !*local_sense;
-    if (atomic_fetch_add(&b->count, 1) == b->n - 1) {
-        atomic_store(&b->count, 0);
-        atomic_store(&b->sense, *local_sense);
-    } else {
-        for (int spins = 0; atomic_load(&b->sense) != *local_sense;)
-            if (++spins > 2000) { sched_yield(); spins = 0; }
-    }
-}
 
 /* The state of one encoding, shared by its threads. Thread t owns the symbols [lo[t], hi[t]) and the
  * buckets of the positions it owns; a merge whose neighbourhood crosses into another thread's symbols
@@ -730,7 +898,8 @@ out:
 static PyMethodDef methods[] = {
     {"train", train, METH_VARARGS,
      "train(symbols: uint16 buffer, starts: int64 buffer, lengths: int32 buffer, alphabet: list[str], "
-     "n_merges: int) -> list of (left, right, new) token ids. Merges in place in `symbols`."},
+     "n_merges: int, threads: int = 1, done: writable int64 buffer = None) -> list of (left, right, new) "
+     "token ids. Merges in place in `symbols`; `done[0]` counts the merges made so far."},
     {"encode", encode, METH_VARARGS,
      "encode(sequence: bytes of A/C/G/T, merges: int32 buffer of (left, right, new) rows in rank order, "
      "out: writable uint32 buffer, threads: int = 1) -> number of token ids written."},

@@ -84,14 +84,17 @@ _SYMBOL = np.zeros(256, dtype=np.uint16)
 _SYMBOL[list(b"ACGT")] = [len(SPECIAL_TOKENS) + i for i in range(4)]
 
 
-def learn_merges(chunks: TrainingChunks, merges: int) -> list[tuple[int, int, int]]:
+def learn_merges(chunks: TrainingChunks, merges: int, threads: int = 1) -> list[tuple[int, int, int]]:
     """(left, right, new) token ids of `merges` merges, exactly as HF's BpeTrainer learns them.
 
     dnalm._bpe (C) replaces HF's trainer at genome scale: same counts and tie-break, 2 bytes per base.
-    The chunks are merged in place.
+    `threads` each merge their share of the chunks; the merges do not depend on it. The chunks are
+    merged in place.
     """
+    done = np.zeros(1, dtype=np.int64)
     learned = run_logging_progress(f"training BPE to {merges} merges", _bpe.train, chunks.sym, chunks.starts,
-                                   chunks.lengths, SPECIAL_TOKENS + ALPHABET, merges)
+                                   chunks.lengths, SPECIAL_TOKENS + ALPHABET, merges, threads, done,
+                                   done=done, total=merges, unit="merges")
     if len(learned) < merges:
         raise InputError(f"--cycles {merges}: the training data allows only {len(learned)} merges")
     return learned
@@ -111,13 +114,13 @@ def merges_tokenizer(merges: list[tuple[int, int, int]]) -> Tokenizer:
 
 
 def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, sample_bp: int,
-                seed: int) -> dict:
+                seed: int, threads: int = 1) -> dict:
     """Train once to max(cycles) merges and write one vocabulary directory `bpe_<n>` per cycle count."""
     chunks = training_chunks(genome_dir, chunk_bp, sample_bp, seed)
     bp, n_chunks = chunks.bp, len(chunks.lengths)
-    log.info("training BPE to %d merges on %d chunks (%d bp)", max(cycles), n_chunks, bp)
+    log.info("training BPE to %d merges on %d chunks (%d bp), %d threads", max(cycles), n_chunks, bp, threads)
     t0 = time.perf_counter()
-    learned = learn_merges(chunks, max(cycles))
+    learned = learn_merges(chunks, max(cycles), threads)
     seconds = time.perf_counter() - t0
     del chunks
     merges = json.loads(merges_tokenizer(learned).to_str())["model"]["merges"]
@@ -127,7 +130,7 @@ def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, s
     for n in sorted(cycles):  # the first n merges of the long run are the n-merge vocabulary
         save_vocabulary(merges_tokenizer(learned[:n]), out / f"bpe_{n}", name=f"bpe_{n}", kind="bpe", merges=n)
     summary = {"cycles": sorted(cycles), "chunk_bp": chunk_bp, "sample_bp": sample_bp, "seed": seed,
-               "training_bp": bp, "chunks": n_chunks, "training_seconds": round(seconds, 3),
+               "training_bp": bp, "chunks": n_chunks, "training_seconds": round(seconds, 3), "threads": threads,
                "vocabularies": [f"bpe_{n}" for n in sorted(cycles)]}
     write_json(out / "vocab_sweep.json", summary)
     return summary

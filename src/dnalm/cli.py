@@ -204,7 +204,7 @@ def _vocab_sweep(a: argparse.Namespace) -> None:
     from dnalm.bpe import vocab_sweep
 
     with atomic_directory(a.out) as tmp:
-        vocab_sweep(a.genome, tmp, a.cycles, a.chunk_bp, a.sample_bp, a.seed)
+        vocab_sweep(a.genome, tmp, a.cycles, a.chunk_bp, a.sample_bp, a.seed, a.threads)
 
 
 def _kmer_vocab(a: argparse.Namespace) -> None:
@@ -451,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs are cut into chunks of this size that no merge crosses")
     p.add_argument("--sample-bp", type=_non_negative_int, default=0,
                    help="train on a seeded random sample of chunks of this many bp (default: 0 = all)")
+    p.add_argument("--threads", type=_positive_int, default=_cores(),
+                   help="threads that merge their share of the chunks; the merges do not depend on it "
+                        "(default: the cores available)")
     _add_seed(p)
 
     p = command("kmer-vocab", _kmer_vocab, "build a fixed k-mer vocabulary")

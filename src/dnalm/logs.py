@@ -48,9 +48,11 @@ def close_progress() -> None:
         bar.close()
 
 
-def run_logging_progress(what: str, func: Callable[..., T], *args: Any, every: float = 60.0) -> T:
-    """`func(*args)` in a thread while a line is logged every `every` seconds: long calls into C that
-    report nothing themselves (BPE training) still show in a batch log that the step is alive."""
+def run_logging_progress(what: str, func: Callable[..., T], *args: Any, every: float = 30.0,
+                         done: Any = None, total: int = 0, unit: str = "") -> T:
+    """`func(*args)` in a thread while a line is logged every `every` seconds: long calls into C (BPE
+    training) still show in a batch log that the step is alive. A call that counts its work in `done[0]`
+    (a one-element array it writes) gets `done` of `total` `unit` and the time left at the rate so far."""
     result: dict[str, Any] = {}
 
     def call() -> None:
@@ -64,7 +66,13 @@ def run_logging_progress(what: str, func: Callable[..., T], *args: Any, every: f
     worker.start()
     worker.join(every)
     while worker.is_alive():
-        log.info("%s: running for %.0f s", what, time.perf_counter() - began)
+        seconds = time.perf_counter() - began
+        count = int(done[0]) if done is not None else 0
+        if count:
+            log.info("%s: %d of %d %s after %.0f s, about %.0f s left at this rate", what, count, total, unit,
+                     seconds, seconds * (total - count) / count)
+        else:
+            log.info("%s: running for %.0f s", what, seconds)
         worker.join(every)
     if "error" in result:
         raise result["error"]

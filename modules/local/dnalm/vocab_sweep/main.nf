@@ -1,6 +1,6 @@
 process DNALM_VOCAB_SWEEP {
     tag "${meta.id}"
-    label 'process_single'
+    label 'process_medium'
     label 'process_high_memory'
     container "${params.container_image}"
 
