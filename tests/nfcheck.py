@@ -397,22 +397,23 @@ def gpu_errors(root: Path) -> list[str]:
 
 
 
-def label_cpus(root: Path, labels: list[str], process: str) -> int:
-    """CPUs of a task's first attempt: the generic setting, then every matching withLabel block in the order
-    the config lists them (so a later block overrides an earlier one, whatever the label order in the
-    module), then a withName block (engine facts 7 and 15)."""
+def label_setting(root: Path, labels: list[str], process: str, directive: str) -> int:
+    """A task's first-attempt `cpus`, or `memory` in GB: the generic setting, then every matching withLabel
+    block in the order the config lists them (so a later block overrides an earlier one, whatever the label
+    order in the module), then a withName block (engine facts 7 and 15)."""
     base = strip_comments((root / "conf" / "base.config").read_text())
-    cpus = re.search(r"^    cpus\s*=\s*\{\s*(\d+)", base, re.M)
-    found = int(cpus.group(1)) if cpus else 1
+    value = re.compile(rf"{directive}\s*=\s*\{{\s*(\d+)")
+    generic = value.search(base[:base.index("withLabel")])
+    found = int(generic.group(1)) if generic else 1
     for kind, name, body in re.findall(r"with(Label|Name):\s*'([\w|]+)'\s*\{(.*?)\n    \}", base, re.S):
-        if (kind == "Name") == (process in name.split("|")) and (kind == "Name" or name in labels):
-            setting = re.search(r"cpus\s*=\s*\{\s*(\d+)", body)
+        if (kind == "Name" and process in name.split("|")) or (kind == "Label" and name in labels):
+            setting = value.search(body)
             found = int(setting.group(1)) if setting else found
     return found
 
 
 def thread_errors(root: Path) -> list[str]:
-    """(j) a step told to use `task.cpus` threads gets more than one CPU from its labels: a multi-threaded step
+    """(m) a step told to use `task.cpus` threads gets more than one CPU from its labels: a multi-threaded step
     under process_single runs on one core on a cluster, and nothing fails to say so."""
     problems = []
     args = ext_args(root)
@@ -422,7 +423,7 @@ def thread_errors(root: Path) -> list[str]:
         if "task.cpus" not in args.get(proc, "") + section(text, "script"):
             continue
         labels = re.findall(r"^\s*label\s+'(\w+)'", text, re.M)
-        if label_cpus(root, labels, proc) < 2:
+        if label_setting(root, labels, proc, "cpus") < 2:
             problems.append(f"{path.relative_to(root)}: {proc} runs task.cpus threads, but its labels "
                             f"({', '.join(labels)}) give it 1 CPU")
     return problems

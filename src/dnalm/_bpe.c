@@ -314,10 +314,10 @@ static void barrier_wait(SpinBarrier *b, int *local_sense) {
 }
 
 /* Training is split by chunks into shards, one per thread. A shard owns its chunks and a pair map of
- * their counts and chunk lists; the global map holds the sums. For each merge, thread 0 picks the top
- * pair from the global heap, every thread merges it in its own chunks, and thread 0 then adds each
- * shard's net change per touched pair to the global counts. The global counts, and so the merges, are
- * those of one thread: the shards only divide the scanning and rewriting. */
+ * their counts and chunk lists; a pair's count is the sum over the shards. For each merge, thread 0 picks
+ * the top pair from the heap, every thread merges it in its own chunks, and thread 0 then queues the pairs
+ * whose count, summed over the shards, rose. The counts, and so the merges, are those of one thread: the
+ * shards only divide the scanning and rewriting. */
 typedef struct {
     Changes ch;
     int32_t c0, c1;        /* the chunks [c0, c1) */
@@ -418,43 +418,41 @@ static void *train_worker(void *arg) {
     return NULL;
 }
 
-/* A pair whose global count changed in this step, with its count before the step. */
-typedef struct {
-    uint32_t key, before;
-} Rise;
+/* The count of a pair over all shards (the shards' maps are the only counts: no global map to keep). */
+static uint64_t global_count(Training *tr, uint32_t key) {
+    uint64_t count = 0;
+    for (int t = 0; t < tr->n_shards; t++) {
+        PairSlot *s = pairmap_find(&tr->shards[t].ch.pairs, key);
+        if (s) count += s->count;
+    }
+    return count;
+}
 
-/* Add every shard's net changes of this step to the global counts, and queue the pairs whose count
- * rose (a pair whose count fell keeps an older, higher entry: popped, it is found stale and requeued,
- * as in HF). Returns 0, -1 (out of memory) or -2 (a count over 2^32 - 1). */
-static int gather(Training *tr, PairMap *global, Heap *heap, Rise **rises, size_t *cap_rises) {
-    size_t n_rises = 0;
+/* Queue every pair whose count over all shards rose in this step (a pair whose count fell keeps an older,
+ * higher entry: popped, it is found stale and requeued, as in HF). Each pair is looked at once, in the
+ * first shard that touched it. Returns 0, -1 (out of memory) or -2 (a count over 2^32 - 1). */
+static int gather(Training *tr, Heap *heap) {
     for (int t = 0; t < tr->n_shards; t++) {
         Changes *ch = &tr->shards[t].ch;
         for (size_t i = 0; i < ch->n_touched; i++) {
             uint32_t key = ch->touched[i];
-            int32_t delta = ch->lists[pairmap_find(&ch->pairs, key)->list].delta;
-            PairSlot *g = pairmap_get(global, key);  /* `list` holds the step that last changed it */
-            if (!g) return -1;
-            if (g->list != tr->step) {
-                g->list = tr->step;
-                if (n_rises == *cap_rises) {
-                    size_t cap = *cap_rises ? *cap_rises * 2 : 1024;
-                    Rise *r = realloc(*rises, cap * sizeof(Rise));
-                    if (!r) return -1;
-                    *rises = r;
-                    *cap_rises = cap;
-                }
-                (*rises)[n_rises++] = (Rise){key, g->count};
+            uint64_t after = 0, before = 0;
+            int seen = 0;
+            for (int u = 0; u < tr->n_shards && !seen; u++) {
+                Changes *other = &tr->shards[u].ch;
+                PairSlot *s = pairmap_find(&other->pairs, key);
+                if (!s) continue;              /* a slot exists only once its pair gained an occurrence */
+                ChunkList *l = &other->lists[s->list];
+                int now = l->step == tr->step;
+                seen = u < t && now;           /* an earlier shard touched it: done there */
+                after += s->count;
+                before += s->count - (now ? l->delta : 0);
             }
-            int64_t count = (int64_t)g->count + delta;  /* never below 0: a shard loses only its own */
-            if (count > UINT32_MAX) return -2;
-            g->count = (uint32_t)count;
+            if (seen) continue;
+            if (after > UINT32_MAX) return -2;
+            if (after > before && heap_push(heap, entry((uint32_t)after, key)) < 0) return -1;
         }
         ch->n_touched = 0;
-    }
-    for (size_t i = 0; i < n_rises; i++) {
-        PairSlot *g = pairmap_find(global, (*rises)[i].key);
-        if (g->count > (*rises)[i].before && heap_push(heap, entry(g->count, g->key)) < 0) return -1;
     }
     return 0;
 }
@@ -474,9 +472,6 @@ static PyObject *train(PyObject *self, PyObject *args) {
     int64_t *progress = done_buf.buf && done_buf.len >= (Py_ssize_t)sizeof(int64_t) ? done_buf.buf : NULL;
     Strings strings = {0};
     Heap heap = {0};
-    PairMap global = {0};
-    Rise *rises = NULL;
-    size_t cap_rises = 0;
     int32_t (*merges)[3] = NULL;
     Py_ssize_t done = 0;
     int failed = 0, started = 0, sense = 0;
@@ -497,7 +492,7 @@ static PyObject *train(PyObject *self, PyObject *args) {
         if (strings_add(&strings, s, (size_t)l, "", 0) < 0) goto nomem;
     }
     merges = malloc((size_t)(n_merges ? n_merges : 1) * sizeof(*merges));
-    if (!merges || pairmap_init(&global, 1 << 16) < 0) goto nomem;
+    if (!merges) goto nomem;
     tr->sym = sym_buf.buf;
     tr->start = start_buf.buf;
     tr->len = len_buf.buf;
@@ -529,19 +524,19 @@ static PyObject *train(PyObject *self, PyObject *args) {
     barrier_wait(&tr->barrier, &sense);
     tr->step = -2;
     for (int t = 0; t < tr->n_shards; t++) failed |= tr->shards[t].failed;
-    if (!failed) failed = gather(tr, &global, &heap, &rises, &cap_rises);
+    if (!failed) failed = gather(tr, &heap);
 
     for (;;) {
         tr->stop = 1;                                 /* pick the merge: the top pair by (count, ids) */
         while (!failed && done < n_merges && heap.n) {
             uint64_t top = heap_pop(&heap);
             uint32_t key = entry_key(top);
-            PairSlot *p = pairmap_find(&global, key);
-            if (entry_count(top) != p->count) {       /* stale: requeue with the current count (HF) */
-                if (heap_push(&heap, entry(p->count, key)) < 0) failed = -1;
+            uint32_t count = (uint32_t)global_count(tr, key);  /* gather checked it fits */
+            if (entry_count(top) != count) {          /* stale: requeue with the current count (HF) */
+                if (heap_push(&heap, entry(count, key)) < 0) failed = -1;
                 continue;
             }
-            if (p->count < 1) break;
+            if (count < 1) break;
             uint32_t a = key >> 16, b = key & 0xFFFF;
             long existing = strings_find(&strings, strings.str[a], strings.len[a], strings.str[b], strings.len[b]);
             uint32_t new_id = existing >= 0 ? (uint32_t)existing : (uint32_t)strings.n;
@@ -565,7 +560,7 @@ static PyObject *train(PyObject *self, PyObject *args) {
         shard_merge(tr, &tr->shards[0]);
         barrier_wait(&tr->barrier, &sense);           /* merged */
         for (int t = 0; t < tr->n_shards; t++) failed |= tr->shards[t].failed;
-        if (!failed) failed = gather(tr, &global, &heap, &rises, &cap_rises);
+        if (!failed) failed = gather(tr, &heap);
         if (progress) __atomic_store_n(progress, (int64_t)done, __ATOMIC_RELAXED);
     }
     for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
@@ -599,8 +594,6 @@ out:
     }
     free(merges);
     free(heap.e);
-    free(global.slots);
-    free(rises);
     strings_free(&strings);
     PyBuffer_Release(&sym_buf);
     PyBuffer_Release(&start_buf);
