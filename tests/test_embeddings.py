@@ -143,13 +143,20 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     assert (out / "window_umap.png").read_bytes()[:4] == b"\x89PNG"
     if CHROMHMM:
         assert len({r["chromhmm_dominant"] for r in rows}) > 3
-    # a rerun with the kept batches gives the same embeddings
+    # the run's state is two files; a run stopped after 3 batches of 16 continues after them, with the same result
+    (kept,) = [p.parent for p in (tmp_path / "resume").glob("*/fingerprint.json")]
+    assert sorted(p.name for p in kept.iterdir()) == ["done.json", "fingerprint.json", "window_embeddings.npy"]
+    assert json.loads((kept / "done.json").read_text()) == {"windows": len(embeddings)}
+    (kept / "done.json").write_text('{"windows": 48}')
+    state = np.load(kept / "window_embeddings.npy", mmap_mode="r+")
+    state[48:] = np.nan  # what a killed run had not computed (its output is a link to the same rows)
+    state.flush()
     again = dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
                   "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", tmp_path / "again")
+    assert f"resuming after 48 of {len(embeddings)} windows" in again.stderr
     assert np.array_equal(np.load(tmp_path / "again" / "window_embeddings.npy"), embeddings)
-    (kept,) = [p.parent for p in (tmp_path / "resume").glob("*/fingerprint.json")]
-    batches = len(list(kept.glob("batch*.npy")))
-    assert batches == -(-len(embeddings) // 16) and f"resuming, {batches} batches kept" in again.stderr
+    info = json.loads((tmp_path / "again" / "window_embeddings.json").read_text())
+    assert info["windows_computed"] == len(embeddings) - 48
 
 
 def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vocabs, tmp_path):

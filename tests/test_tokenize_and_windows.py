@@ -76,6 +76,30 @@ def test_windows_tile_the_genome_outside_the_holdout(name, windows, tokenized, h
     assert summary["tokens_held_out"] > 0
 
 
+@pytest.mark.parametrize("name", ["bpe_600", "kmer4", "kmer6_overlap", "kmer6_stride3"])
+def test_runs_read_in_blocks_have_the_spans_of_whole_runs(name, tokenized):
+    """Passes over a chromosome read it a block of tokens at a time; the last block may be one k-mer tail."""
+    genome = TokenizedGenome.open(tokenized[name])
+    for run, *_, n in genome.runs:
+        whole = genome.vocab.token_spans(genome.run_tokens(run))
+        for block in (997, n - 1):
+            parts = list(genome.run_spans(run, block))
+            assert [lo for lo, *_ in parts] == list(range(0, n, block)) and len(parts) > 1
+            for k, expected in ((1, genome.run_tokens(run)), (2, whole[0]), (3, whole[1])):
+                assert np.array_equal(np.concatenate([p[k] for p in parts]), expected), (name, block)
+
+
+def test_windows_made_block_by_block_are_the_windows_of_whole_runs(tmp_path, tokenized, windows, human_genome):
+    from dnalm.windows import make_windows
+
+    for name in ("bpe_600", "kmer6_overlap"):
+        out = tmp_path / name
+        out.mkdir()
+        make_windows(tokenized[name], out, [], human_genome / "holdout_default.bed", 0.2, 42, block=1013)
+        for file in ("train.npy", "test.npy", "windows.bed", "windows.json"):
+            assert (out / file).read_bytes() == (windows[name] / file).read_bytes(), (name, file)
+
+
 def test_windows_are_deterministic_for_a_seed(tmp_path, tokenized):
     outs = []
     for i, seed in enumerate([1, 1, 2]):

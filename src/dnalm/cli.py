@@ -708,7 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-tokens", type=_positive_int, default=50, help="shortest last window kept")
     p.add_argument("--umap-max", type=_positive_int, default=20_000,
                    help="UMAP is fitted on at most this many windows, the rest transformed")
-    p.add_argument("--resume-dir", type=Path, help="keep finished batches here; a rerun continues after them")
+    p.add_argument("--resume-dir", type=Path,
+                   help="keep the embeddings and the count of windows done here; a rerun continues after them")
 
     p = command("report", _report, "the MultiQC report of a results directory (what the workflow's last step runs)")
     p.add_argument("--results", type=Path, required=True, help="the results directory (--outdir of the workflow)")

@@ -4,8 +4,12 @@ tokens, predictions at masked positions, and embeddings of genome windows agains
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import time
 from pathlib import Path
+from itertools import islice
 from typing import Iterator
 
 import numpy as np
@@ -15,7 +19,7 @@ from dnalm.data import CLS, MASK, PAD, SEP, WindowDataset, collate
 from dnalm.errors import InputError
 from dnalm.logs import log, progress
 from dnalm.outputs import atomic_file, write_json, write_tsv
-from dnalm.tokenized import INDEX, TOKENS, TokenizedGenome
+from dnalm.tokenized import INDEX, SPAN_BLOCK, TOKENS, TokenizedGenome
 
 #: Files of a model directory that hold its weights (HF's names and shards); with config.json they are
 #: what the embeddings of a model depend on.
@@ -184,13 +188,13 @@ def mask_predictions(model_dir: Path, tokenized_dir: Path, windows_file: Path, o
 def iter_windows(genome: TokenizedGenome, length: int, min_len: int) -> Iterator[tuple[str, int, int, np.ndarray]]:
     """Consecutive non-overlapping windows of `length` tokens along every run (a last shorter one kept when
     it has `min_len` tokens): (contig, start, end, ids)."""
-    for run, contig, start, _end, _first, n in genome.runs:
-        ids = np.asarray(genome.run_tokens(run))
-        starts, ends = genome.vocab.token_spans(ids)
-        for lo in range(0, n, length):
-            hi = min(lo + length, n)
-            if hi - lo >= min_len:
-                yield contig, start + int(starts[lo]), start + int(ends[hi - 1]), ids[lo:hi]
+    block = length * max(1, SPAN_BLOCK // length)  # whole windows in each block of the run
+    for run, contig, start, _end, _first, _n in genome.runs:
+        for _lo, ids, starts, ends in genome.run_spans(run, block):
+            for lo in range(0, len(ids), length):
+                hi = min(lo + length, len(ids))
+                if hi - lo >= min_len:
+                    yield contig, start + int(starts[lo]), start + int(ends[hi - 1]), ids[lo:hi]
 
 
 def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -224,41 +228,44 @@ def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[str], list
 
 def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: dict[str, Path], length: int = 510,
                       min_len: int = 50, batch_size: int = 16, umap_max: int = 20_000, seed: int = 42,
-                      resume_dir: Path | None = None) -> dict:
+                      resume_dir: Path | None = None, save_every: float = 60.0) -> dict:
     """[CLS] embeddings of the last layer for consecutive windows across the genome, their UMAP, and every
-    track's overlap (GROVER Fig. 5b-d). Windows stream through the model; with `resume_dir`, finished
-    batches are kept in `resume_dir/<fingerprint>/` (see `embedding_inputs`) and a restarted run with the same
-    model, tokenized genome and window settings continues after them."""
+    track's overlap (GROVER Fig. 5b-d). Windows stream through the model; with `resume_dir`, the embeddings
+    are written into `resume_dir/<fingerprint>/` (see `embedding_inputs`) with the count of windows done,
+    saved every `save_every` seconds, and a restarted run with the same model, tokenized genome and window
+    settings continues after them."""
     import torch
 
     genome = TokenizedGenome.open(tokenized_dir)
     model = _model(model_dir, genome)
     _check_window_fits(model, length)
-    batch_dir = (_batch_dir(Path(resume_dir), model_dir, tokenized_dir, length, min_len, batch_size)
-                 if resume_dir else None)
-    device = next(model.parameters()).device
     with open(out / "windows.bed", "w") as fh:
         for i, (contig, s, e, _) in enumerate(iter_windows(genome, length, min_len)):
             fh.write(f"{contig}\t{s}\t{e}\t{i}\n")
     n_windows = sum(1 for _ in open(out / "windows.bed"))
     if n_windows < 2:
         raise InputError(f"--tokenized {tokenized_dir}: {n_windows} window of {min_len}+ tokens; too few to map")
-    embeddings = np.lib.format.open_memmap(out / "window_embeddings.npy", mode="w+", dtype=np.float32,
-                                           shape=(n_windows, model.config.hidden_size))
-    batches = _batched(iter_windows(genome, length, min_len), batch_size)
+    shape = (n_windows, model.config.hidden_size)
+    kept = (KeptEmbeddings(_resume_path(Path(resume_dir), model_dir, tokenized_dir, length, min_len, batch_size),
+                           shape, save_every) if resume_dir else None)
+    embeddings = kept.array if kept else np.lib.format.open_memmap(out / "window_embeddings.npy", mode="w+",
+                                                                   dtype=np.float32, shape=shape)
+    first = kept.done // batch_size if kept else 0
+    device = next(model.parameters()).device
+    batches = islice(_batched(iter_windows(genome, length, min_len), batch_size), first, None)
     began = time.perf_counter()
     with torch.no_grad():
-        for b, batch in enumerate(progress(batches, total=-(-n_windows // batch_size), desc="windows", unit="batch")):
-            done = batch_dir / f"batch{b:07d}.npy" if batch_dir else None
-            vectors = _kept_batch(done, (len(batch), model.config.hidden_size))
-            if vectors is None:
-                ids, mask = collate([w for *_, w in batch])
-                vectors = model(input_ids=torch.tensor(ids, device=device),
-                                attention_mask=torch.tensor(mask, device=device)).last_hidden_state[:, 0].float().cpu().numpy()
-                if done is not None:  # whole or not at all: a killed run leaves no truncated batch
-                    with atomic_file(done) as tmp, open(tmp, "wb") as fh:
-                        np.save(fh, vectors)
-            embeddings[b * batch_size: b * batch_size + len(batch)] = vectors
+        for b, batch in enumerate(progress(batches, total=-(-n_windows // batch_size) - first, desc="windows",
+                                           unit="batch"), start=first):
+            ids, mask = collate([w for *_, w in batch])
+            embeddings[b * batch_size: b * batch_size + len(batch)] = model(
+                input_ids=torch.tensor(ids, device=device),
+                attention_mask=torch.tensor(mask, device=device)).last_hidden_state[:, 0].float().cpu().numpy()
+            if kept:
+                kept.record(b * batch_size + len(batch))
+    if kept:
+        kept.record(n_windows, final=True)
+        _link_or_copy(kept.array_path, out / "window_embeddings.npy")
     embeddings.flush()
     embed_seconds = time.perf_counter() - began
     xy = _window_umap(embeddings, umap_max, seed)
@@ -281,7 +288,10 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
 
     plot_panels(xy, colourings or {"window": np.zeros(n_windows)}, "UMAP of window embeddings ([CLS], last layer)",
                 out / "window_umap.png")
-    summary = {"windows": n_windows, "window_tokens": length, "windows_per_second": n_windows / embed_seconds, "tracks": sorted(tracks), "umap_fit_on": min(umap_max, n_windows)}
+    computed = n_windows - first * batch_size
+    summary = {"windows": n_windows, "window_tokens": length, "windows_computed": computed,
+               "windows_per_second": computed / embed_seconds if computed else None, "tracks": sorted(tracks),
+               "umap_fit_on": min(umap_max, n_windows)}
     write_json(out / "window_embeddings.json", summary)
     mqc.write_table(out / "window_embeddings_mqc.tsv", "dnalm_window_embeddings", "Genome windows",
                     "Windows embedded and the mean share of their bases in each annotation track.",
@@ -301,10 +311,11 @@ def _check_window_fits(model, length: int) -> None:
 
 
 def embedding_inputs(model_dir: Path, tokenized_dir: Path, length: int, min_len: int, batch_size: int) -> dict:
-    """What the kept batches depend on, for their fingerprint: the model's weight files and config.json
+    """What the kept embeddings depend on, for their fingerprint: the model's weight files and config.json
     (every file of the directory when it has no weight file we know), the token array and run index of the
-    tokenized genome, the window settings and the batch size (batches are numbered, and padded to their
-    longest window). Not in it: the device, library versions, tracks and UMAP settings (computed afresh)."""
+    tokenized genome, the window settings and the batch size (windows are counted done in whole batches,
+    each padded to its longest window). Not in it: the device, library versions, tracks and UMAP settings
+    (computed afresh)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise InputError(f"--model {model_dir}: --resume-dir needs a local model directory (its weights are "
@@ -320,31 +331,56 @@ def embedding_inputs(model_dir: Path, tokenized_dir: Path, length: int, min_len:
             "window_tokens": length, "min_tokens": min_len, "batch_size": batch_size}
 
 
-def _batch_dir(resume_dir: Path, model_dir: Path, tokenized_dir: Path, length: int, min_len: int,
-               batch_size: int) -> Path:
-    """The fingerprint sub-directory of `resume_dir` for these inputs; logs whether it resumes."""
+def _resume_path(resume_dir: Path, model_dir: Path, tokenized_dir: Path, length: int, min_len: int,
+                 batch_size: int) -> Path:
+    """The fingerprint sub-directory of `resume_dir` for these inputs."""
     inputs = embedding_inputs(model_dir, tokenized_dir, length, min_len, batch_size)
     sources = {"model": str(Path(model_dir).resolve()), "tokenized": str(Path(tokenized_dir).resolve())}
-    old = sorted(p.name for p in resume_dir.glob("batch*.npy"))
     path, fp = fingerprint.directory(resume_dir, inputs, sources)
+    log.info("window embeddings: kept in %s (fingerprint %s)", path, fp[:16])
+    old = len(list(resume_dir.glob("batch*.npy"))) + len(list(path.glob("batch*.npy")))
     if old:
-        log.warning("%s holds %d batches without a fingerprint (the layout before fingerprints): the model "
-                    "that wrote them is unknown, so they are not reused", resume_dir, len(old))
-    kept = len(list(path.glob("batch*.npy")))
-    log.info("window embeddings: batches in %s (fingerprint %s): %s", path, fp[:16],
-             f"resuming, {kept} batches kept" if kept else "none kept for this model and genome: computing afresh")
+        log.warning("%d batch files of an older dnalm in %s are not reused; they may be deleted", old, resume_dir)
     return path
 
 
-def _kept_batch(path: Path | None, shape: tuple[int, int]) -> np.ndarray | None:
-    """A batch kept by an earlier run, or None (none kept, or not of this batch's shape)."""
-    if path is None or not path.is_file():
-        return None
+class KeptEmbeddings:
+    """The embeddings of a run that may be interrupted: one memory-mapped array and the count of windows
+    done (`done.json`), which is written, atomically, only after the array rows before it are flushed. Two
+    files per model and genome, where one file per batch made 88,000 at hg38."""
+
+    def __init__(self, path: Path, shape: tuple[int, int], every: float):
+        self.array_path, self.done_path = path / "window_embeddings.npy", path / "done.json"
+        self.every, self.saved_at, self.done = every, time.perf_counter(), 0
+        try:
+            array = np.load(self.array_path, mmap_mode="r+")
+            done = int(json.loads(self.done_path.read_text())["windows"])
+            if array.shape == shape and array.dtype == np.float32 and 0 < done <= shape[0]:
+                self.array, self.done = array, done
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if not self.done:
+            self.done_path.unlink(missing_ok=True)
+            self.array = np.lib.format.open_memmap(self.array_path, mode="w+", dtype=np.float32, shape=shape)
+        log.info("window embeddings: %s", f"resuming after {self.done} of {shape[0]} windows" if self.done else
+                 "none kept for this model and genome: computing afresh")
+
+    def record(self, done: int, final: bool = False) -> None:
+        """Note that the first `done` windows are in the array (saved every `every` seconds, and at the end)."""
+        if final or time.perf_counter() - self.saved_at >= self.every:
+            self.array.flush()
+            with atomic_file(self.done_path) as tmp:
+                write_json(tmp, {"windows": done})
+            self.saved_at = time.perf_counter()
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` where one file system holds both (no second copy of many GB)."""
+    target.unlink(missing_ok=True)
     try:
-        vectors = np.load(path)
-    except (OSError, ValueError):
-        return None
-    return vectors if vectors.shape == shape else None
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _numeric(text: str) -> bool:

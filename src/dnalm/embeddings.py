@@ -61,10 +61,10 @@ def token_characteristics(genome: TokenizedGenome, repeats: Path | None = None) 
     if repeats:
         tracks = read_intervals(repeats)
         for run, contig, start, _end, _first, _n in progress(genome.runs, desc="repeat overlap", unit="run"):
-            ids = np.asarray(genome.run_tokens(run), dtype=np.int64)
-            starts, ends = vocab.token_spans(ids)
-            hit = inside(tracks.get(contig, np.zeros((0, 2), dtype=np.int64)), start + (starts + ends) // 2)
-            in_repeats += np.bincount(ids, weights=hit, minlength=len(vocab))
+            track = tracks.get(contig, np.zeros((0, 2), dtype=np.int64))
+            for _lo, ids, starts, ends in genome.run_spans(run):
+                hit = inside(track, start + (starts + ends) // 2)
+                in_repeats += np.bincount(ids, weights=hit, minlength=len(vocab))
     total = counts.sum()
     rows = []
     for i, token in enumerate(vocab.tokens):

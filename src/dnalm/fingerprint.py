@@ -1,6 +1,6 @@
 """Fingerprints of what determines a result, so state kept between runs is reused only by the same inputs.
 
-Pretraining checkpoints and the kept batches of window embeddings outlive a run. Each set lives in
+Pretraining checkpoints and the kept window embeddings outlive a run. Each set lives in
 `<root>/<fingerprint16>/`, where the fingerprint is a BLAKE2b digest of a JSON document of the inputs
 (file contents hashed in chunks, settings as values); `fingerprint.json` there lists those inputs. A run
 with other inputs gets another directory and starts afresh; nothing is ever resumed across fingerprints.

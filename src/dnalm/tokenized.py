@@ -26,6 +26,7 @@ from dnalm.vocabulary import CONFIG, Vocabulary
 TOKENS = "tokens.npy"
 INDEX = "runs.tsv"
 INDEX_HEADER = ["run", "contig", "start", "end", "first_token", "n_tokens"]
+SPAN_BLOCK = 1 << 22
 
 
 class NpyWriter:
@@ -189,6 +190,17 @@ class TokenizedGenome:
     def run_tokens(self, i: int) -> np.ndarray:
         first, n = self.runs[i][4], self.runs[i][5]
         return self.tokens[first:first + n]
+
+    def run_spans(self, i: int, block: int = SPAN_BLOCK) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """(index of the first token, ids, starts, ends) of run `i`, `block` tokens at a time, spans in bp from
+        the run start: a pass over a 250 Mbp chromosome holds one block of int64s, not four per token."""
+        tokens = self.run_tokens(i)
+        n, bp = len(tokens), 0
+        for lo in range(0, n, block):
+            ids = np.asarray(tokens[lo:lo + block], dtype=np.int64)
+            starts, ends = self.vocab.token_spans(ids, lo, bp, ends_sequence=lo + len(ids) == n)
+            bp = int(ends[-1])
+            yield lo, ids, starts, ends
 
     @property
     def token_counts(self) -> np.ndarray:

@@ -146,16 +146,21 @@ class Vocabulary:
             out.append(t[k - keep:] if len(t) == k else t)
         return "".join(out)
 
-    def token_spans(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end (bp, relative to the sequence start) of each token of `encode(seq)`."""
+    def token_spans(self, ids: np.ndarray, first: int = 0, first_bp: int = 0,
+                    ends_sequence: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (bp, relative to the sequence start) of each token of `encode(seq)`.
+
+        For a slice of a longer encoding (memory-bounded passes over a chromosome): `first` is the index of
+        `ids[0]` in it, `first_bp` where that token starts (BPE), and `ends_sequence` whether the slice
+        holds its last token (a k-mer tail starts where the last full k-mer ends, not a stride later)."""
         lengths = self.token_lengths[np.asarray(ids, dtype=np.int64)]
         if self.kind == "bpe":
-            ends = np.cumsum(lengths)
+            ends = first_bp + np.cumsum(lengths)
             return ends - lengths, ends
         n = len(lengths)
-        starts = np.arange(n, dtype=np.int64) * self.stride
-        if n and lengths[-1] < self.k:  # the tail token starts where the last full k-mer ends
-            starts[-1] = (n - 2) * self.stride + self.k if n > 1 else 0
+        starts = (first + np.arange(n, dtype=np.int64)) * self.stride
+        if ends_sequence and n and lengths[-1] < self.k and first + n > 1:
+            starts[-1] = (first + n - 2) * self.stride + self.k
         return starts, starts + lengths
 
 

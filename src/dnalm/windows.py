@@ -15,9 +15,9 @@ import numpy as np
 from dnalm import mqc
 from dnalm.errors import InputError
 from dnalm.holdout import Holdout
-from dnalm.logs import log
+from dnalm.logs import log, progress
 from dnalm.outputs import write_json
-from dnalm.tokenized import TokenizedGenome
+from dnalm.tokenized import SPAN_BLOCK, TokenizedGenome
 
 COLUMNS = ("run", "first_token", "length")
 
@@ -44,10 +44,33 @@ def tile(rng: np.random.Generator, n_tokens: int, max_len: int, min_len: int, p_
     return np.stack([offsets, lengths], axis=1)
 
 
-def _free_segments(blocked: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of the maximal stretches of tokens that are not blocked."""
-    edges = np.diff(np.concatenate([[1], blocked.astype(np.int8), [1]]))
-    return list(zip(np.flatnonzero(edges == -1).tolist(), np.flatnonzero(edges == 1).tolist()))
+def _free_segments(genome: TokenizedGenome, run: int, contig: str, start: int, holdout: Holdout,
+                   block: int) -> tuple[np.ndarray, int]:
+    """(start, end) token indices of the maximal stretches of run `run` outside the holdout set, and the
+    number of tokens held out; one block of tokens at a time."""
+    edges, held, was_blocked = [], 0, 1
+    for lo, _ids, starts, ends in genome.run_spans(run, block):
+        blocked = holdout.overlaps(contig, start + starts, start + ends).astype(np.int8)
+        held += int(blocked.sum())
+        change = np.diff(np.concatenate([[was_blocked], blocked]))  # -1: a free stretch starts, 1: it ends
+        edges.append(lo + np.flatnonzero(change))
+        was_blocked = blocked[-1]
+    tail = [] if was_blocked else [genome.runs[run][5]]  # a stretch still free at the end of the run
+    edges = np.concatenate([np.zeros(0, dtype=np.int64), *edges, tail]).astype(np.int64)
+    return edges.reshape(-1, 2), held
+
+
+def _bed_spans(genome: TokenizedGenome, run: int, first: np.ndarray, last: np.ndarray,
+               block: int) -> tuple[np.ndarray, np.ndarray]:
+    """bp (from the run start) where the tokens `first` start and the tokens `last` end (both sorted)."""
+    out_start, out_end = np.empty(len(first), dtype=np.int64), np.empty(len(last), dtype=np.int64)
+    for lo, ids, starts, ends in genome.run_spans(run, block):
+        hi = lo + len(ids)
+        a, b = np.searchsorted(first, [lo, hi])
+        out_start[a:b] = starts[first[a:b] - lo]
+        a, b = np.searchsorted(last, [lo, hi])
+        out_end[a:b] = ends[last[a:b] - lo]
+    return out_start, out_end
 
 
 def _check_both_splits(tokenized_dir: Path, train: int, test: int, held_tokens: int) -> None:
@@ -60,35 +83,47 @@ def _check_both_splits(tokenized_dir: Path, train: int, test: int, held_tokens: 
                      "(--holdout-contigs, --holdout-regions) or change --test-fraction")
 
 
+def _write_bed(path: Path, contigs: dict[int, str], rows: np.ndarray, is_test: np.ndarray,
+               chunk: int = 100_000) -> None:
+    """windows.bed: contig, start, end, w<i>, length, split; written `chunk` windows at a time."""
+    split = np.where(is_test, "test", "train")
+    with open(path, "w") as fh:
+        for lo in range(0, len(rows), chunk):
+            part = zip(rows[lo:lo + chunk].tolist(), split[lo:lo + chunk].tolist())
+            fh.writelines(f"{contigs[run]}\t{s}\t{e}\tw{lo + i}\t{length}\t{kind}\n"
+                          for i, ((run, _, length, s, e), kind) in enumerate(part))
+
+
 def make_windows(tokenized_dir: Path, out: Path, holdout_contigs: list[str], holdout_regions: Path | None,
                  test_fraction: float, seed: int, max_len: int = 510, min_len: int = 20,
-                 p_max: float = 0.5) -> dict:
-    """Tile the tokenized genome outside the holdout set and split windows 80/20 into train/test."""
+                 p_max: float = 0.5, block: int = SPAN_BLOCK) -> dict:
+    """Tile the tokenized genome outside the holdout set and split windows 80/20 into train/test.
+
+    Windows are numpy rows and each run is read `block` tokens at a time, so memory grows with the
+    number of windows (40 bytes each), not with the longest chromosome."""
     if min_len > max_len:
         raise InputError(f"--min-len {min_len}: longer than --max-len {max_len}")
     genome = TokenizedGenome.open(tokenized_dir)
     holdout = Holdout.from_args(holdout_contigs, holdout_regions, {r[1] for r in genome.runs})
     rng = np.random.default_rng(seed)
-    rows, bed, held_tokens = [], [], 0
-    for run, contig, start, _end, first, _n in genome.runs:
-        ids = genome.run_tokens(run)
-        tok_starts, tok_ends = genome.vocab.token_spans(ids)
-        blocked = holdout.overlaps(contig, start + tok_starts, start + tok_ends)
-        held_tokens += int(blocked.sum())
-        for seg_start, seg_end in _free_segments(blocked):
-            for offset, length in tile(rng, seg_end - seg_start, max_len, min_len, p_max).tolist():
-                lo = seg_start + offset
-                rows.append((run, first + lo, length))
-                bed.append((contig, start + int(tok_starts[lo]), start + int(tok_ends[lo + length - 1])))
-    windows = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    parts, held_tokens = [], 0
+    for run, contig, start, _end, first, _n in progress(genome.runs, desc="windows", unit="run"):
+        free, held = _free_segments(genome, run, contig, start, holdout, block)
+        held_tokens += held
+        tiles = [tile(rng, seg_end - seg_start, max_len, min_len, p_max) + [seg_start, 0]
+                 for seg_start, seg_end in free.tolist()]
+        tiles = np.concatenate(tiles) if tiles else np.zeros((0, 2), dtype=np.int64)
+        bed_start, bed_end = _bed_spans(genome, run, tiles[:, 0], tiles[:, 0] + tiles[:, 1] - 1, block)
+        parts.append(np.column_stack([np.full(len(tiles), run), first + tiles[:, 0], tiles[:, 1],
+                                      start + bed_start, start + bed_end]))
+    rows = np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
+    windows = np.ascontiguousarray(rows[:, :3])
     is_test = np.zeros(len(windows), dtype=bool)
     is_test[rng.permutation(len(windows))[: round(test_fraction * len(windows))]] = True
     _check_both_splits(tokenized_dir, int((~is_test).sum()), int(is_test.sum()), held_tokens)
     np.save(out / "train.npy", windows[~is_test])
     np.save(out / "test.npy", windows[is_test])
-    with open(out / "windows.bed", "w") as fh:
-        for i, (contig, s, e) in enumerate(bed):
-            fh.write(f"{contig}\t{s}\t{e}\tw{i}\t{windows[i, 2]}\t{'test' if is_test[i] else 'train'}\n")
+    _write_bed(out / "windows.bed", {r[0]: r[1] for r in genome.runs}, rows, is_test)
     lengths = windows[:, 2]
     summary = {"vocabulary": genome.vocab.name, "windows": len(windows), "train": int((~is_test).sum()),
                "test": int(is_test.sum()), "tokens_in_windows": int(lengths.sum()),
