@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
-from common import WORK, inputs, machine, run_task, write_results
+from common import WORK, inputs, linear_fit, machine, run_task, write_results
 
 HUMAN_MBP = 3100
 CORES = len(os.sched_getaffinity(0))
@@ -64,15 +62,12 @@ def _summary(result: dict) -> dict:
 def _growth(rows: list[dict]) -> dict:
     if len(rows) < 2:
         return {}
-    mbp = np.array([r["mbp"] for r in rows])
+    mbp = [r["mbp"] for r in rows]
     out = {}
     for key, unit in [("total_s", "s"), ("peak_rss_mb", "MB")]:
-        y = np.array([r["dnalm"][key] for r in rows])
-        slope, intercept = np.polyfit(mbp, y, 1)
-        fitted = slope * mbp + intercept
-        r2 = 1 - ((y - fitted) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-12)
-        out[key] = {"per_mbp": round(float(slope), 4), "intercept": round(float(intercept), 2),
-                    "r2": round(float(r2), 4), f"human_{unit}": round(float(slope * HUMAN_MBP + intercept), 1)}
+        slope, intercept, r2 = linear_fit(mbp, [r["dnalm"][key] for r in rows])
+        out[key] = {"per_mbp": round(slope, 4), "intercept": round(intercept, 2),
+                    "r2": round(r2, 4), f"human_{unit}": round(slope * HUMAN_MBP + intercept, 1)}
     return out
 
 

@@ -136,6 +136,15 @@ def markov_fasta(size_mbp: int, order: int = 8, contig_bp: int = 1_000_000, seed
     return path
 
 
+def linear_fit(x: list[float], y: list[float]) -> tuple[float, float, float]:
+    """Slope, intercept and R² of the least-squares line: how a cost grows with genome size."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    fitted = slope * x + intercept
+    r2 = 1 - ((y - fitted) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-12)
+    return float(slope), float(intercept), float(r2)
+
+
 def write_results(name: str, data: dict, markdown: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")

@@ -23,9 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from common import DNALM, ROOT, WORK, machine, markov_fasta, write_results
+from common import DNALM, ROOT, WORK, linear_fit, machine, markov_fasta, write_results
 
 HUMAN_MBP = 3100
 CORES = len(os.sched_getaffinity(0))
@@ -135,12 +133,8 @@ def growth(sizes: list[float], values: list[float]) -> dict:
     """Least-squares line through (Mbp, value), its R², and its value at the human genome's size."""
     if len(sizes) < 2:
         return {"per_mbp": float("nan"), "intercept": float("nan"), "r2": float("nan"), "human": float("nan")}
-    x, y = np.array(sizes), np.array(values)
-    slope, intercept = np.polyfit(x, y, 1)
-    fitted = slope * x + intercept
-    r2 = 1 - ((y - fitted) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-12)
-    return {"per_mbp": float(slope), "intercept": float(intercept), "r2": float(r2),
-            "human": float(slope * HUMAN_MBP + intercept)}
+    slope, intercept, r2 = linear_fit(sizes, values)
+    return {"per_mbp": slope, "intercept": intercept, "r2": r2, "human": slope * HUMAN_MBP + intercept}
 
 
 def main() -> None:
