@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,6 +124,50 @@ def test_window_overlaps_are_exact_on_the_bundled_annotation(tmp_path):
     share, dominant, strand = window_overlaps(bed, GENES)
     assert share.tolist() == [1.0, 0.0]
     assert dominant[1] == "none" and strand[1] == "none" and strand[0] in ("+", "-", "both")
+
+
+def _bedtools_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[dict[str, int]], list[set[str]]]:
+    """The peer: pybedtools intersect -wao of the windows with the merged track and with the track."""
+    import pybedtools
+
+    windows = pybedtools.BedTool(str(bed))
+    n = windows.count()
+    covered = np.zeros(n)
+    for f in windows.intersect(pybedtools.BedTool(str(track)).sort().merge(), wao=True):
+        covered[int(f.name)] += int(f.fields[-1])
+    names: list[dict[str, int]] = [{} for _ in range(n)]
+    strands: list[set[str]] = [set() for _ in range(n)]
+    for f in windows.intersect(pybedtools.BedTool(str(track)), wao=True):
+        extra, overlap, i = f.fields[7:-1], int(f.fields[-1]), int(f.name)
+        if overlap and extra:
+            names[i][extra[0]] = names[i].get(extra[0], 0) + overlap
+        if overlap and len(extra) >= 3 and extra[2] in "+-":
+            strands[i].add(extra[2])
+    lengths = np.array([f.length for f in windows], dtype=float)
+    pybedtools.cleanup()
+    return covered / lengths, names, strands
+
+
+def test_window_overlaps_equal_bedtools_on_every_bundled_track(tmp_path):
+    """Shares, dominant names and strands of 1 kb windows (and a short last one) across the bundled window,
+    computed in numpy, against bedtools on the genes, repeats and (where ../shared exists) chromHMM tracks."""
+    from dnalm.contextual import window_overlaps
+
+    bed = tmp_path / "w.bed"
+    starts = list(range(0, 1_000_000, 1000))
+    bed.write_text("".join(f"chr22_20M_21M\t{s}\t{min(s + 1000, 999_500)}\t{i}\n" for i, s in enumerate(starts)))
+    partial = 0
+    for track in [GENES, REPEATS, *CHROMHMM]:
+        share, dominant, strand = window_overlaps(bed, track)
+        peer_share, peer_names, peer_strands = _bedtools_overlaps(bed, track)
+        assert np.array_equal(share, peer_share), track.name
+        partial += int(((share > 0) & (share < 1)).sum())
+        expected = ["both" if len(s) == 2 else (next(iter(s)) if s else "none") for s in peer_strands]
+        assert strand.tolist() == expected, track.name
+        for got, names in zip(dominant.tolist(), peer_names):
+            best = max(names.values(), default=0)
+            assert got in [n for n, v in names.items() if v == best] if names else got == "none", track.name
+    assert partial > 500  # windows partly in a track (the genes cover this whole window of chr22)
 
 
 def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretrained, tokenized, tmp_path):

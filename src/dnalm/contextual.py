@@ -8,8 +8,9 @@ import json
 import os
 import shutil
 import time
-from pathlib import Path
+from array import array
 from itertools import islice
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -197,33 +198,80 @@ def iter_windows(genome: TokenizedGenome, length: int, min_len: int) -> Iterator
                     yield contig, start + int(starts[lo]), start + int(ends[hi - 1]), ids[lo:hi]
 
 
-def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[str], list[str]]:
-    """Per window of `bed`: the share of its bases in the track, the track's dominant name (4th column) and
-    the strand(s) of the intervals it meets (6th column: +, -, both, none), with pybedtools."""
-    import pybedtools
+class _Intervals:
+    """A BED file as numpy columns: contig codes, starts, ends, name codes (4th column) and strands (6th:
+    1 for +, 2 for -, 0 otherwise). Read line by line; nothing per interval is kept as a Python object."""
 
-    windows = pybedtools.BedTool(str(bed))
-    n = windows.count()
+    def __init__(self, path: Path, contigs: dict[str, int]):
+        self.names: dict[str, int] = {}
+        columns = [array("q") for _ in range(5)]
+        with open(path) as fh:
+            for line in fh:
+                f = line.rstrip("\n").split("\t")
+                if len(f) < 3 or line.startswith(("#", "track", "browser")):
+                    continue
+                name = self.names.setdefault(f[3], len(self.names)) if len(f) > 3 else -1
+                strand = {"+": 1, "-": 2}.get(f[5], 0) if len(f) > 5 else 0
+                for column, value in zip(columns, (contigs.setdefault(f[0], len(contigs)), int(f[1]), int(f[2]),
+                                                   name, strand)):
+                    column.append(value)
+        self.contig, self.start, self.end, self.name, self.strand = (np.frombuffer(c, dtype=np.int64) if len(c)
+                                                                     else np.zeros(0, np.int64) for c in columns)
+
+
+def _covered(starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Bases of each [lo, hi) inside the union of the intervals (merged first, so overlaps count once)."""
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], np.maximum.accumulate(ends[order]) if len(ends) else ends
+    new = np.concatenate([[True], s[1:] > e[:-1]]) if len(s) else np.zeros(0, bool)
+    first = np.flatnonzero(new)
+    ms, me = s[first], np.append(e[first[1:] - 1], e[-1:]) if len(s) else e
+    cum = np.concatenate([[0], np.cumsum(me - ms)])
+
+    def below(x: np.ndarray) -> np.ndarray:  # covered bases in [0, x)
+        k = np.searchsorted(ms, x, side="right")
+        inside = np.where(k > 0, np.maximum(me[np.maximum(k - 1, 0)] - x, 0) if len(me) else 0, 0)
+        return cum[k] - inside
+
+    return below(hi) - below(lo)
+
+
+def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per window of `bed` (windows do not overlap each other, as `iter_windows` writes them): the share of
+    its bases in the track, the track's dominant name (4th column: most bases; ties to the name first in
+    the file) and the strand(s) of the intervals it meets (6th column: +, -, both, none). In numpy, so
+    millions of windows take arrays, not a Python object each."""
+    contigs: dict[str, int] = {}
+    windows, intervals = _Intervals(bed, contigs), _Intervals(track, contigs)
+    n = len(windows.start)
     covered = np.zeros(n)
-    merged = pybedtools.BedTool(str(track)).sort().merge()
-    for f in windows.intersect(merged, wao=True):
-        covered[int(f.name)] += int(f.fields[-1])
-    names: list[dict[str, int]] = [{} for _ in range(n)]
-    strands: list[set[str]] = [set() for _ in range(n)]
-    for f in windows.intersect(pybedtools.BedTool(str(track)), wao=True):
-        overlap = int(f.fields[-1])
-        if overlap:
-            extra = f.fields[4 + 3:-1]  # after the window's 4 fields and the track's chrom, start, end
-            i = int(f.name)
-            if len(extra) >= 1:
-                names[i][extra[0]] = names[i].get(extra[0], 0) + overlap
-            if len(extra) >= 3 and extra[2] in "+-":
-                strands[i].add(extra[2])
-    lengths = np.array([f.length for f in windows], dtype=float)
-    pybedtools.cleanup()
-    dominant = [max(d, key=d.get) if d else "none" for d in names]
-    strand = ["both" if len(s) == 2 else (s.pop() if s else "none") for s in strands]
-    return covered / lengths, dominant, strand
+    best = np.full(n, -1)
+    strands = np.zeros(n, dtype=np.int64)
+    for contig in np.unique(windows.contig):
+        w = np.flatnonzero(windows.contig == contig)
+        w = w[np.argsort(windows.start[w], kind="stable")]
+        t = np.flatnonzero(intervals.contig == contig)
+        ws, we, ts, te = windows.start[w], windows.end[w], intervals.start[t], intervals.end[t]
+        covered[w] = _covered(ts, te, ws, we)
+        first = np.searchsorted(we, ts, side="right")     # the windows each interval meets: first..last
+        count = np.maximum(np.searchsorted(ws, te, side="left") - first, 0)
+        interval = np.repeat(np.arange(len(t)), count)
+        window = np.repeat(first, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        bases = np.minimum(we[window], te[interval]) - np.maximum(ws[window], ts[interval])
+        window, interval, bases = window[bases > 0], interval[bases > 0], bases[bases > 0]
+        np.bitwise_or.at(strands, w[window], intervals.strand[t][interval])
+        named = intervals.name[t][interval] >= 0
+        if named.any():
+            key = window[named] * len(intervals.names) + intervals.name[t][interval[named]]
+            keys, total = np.unique(key, return_inverse=True)
+            total = np.bincount(total, weights=bases[named])
+            order = np.lexsort((keys % len(intervals.names), -total, keys // len(intervals.names)))
+            top = order[np.concatenate([[True], np.diff(keys[order] // len(intervals.names)) > 0])]
+            best[w[keys[top] // len(intervals.names)]] = keys[top] % len(intervals.names)
+    names = np.array(list(intervals.names) + ["none"], dtype=object)
+    dominant = names[np.where(best >= 0, best, len(intervals.names))]
+    strand = np.array(["none", "+", "-", "both"], dtype=object)[strands]
+    return covered / (windows.end - windows.start), dominant, strand
 
 
 def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: dict[str, Path], length: int = 510,
@@ -269,21 +317,21 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
     embeddings.flush()
     embed_seconds = time.perf_counter() - began
     xy = _window_umap(embeddings, umap_max, seed)
-    columns: dict[str, list] = {}
+    columns: dict[str, np.ndarray] = {}
     colourings: dict[str, np.ndarray] = {}
     for name, track in tracks.items():
         share, dominant, strand = window_overlaps(out / "windows.bed", track)
-        columns[f"{name}_overlap"] = share.tolist()
+        columns[f"{name}_overlap"] = share
         colourings[f"{name} overlap"] = share
-        if 1 < len(set(dominant)) <= 20 and not all(_numeric(d) for d in dominant):  # states, not gene names
+        kinds = set(dominant.tolist())
+        if 1 < len(kinds) <= 20 and not all(_numeric(d) for d in kinds):  # states, not gene names
             columns[f"{name}_dominant"] = dominant
-            colourings[f"{name} (dominant)"] = np.array(dominant)
-        if len(set(strand)) > 1:
+            colourings[f"{name} (dominant)"] = dominant.astype(str)
+        if len(set(strand.tolist())) > 1:
             columns[f"{name}_strand"] = strand
-            colourings[f"{name} strand"] = np.array(strand)
-    bed = [line.split("\t")[:3] for line in (out / "windows.bed").read_text().splitlines()]
+            colourings[f"{name} strand"] = strand.astype(str)
     write_tsv(out / "windows.tsv", ["contig", "start", "end", "umap1", "umap2"] + list(columns),
-              [bed[i] + [float(xy[i, 0]), float(xy[i, 1])] + [columns[c][i] for c in columns] for i in range(n_windows)])
+              _window_rows(out / "windows.bed", xy, columns))
     from dnalm.embedding_report import plot_panels
 
     plot_panels(xy, colourings or {"window": np.zeros(n_windows)}, "UMAP of window embeddings ([CLS], last layer)",
@@ -300,6 +348,15 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
                     {c: mqc.PERCENT for c in columns if c.endswith("_overlap")})
     log.info("%d windows embedded; tracks: %s", n_windows, ", ".join(sorted(tracks)) or "none")
     return summary
+
+
+def _window_rows(bed: Path, xy: np.ndarray, columns: dict[str, np.ndarray], chunk: int = 100_000) -> Iterator[list]:
+    """Rows of windows.tsv (coordinates, UMAP position, track columns), made `chunk` windows at a time."""
+    with open(bed) as windows:
+        for lo in range(0, len(xy), chunk):
+            for line, (x, y), *rest in zip(islice(windows, chunk), xy[lo:lo + chunk].tolist(),
+                                           *(c[lo:lo + chunk].tolist() for c in columns.values())):
+                yield line.split("\t")[:3] + [x, y, *rest]
 
 
 def _check_window_fits(model, length: int) -> None:

@@ -15,7 +15,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from dnalm.errors import InputError
 from dnalm.logs import log
@@ -126,7 +126,7 @@ def write_json(path: Path, data: Any) -> None:
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def write_tsv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+def write_tsv(path: Path, header: list[str], rows: Iterable[list[Any]]) -> None:
     """Write a tidy tab-separated table; floats with 6 significant digits."""
     with open(path, "w") as fh:
         fh.write("\t".join(header) + "\n")
