@@ -11,12 +11,10 @@ R², projection to the 3.1 Gbp human genome).
 from __future__ import annotations
 
 import argparse
-import os
 
-from common import WORK, inputs, linear_fit, machine, run_task, write_results
+from common import CORES, WORK, inputs, linear_fit, machine, run_task, write_results
 
 HUMAN_MBP = 3100
-CORES = len(os.sched_getaffinity(0))
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = Path(os.environ.get("DNALM_BENCH_WORK", Path(tempfile.gettempdir()) / "dnalm_bench"))
 DNALM = [sys.executable, str(ROOT / "bin" / "dnalm")]
+CORES = len(os.sched_getaffinity(0))
 
 
 def run_task(*args: object) -> dict:
@@ -34,7 +35,7 @@ def run_task(*args: object) -> dict:
 
 
 def machine() -> dict:
-    return {"cpu": _cpu(), "cores": len(os.sched_getaffinity(0)), "memory_gb": _memory_gb(),
+    return {"cpu": _cpu(), "cores": CORES, "memory_gb": _memory_gb(),
             "python": platform.python_version()}
 
 

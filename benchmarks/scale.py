@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import DNALM, ROOT, WORK, linear_fit, machine, markov_fasta, write_results
+from common import CORES, DNALM, ROOT, WORK, linear_fit, machine, markov_fasta, write_results
 
 HUMAN_MBP = 3100
-CORES = len(os.sched_getaffinity(0))
 PEAK = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)")
 
@@ -120,10 +117,8 @@ def labels() -> dict[str, dict]:
     import nfcheck
 
     found = {}
-    for module in (ROOT / "modules" / "local" / "dnalm").glob("*/main.nf"):
-        text = module.read_text()
-        names = re.findall(r"^\s*label\s+'(\w+)'", text, re.M)
-        process = re.search(r"^process (\w+)", text, re.M).group(1)
+    for module in nfcheck.module_files(ROOT):
+        process, names = nfcheck.module_labels(module)
         found[module.parent.name] = {"labels": names, **{key: nfcheck.label_setting(ROOT, names, process, key)
                                                          for key in ("cpus", "memory")}}
     return found

@@ -397,6 +397,12 @@ def gpu_errors(root: Path) -> list[str]:
 
 
 
+def module_labels(path: Path) -> tuple[str, list[str]]:
+    """A module's process name and resource labels."""
+    text = path.read_text()
+    return re.search(r"^process (\w+)", text, re.M).group(1), re.findall(r"^\s*label\s+'(\w+)'", text, re.M)
+
+
 def label_setting(root: Path, labels: list[str], process: str, directive: str) -> int:
     """A task's first-attempt `cpus`, or `memory` in GB: the generic setting, then every matching withLabel
     block in the order the config lists them (so a later block overrides an earlier one, whatever the label
@@ -418,11 +424,9 @@ def thread_errors(root: Path) -> list[str]:
     problems = []
     args = ext_args(root)
     for path in module_files(root):
-        text = path.read_text()
-        proc = re.search(r"^process (\w+)", text, re.M).group(1)
-        if "task.cpus" not in args.get(proc, "") + section(text, "script"):
+        proc, labels = module_labels(path)
+        if "task.cpus" not in args.get(proc, "") + section(path.read_text(), "script"):
             continue
-        labels = re.findall(r"^\s*label\s+'(\w+)'", text, re.M)
         if label_setting(root, labels, proc, "cpus") < 2:
             problems.append(f"{path.relative_to(root)}: {proc} runs task.cpus threads, but its labels "
                             f"({', '.join(labels)}) give it 1 CPU")

@@ -121,7 +121,7 @@ def test_window_overlaps_are_exact_on_the_bundled_annotation(tmp_path):
     free = int(np.flatnonzero(np.convolve(~covered, np.ones(2000), "valid") == 2000)[0])
     bed = tmp_path / "w.bed"
     bed.write_text(f"chr22_20M_21M\t{start}\t{start + 1000}\t0\nchr22_20M_21M\t{free}\t{free + 2000}\t1\n")
-    share, dominant, strand = window_overlaps(bed, GENES)
+    ((share, dominant, strand),) = window_overlaps(bed, [GENES])
     assert share.tolist() == [1.0, 0.0]
     assert dominant[1] == "none" and strand[1] == "none" and strand[0] in ("+", "-", "both")
 
@@ -157,8 +157,8 @@ def test_window_overlaps_equal_bedtools_on_every_bundled_track(tmp_path):
     starts = list(range(0, 1_000_000, 1000))
     bed.write_text("".join(f"chr22_20M_21M\t{s}\t{min(s + 1000, 999_500)}\t{i}\n" for i, s in enumerate(starts)))
     partial = 0
-    for track in [GENES, REPEATS, *CHROMHMM]:
-        share, dominant, strand = window_overlaps(bed, track)
+    tracks = [GENES, REPEATS, *CHROMHMM]
+    for track, (share, dominant, strand) in zip(tracks, window_overlaps(bed, tracks)):
         peer_share, peer_names, peer_strands = _bedtools_overlaps(bed, track)
         assert np.array_equal(share, peer_share), track.name
         partial += int(((share > 0) & (share < 1)).sum())

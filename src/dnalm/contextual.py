@@ -17,6 +17,7 @@ import numpy as np
 
 from dnalm import fingerprint, mqc
 from dnalm.data import CLS, MASK, PAD, SEP, WindowDataset, collate
+from dnalm.embeddings import read_intervals
 from dnalm.errors import InputError
 from dnalm.logs import log, progress
 from dnalm.outputs import atomic_file, write_json, write_tsv
@@ -219,57 +220,61 @@ class _Intervals:
                                                                      else np.zeros(0, np.int64) for c in columns)
 
 
-def _covered(starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Bases of each [lo, hi) inside the union of the intervals (merged first, so overlaps count once)."""
-    order = np.argsort(starts, kind="stable")
-    s, e = starts[order], np.maximum.accumulate(ends[order]) if len(ends) else ends
-    new = np.concatenate([[True], s[1:] > e[:-1]]) if len(s) else np.zeros(0, bool)
-    first = np.flatnonzero(new)
-    ms, me = s[first], np.append(e[first[1:] - 1], e[-1:]) if len(s) else e
-    cum = np.concatenate([[0], np.cumsum(me - ms)])
+def _covered(merged: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Bases of each [lo, hi) inside the sorted, disjoint intervals `merged` (`read_intervals`' rows)."""
+    if not len(merged):
+        return np.zeros(len(lo))
+    cum = np.concatenate([[0], np.cumsum(merged[:, 1] - merged[:, 0])])
 
-    def below(x: np.ndarray) -> np.ndarray:  # covered bases in [0, x)
-        k = np.searchsorted(ms, x, side="right")
-        inside = np.where(k > 0, np.maximum(me[np.maximum(k - 1, 0)] - x, 0) if len(me) else 0, 0)
-        return cum[k] - inside
+    def below(x: np.ndarray) -> np.ndarray:  # covered bases in [0, x): whole intervals, less the part past x
+        k = np.searchsorted(merged[:, 0], x, side="right")
+        return cum[k] - np.where(k > 0, np.maximum(merged[np.maximum(k - 1, 0), 1] - x, 0), 0)
 
     return below(hi) - below(lo)
 
 
-def window_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per window of `bed` (windows do not overlap each other, as `iter_windows` writes them): the share of
-    its bases in the track, the track's dominant name (4th column: most bases; ties to the name first in
-    the file) and the strand(s) of the intervals it meets (6th column: +, -, both, none). In numpy, so
-    millions of windows take arrays, not a Python object each."""
+def window_overlaps(bed: Path, tracks: list[Path]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per track, per window of `bed` (windows do not overlap each other, as `iter_windows` writes them):
+    the share of its bases in the track, the track's dominant name (4th column: most bases; ties to the
+    name first in the file) and the strand(s) of the intervals it meets (6th column: +, -, both, none). In
+    numpy, so millions of windows take arrays, not a Python object each; the windows are read once."""
     contigs: dict[str, int] = {}
-    windows, intervals = _Intervals(bed, contigs), _Intervals(track, contigs)
-    n = len(windows.start)
+    windows = _Intervals(bed, contigs)
+    return [_track_overlaps(windows, contigs, track) for track in tracks]
+
+
+def _track_overlaps(windows: _Intervals, contigs: dict[str, int],
+                    track: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    intervals, merged = _Intervals(track, contigs), read_intervals(track)
+    n, n_names = len(windows.start), len(intervals.names)
     covered = np.zeros(n)
     best = np.full(n, -1)
     strands = np.zeros(n, dtype=np.int64)
-    for contig in np.unique(windows.contig):
-        w = np.flatnonzero(windows.contig == contig)
+    for contig, code in contigs.items():
+        w = np.flatnonzero(windows.contig == code)
+        if not len(w):
+            continue
         w = w[np.argsort(windows.start[w], kind="stable")]
-        t = np.flatnonzero(intervals.contig == contig)
+        t = np.flatnonzero(intervals.contig == code)
         ws, we, ts, te = windows.start[w], windows.end[w], intervals.start[t], intervals.end[t]
-        covered[w] = _covered(ts, te, ws, we)
+        covered[w] = _covered(merged.get(contig, np.zeros((0, 2), dtype=np.int64)), ws, we)
         first = np.searchsorted(we, ts, side="right")     # the windows each interval meets: first..last
         count = np.maximum(np.searchsorted(ws, te, side="left") - first, 0)
         interval = np.repeat(np.arange(len(t)), count)
         window = np.repeat(first, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         bases = np.minimum(we[window], te[interval]) - np.maximum(ws[window], ts[interval])
-        window, interval, bases = window[bases > 0], interval[bases > 0], bases[bases > 0]
-        np.bitwise_or.at(strands, w[window], intervals.strand[t][interval])
-        named = intervals.name[t][interval] >= 0
+        met = bases > 0
+        window, bases, name = window[met], bases[met], intervals.name[t][interval[met]]
+        np.bitwise_or.at(strands, w[window], intervals.strand[t][interval[met]])
+        named = name >= 0
         if named.any():
-            key = window[named] * len(intervals.names) + intervals.name[t][interval[named]]
-            keys, total = np.unique(key, return_inverse=True)
+            keys, total = np.unique(window[named] * n_names + name[named], return_inverse=True)
             total = np.bincount(total, weights=bases[named])
-            order = np.lexsort((keys % len(intervals.names), -total, keys // len(intervals.names)))
-            top = order[np.concatenate([[True], np.diff(keys[order] // len(intervals.names)) > 0])]
-            best[w[keys[top] // len(intervals.names)]] = keys[top] % len(intervals.names)
+            order = np.lexsort((keys % n_names, -total, keys // n_names))
+            top = order[np.concatenate([[True], np.diff(keys[order] // n_names) > 0])]
+            best[w[keys[top] // n_names]] = keys[top] % n_names
     names = np.array(list(intervals.names) + ["none"], dtype=object)
-    dominant = names[np.where(best >= 0, best, len(intervals.names))]
+    dominant = names[np.where(best >= 0, best, n_names)]
     strand = np.array(["none", "+", "-", "both"], dtype=object)[strands]
     return covered / (windows.end - windows.start), dominant, strand
 
@@ -319,8 +324,8 @@ def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: d
     xy = _window_umap(embeddings, umap_max, seed)
     columns: dict[str, np.ndarray] = {}
     colourings: dict[str, np.ndarray] = {}
-    for name, track in tracks.items():
-        share, dominant, strand = window_overlaps(out / "windows.bed", track)
+    overlaps = window_overlaps(out / "windows.bed", list(tracks.values()))
+    for name, (share, dominant, strand) in zip(tracks, overlaps):
         columns[f"{name}_overlap"] = share
         colourings[f"{name} overlap"] = share
         kinds = set(dominant.tolist())
