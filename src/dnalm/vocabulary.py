@@ -13,8 +13,8 @@ after the last k-mer form one shorter tail token, so `decode(encode(seq)) == seq
 Every step encodes through `Vocabulary.encode`, never with k-mer code of its own.
 
 Outside dnalm, `AutoTokenizer.from_pretrained(dir)` gives the same ids as `encode_lenient` on raw DNA of
-either case: every `tokenizer.json` upper-cases a/c/g/t first. HF `tokenizers` cannot cut overlapping or strided
-k-mers, so those directories also hold `tokenization_dnalm.py` (a `PreTrainedTokenizer` named in
+either case: every `tokenizer.json` upper-cases a/c/g/t first. HF `tokenizers` cannot cut overlapping or
+strided k-mers, so those directories also hold `tokenization_dnalm.py` (a `PreTrainedTokenizer` named in
 `auto_map`, loaded with `trust_remote_code=True`) and its `vocab.txt`; their `tokenizer.json` reads
 space-separated k-mers.
 """
@@ -246,7 +246,7 @@ def save_vocabulary(tokenizer: Tokenizer, out: Path, name: str, kind: str, k: in
     if kind in ("bpe", "kmer"):
         tokenizer.decoder = decoders.Fuse()  # decode() gives the sequence, not tokens joined by spaces
     else:
-        vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
+        vocab = tokenizer.get_vocab()
         (out / "vocab.txt").write_text("".join(t + "\n" for t in sorted(vocab, key=vocab.get)))
         shutil.copy(REMOTE_CODE, out / REMOTE_CODE.name)
         config.update(tokenizer_class="DnaKmerTokenizer", k=k, stride=stride,
