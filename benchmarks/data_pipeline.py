@@ -14,7 +14,6 @@ import subprocess
 import time
 
 import numpy as np
-
 from common import DNALM, ROOT, WORK, machine, write_results
 
 
@@ -38,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerFast
 
-    from dnalm.data import MlmCollator, WindowDataset
+    from dnalm.pretraining.data import MlmCollator, WindowDataset
 
     tokenized, train = chain()
     data = WindowDataset(tokenized, train)

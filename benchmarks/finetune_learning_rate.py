@@ -20,7 +20,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-
 from common import DNALM, ROOT, WORK, machine, prepared, write_results
 
 HUMAN = ROOT / "assets" / "test" / "hg19_chr22_20-21Mb.fa.gz"

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def bpe_dnalm(genome: str, merges: str, threads: str) -> dict:
-    from dnalm.bpe import learn_merges, merges_tokenizer, training_chunks
+    from dnalm.vocab.bpe import learn_merges, merges_tokenizer, training_chunks
 
     t0 = time.perf_counter()
     chunks = training_chunks(Path(genome), 1000, 0, 0)
@@ -25,8 +25,8 @@ def bpe_dnalm(genome: str, merges: str, threads: str) -> dict:
 def bpe_hf(genome: str, merges: str) -> dict:
     from tokenizers import Tokenizer, models, trainers
 
-    from dnalm.bpe import ALPHABET, training_chunks
-    from dnalm.vocabulary import SPECIAL_TOKENS
+    from dnalm.vocab.bpe import ALPHABET, training_chunks
+    from dnalm.vocab.vocabulary import SPECIAL_TOKENS
 
     t0 = time.perf_counter()
     lines = training_chunks(Path(genome), 1000, 0, 0).strings()
@@ -43,7 +43,7 @@ def bpe_hf(genome: str, merges: str) -> dict:
 def bpe_sentencepiece(genome: str, merges: str, workdir: str) -> dict:
     import sentencepiece as spm
 
-    from dnalm.bpe import training_chunks
+    from dnalm.vocab.bpe import training_chunks
 
     t0 = time.perf_counter()
     lines = Path(workdir) / "lines.txt"
@@ -60,15 +60,15 @@ def bpe_sentencepiece(genome: str, merges: str, workdir: str) -> dict:
 
 
 def _runs(genome: str) -> list[bytes]:
-    from dnalm.genome import iter_runs
+    from dnalm.genome.prepare import iter_runs
 
     return [run.seq for run in iter_runs(Path(genome))]
 
 
 def encode_dnalm(genome: str, vocab: str, threads: str) -> dict:
-    from dnalm.tokenized import encode_runs
-    from dnalm.genome import iter_runs
-    from dnalm.vocabulary import Vocabulary
+    from dnalm.genome.prepare import iter_runs
+    from dnalm.vocab.tokenized import encode_runs
+    from dnalm.vocab.vocabulary import Vocabulary
 
     v = Vocabulary.load(Path(vocab))
     runs = list(iter_runs(Path(genome)))
@@ -102,7 +102,7 @@ def compare_encodings(genome: str, vocab: str) -> dict:
     """dnalm's ids equal HF's whole-run ids for every run."""
     from tokenizers import Tokenizer
 
-    from dnalm.vocabulary import Vocabulary
+    from dnalm.vocab.vocabulary import Vocabulary
 
     hf = Tokenizer.from_file(str(Path(vocab) / "tokenizer.json"))
     v = Vocabulary.load(Path(vocab))
@@ -114,7 +114,7 @@ def tokenize_step(genome: str, vocab: str, out: str) -> dict:
     """The whole `dnalm tokenize-genome` step: read runs, encode, write tokens, index and counts."""
     import shutil
 
-    from dnalm.tokenized import tokenize_genome
+    from dnalm.vocab.tokenized import tokenize_genome
 
     shutil.rmtree(out, ignore_errors=True)
     Path(out).mkdir(parents=True)

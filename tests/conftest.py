@@ -112,7 +112,7 @@ def one_line_error(proc: subprocess.CompletedProcess, step: str) -> str:
 def dnalm_log() -> Iterator[list[str]]:
     """The messages the dnalm logger emits at INFO and above while the block runs (it does not propagate, so
     pytest's caplog does not see them)."""
-    from dnalm.logs import log
+    from dnalm.core.logs import log
 
     messages: list[str] = []
     handler = logging.Handler()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import ASSETS, LAMBDA, SHARED, dnalm, read_fasta_plain
 
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"

@@ -13,11 +13,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import HUMAN, LAMBDA, PRETRAIN_STEPS, dnalm, one_line_error, read_fasta_plain
+
 from dnalm.cli import build_parser
-from dnalm.errors import InputError
-from dnalm.outputs import atomic_directory
+from dnalm.core.errors import InputError
+from dnalm.core.outputs import atomic_directory
 
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))[:2000]
 
@@ -289,14 +289,14 @@ def test_partials_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
 def test_the_second_of_two_runs_into_one_out_fails_and_leaves_nothing(tmp_path, monkeypatch):
     """Two runs pass the "does --out exist" check; the first to finish publishes, the other must neither
     replace that output nor leave its partial behind."""
-    import dnalm.outputs
+    import dnalm.core.outputs
 
     out = tmp_path / "out"
     with pytest.raises(InputError, match=f"--out {out}: another run wrote it first"):
         with atomic_directory(out) as slow:
             (slow / "result.txt").write_text("slow")
             with monkeypatch.context() as other_process:
-                other_process.setattr(dnalm.outputs.os, "getpid", os.getppid)
+                other_process.setattr(dnalm.core.outputs.os, "getpid", os.getppid)
                 with atomic_directory(out) as fast:
                     (fast / "result.txt").write_text("fast")
             assert (out / "result.txt").read_text() == "fast" and slow.is_dir()

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import ECOLI, dnalm, dnalm_log
 from tokenizers import Tokenizer, models, trainers
 
-from conftest import ECOLI, dnalm, dnalm_log
-from dnalm.bpe import ALPHABET, learn_merges, merges_tokenizer, training_chunks
-from dnalm.genome import iter_runs
-from dnalm.vocabulary import SPECIAL_TOKENS, Vocabulary, save_vocabulary
+from dnalm.genome.prepare import iter_runs
+from dnalm.vocab.bpe import ALPHABET, learn_merges, merges_tokenizer, training_chunks
+from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary, save_vocabulary
 
 
 def hf_train(chunks: list[str], merges: int) -> Tokenizer:
@@ -59,7 +59,7 @@ def test_vocabularies_where_two_merges_make_one_string_use_hf(tmp_path, human_ge
 
 
 def test_bpe_encoder_rejects_non_acgt(vocabs):
-    from dnalm.errors import InputError
+    from dnalm.core.errors import InputError
 
     with pytest.raises(InputError, match="'N'"):
         Vocabulary.load(vocabs["bpe_600"]).encode(b"ACGTNACGT")
@@ -85,7 +85,7 @@ def test_bpe_training_logs_while_the_c_core_runs():
     the merges done and the time left where the call counts them; its result and errors come through."""
     import time
 
-    from dnalm.logs import run_logging_progress
+    from dnalm.core.logs import run_logging_progress
 
     done = np.zeros(1, dtype=np.int64)
 

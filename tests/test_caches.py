@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import DNALM, LAMBDA, dnalm
-from dnalm import caches
-from dnalm.caches import CACHES, use_writable_caches
+
+from dnalm.core import caches
+from dnalm.core.caches import CACHES, use_writable_caches
 
 NAMES = [name for name, _ in CACHES]
 MPL_FALLBACK = "Matplotlib created a temporary cache directory"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import dockerfile
-
 import nfcheck
 from conftest import ROOT
+
 from dnalm import __version__
 
 

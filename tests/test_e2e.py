@@ -19,13 +19,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nfcheck
 import numpy as np
 import pytest
-
-import nfcheck
 from conftest import DNALM, LAMBDA, ROOT, dnalm
-from dnalm.report import find
-from dnalm.vocabulary import Vocabulary, kmer_vocabulary_name
+
+from dnalm.report.build import find
+from dnalm.vocab.vocabulary import Vocabulary, kmer_vocabulary_name
 
 
 class Runner:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ASSETS, LAMBDA, SHARED, dnalm, dnalm_log
 
 ANNOTATION = ASSETS / "annotation"
@@ -72,7 +71,7 @@ def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, wi
 
 
 def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about_zero():
-    from dnalm.contextual import SelfSimilarity
+    from dnalm.analysis.contextual import SelfSimilarity
 
     rng = np.random.default_rng(0)
     acc = SelfSimilarity(layers=1, vocab_size=8, dim=64, per_token=500)
@@ -110,7 +109,7 @@ def test_masked_predictions_rank_the_true_token_better_than_chance(pretrained, t
 
 
 def test_window_overlaps_are_exact_on_the_bundled_annotation(tmp_path):
-    from dnalm.contextual import window_overlaps
+    from dnalm.genome.intervals import window_overlaps
 
     genes = [line.split("\t") for line in GENES.read_text().splitlines()]
     long_gene = max(genes, key=lambda f: int(f[2]) - int(f[1]))
@@ -151,7 +150,7 @@ def _bedtools_overlaps(bed: Path, track: Path) -> tuple[np.ndarray, list[dict[st
 def test_window_overlaps_equal_bedtools_on_every_bundled_track(tmp_path):
     """Shares, dominant names and strands of 1 kb windows (and a short last one) across the bundled window,
     computed in numpy, against bedtools on the genes, repeats and (where ../shared exists) chromHMM tracks."""
-    from dnalm.contextual import window_overlaps
+    from dnalm.genome.intervals import window_overlaps
 
     bed = tmp_path / "w.bed"
     starts = list(range(0, 1_000_000, 1000))
@@ -210,7 +209,7 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
     On lambda phage, tokenized with the model's vocabulary, and in this process: numba compiles UMAP once."""
     from safetensors.numpy import load_file, save_file
 
-    from dnalm.contextual import window_embeddings
+    from dnalm.analysis.contextual import window_embeddings
 
     dnalm("prepare-genome", "--fasta", LAMBDA, "--out", tmp_path / "genome")
     tokens = tmp_path / "tokenized"

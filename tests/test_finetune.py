@@ -8,9 +8,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import ASSETS, HUMAN, SHARED, dnalm, read_fasta_plain
-from dnalm.finetune import LEARNING_RATES, learning_rate_for
+
+from dnalm.evaluation.finetune import LEARNING_RATES, learning_rate_for
 
 SEQ = next(iter(read_fasta_plain(HUMAN).values()))
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
@@ -164,8 +164,9 @@ def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
 
 def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
     """Prom300 (300 nt, one token per base) through a GPT-2 of 64 positions: 5 pieces per sequence."""
-    from dnalm.finetune import SequenceTokenizer, pool
     from test_nextkmer import _gpt2_char_model
+
+    from dnalm.evaluation.finetune import SequenceTokenizer, pool
 
     np.testing.assert_allclose(pool(np.array([[0.2, 0.8], [0.6, 0.4], [1.0, 0.0]]), np.array([0, 0, 1]), 2),
                                [[0.4, 0.6], [1.0, 0.0]])

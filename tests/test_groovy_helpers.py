@@ -13,10 +13,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
-from dnalm.genome import check_genome_id, genome_id_from_name
-from dnalm.errors import InputError
+
+from dnalm.core.errors import InputError
+from dnalm.genome.prepare import check_genome_id, genome_id_from_name
 
 HELPERS = ROOT / "subworkflows" / "local" / "utils_dnalm_pipeline" / "main.nf"
 GROOVY = shutil.which("groovy")
@@ -71,7 +71,7 @@ def test_unknown_genome_names_are_refused_with_the_known_ones():
 
 
 def test_kmer_vocabulary_ids_follow_the_package():
-    from dnalm.vocabulary import kmer_vocabulary_name
+    from dnalm.vocab.vocabulary import kmer_vocabulary_name
 
     specs = ["kmer:4", "kmer-overlap:6", "kmer-stride:6:3"]
     rows = groovy(*[f"kmerMeta('{s}')" for s in specs])

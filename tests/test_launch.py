@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import DNALM, ROOT
-from dnalm.errors import InputError
-from dnalm.launch import Allocation, expand_nodelist, forwarded_names, launch, render
+
+from dnalm.core.errors import InputError
+from dnalm.pretraining.launch import Allocation, expand_nodelist, forwarded_names, launch, render
 
 TRAIN = ["dnalm", "pretrain", "--out", "m"]
 
@@ -77,7 +77,7 @@ def test_launch_needs_only_the_standard_library(tmp_path):
     assert proc.stdout.startswith("srun --nodes=3") and "--rdzv-endpoint=a1:29509" in proc.stdout
     probe = subprocess.run([sys.executable, "-S", "-c", "import numpy"], capture_output=True)
     assert probe.returncode != 0  # the check above really ran without the installed packages
-    assert (ROOT / "src" / "dnalm" / "launch.py").read_text().count("import numpy") == 0
+    assert (ROOT / "src" / "dnalm" / "pretraining" / "launch.py").read_text().count("import numpy") == 0
 
 
 SLURM2 = {"SLURM_JOB_ID": "123456", "SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_NNODES": "2"}
@@ -190,7 +190,8 @@ def test_launch_flags_from_the_command_line(tmp_path):
 
 # --- the launcher runs on RHEL 8's Python 3.6 -------------------------------------------------------------
 
-LAUNCHER_FILES = ["launch.py", "errors.py", "__init__.py", "__main__.py"]
+LAUNCHER_FILES = ["pretraining/launch.py", "core/errors.py", "__init__.py", "__main__.py", "core/__init__.py",
+                  "pretraining/__init__.py"]
 FUTURE_36 = {"nested_scopes", "generators", "division", "absolute_import", "with_statement", "print_function",
              "unicode_literals", "generator_stop"}
 NEW_MODULES = {"dataclasses", "contextvars", "graphlib", "zoneinfo", "tomllib", "importlib.resources",
@@ -278,8 +279,9 @@ def test_the_launcher_is_python_3_6_code():
     problems = [p for f in LAUNCHER_FILES
                 for p in py36_problems((ROOT / "src" / "dnalm" / f).read_text(), f"src/dnalm/{f}")]
     assert problems == []
-    source = (ROOT / "src" / "dnalm" / "launch.py").read_text()  # of dnalm itself, only errors.py (3.6 too)
-    assert "from dnalm" not in source.replace("from dnalm.errors import InputError", "")
+    # of dnalm itself, only errors.py (3.6 too)
+    source = (ROOT / "src" / "dnalm" / "pretraining" / "launch.py").read_text()
+    assert "from dnalm" not in source.replace("from dnalm.core.errors import InputError", "")
 
 
 def test_the_3_6_check_catches_what_3_6_cannot_run():

@@ -7,9 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
-
 import nfcheck
+import pytest
 from conftest import ROOT
 
 

@@ -13,11 +13,11 @@ import json
 import re
 
 import jsonschema
-import pytest
-
 import nfcheck
+import pytest
 from conftest import ROOT
-from dnalm.annotations import FORMATS, ROLES
+
+from dnalm.genome.annotations import FORMATS, ROLES
 
 
 def legacy_value(text: str):

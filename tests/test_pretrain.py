@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pytest
-
-from conftest import DNALM, PRETRAIN_STEPS as STEPS, dnalm
+from conftest import DNALM, dnalm
+from conftest import PRETRAIN_STEPS as STEPS
 
 
 def fingerprint_dirs(checkpoint_dir):
@@ -37,7 +37,7 @@ def test_model_and_tokenizer_load_with_huggingface(pretrained, tokenized):
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from dnalm.vocabulary import Vocabulary
+    from dnalm.vocab.vocabulary import Vocabulary
 
     model = AutoModelForMaskedLM.from_pretrained(pretrained / "model" / "model")
     tok = AutoTokenizer.from_pretrained(pretrained / "model" / "model")
@@ -216,7 +216,7 @@ def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, wind
     assert metrics["masking"] == "span" and metrics["steps"] == 4
     from transformers import AutoTokenizer
 
-    from dnalm.vocabulary import Vocabulary
+    from dnalm.vocab.vocabulary import Vocabulary
 
     dna = "acgtNtgcaGGCTTACCGGAttacagg"  # the model directory splits raw DNA into overlapping 6-mers itself
     hf = AutoTokenizer.from_pretrained(tmp_path / "m" / "model", trust_remote_code=True)
@@ -237,7 +237,7 @@ def test_per_token_metrics_agree_with_an_independent_computation(pretrained):
 
 
 def test_one_vs_rest_auc_matches_pairwise_counting():
-    from dnalm.pretrain import one_vs_rest_auc
+    from dnalm.pretraining.pretrain import one_vs_rest_auc
 
     rng = np.random.default_rng(0)
     scores = np.round(rng.random(300), 2)  # ties

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import LAMBDA, SPLITS, dnalm, one_line_error, read_fasta_plain, read_mqc_table, read_splits
 
 LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))

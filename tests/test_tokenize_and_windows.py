@@ -8,11 +8,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import dnalm, one_line_error
-from dnalm.genome import iter_runs
-from dnalm.tokenized import TokenizedGenome
-from dnalm.windows import draw_lengths
+
+from dnalm.genome.prepare import iter_runs
+from dnalm.pretraining.windows import draw_lengths
+from dnalm.vocab.tokenized import TokenizedGenome
 
 
 def test_tokenized_genome_decodes_to_the_runs(tokenized, human_genome):
@@ -90,7 +90,7 @@ def test_runs_read_in_blocks_have_the_spans_of_whole_runs(name, tokenized):
 
 
 def test_windows_made_block_by_block_are_the_windows_of_whole_runs(tmp_path, tokenized, windows, human_genome):
-    from dnalm.windows import make_windows
+    from dnalm.pretraining.windows import make_windows
 
     for name in ("bpe_600", "kmer6_overlap"):
         out = tmp_path / name

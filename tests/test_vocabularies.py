@@ -7,10 +7,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import BPE_CYCLES, dnalm
-from dnalm.genome import iter_runs
-from dnalm.vocabulary import Vocabulary, decode, encode
+
+from dnalm.genome.prepare import iter_runs
+from dnalm.vocab.vocabulary import Vocabulary, decode, encode
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_autotokenizer_reads_raw_dna_like_dnalm(vocabs, runs):
 
 
 def test_sampled_training_chunks_are_seeded_and_in_genome_order(human_genome, runs):
-    from dnalm.bpe import training_chunks
+    from dnalm.vocab.bpe import training_chunks
 
     full = training_chunks(human_genome, 1000, 0, 0).strings()
     assert full == [run[i:i + 1000] for run in runs for i in range(0, len(run), 1000)]

@@ -24,7 +24,7 @@ DNALM = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "bin
 
 def warm_up() -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(DNALM), os.pardir, "src"))
-    from dnalm.caches import use_writable_caches
+    from dnalm.core.caches import use_writable_caches
 
     use_writable_caches()  # as dnalm.cli.main does, before anything reads a cache location
     import sklearn.ensemble  # noqa: F401

@@ -4,7 +4,7 @@ the standard library of Python 3.6 or later (a cluster node's host Python cannot
 import sys
 
 if sys.argv[1:2] == ["launch"]:
-    from dnalm.launch import main as launch_main
+    from dnalm.pretraining.launch import main as launch_main
 
     def cli(args):  # a one-process launch runs its dnalm command here, where this Python can import it
         from dnalm.cli import main as cli_main

@@ -15,7 +15,7 @@ def safeId(id, what) {
 }
 
 // The genome id of a FASTA file name: the name without .fa/.fasta/.fna/.fas and .gz; `dnalm prepare-genome`
-// uses the same rule (dnalm.genome.genome_id_from_name) when no --genome-id is given
+// uses the same rule (dnalm.genome.prepare.genome_id_from_name) when no --genome-id is given
 def genomeId(name) {
     return safeId(name.replaceAll(/(?i)\.(fa|fasta|fna|fas)(\.gz)?$|\.gz$/, ''), "--fasta ${name}")
 }

@@ -1,0 +1,140 @@
+"""Atomic outputs: a step's directory appears complete or not at all.
+
+Nextflow's `-resume` and users alike trust that an output directory which exists is whole, so every
+subcommand builds its `--out` directory under a hidden temporary sibling and renames it into place only
+after the last file is written. A failure removes the temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from dnalm.core.errors import InputError
+from dnalm.core.logs import log
+
+
+@contextlib.contextmanager
+def atomic_directory(out: Path) -> Iterator[Path]:
+    """Yield a temporary directory that becomes `out` when the block finishes without error.
+
+    Partials left by killed runs of the same `out` on this host are removed first. A complete `out` is never
+    replaced: of two runs into one `out`, the second to finish fails and removes its partial. Errors about the
+    hidden partial name `--out` instead, the path the user knows."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"--out {out}: already exists and is not empty; choose a new directory")
+    tmp = _partial(out, os.getpid())
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise _out_error(exc, tmp, out) from None
+    try:
+        yield tmp
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and _inside(exc.filename, tmp):
+            raise _out_error(exc, tmp, out) from None
+        raise
+    _publish(tmp, out)
+    log.info("wrote %s", out)
+
+
+def _partial(out: Path, pid: int) -> Path:
+    return out.parent / f"{_partial_prefix(out)}{pid}"
+
+
+def _partial_prefix(out: Path) -> str:
+    """The hidden sibling a run builds `out` in is this plus its PID: named by host too, so that a later run
+    can tell whether its owner is alive (PIDs of other hosts on a shared file system say nothing)."""
+    return f".{out.name}.partial-{socket.gethostname()}-"
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Remove the partials of `out` whose run (on this host) is dead: every killed run leaves one."""
+    prefix = _partial_prefix(out)
+    removed = []
+    for path in out.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = path.name[len(prefix):]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    if removed:
+        log.info("removed %d partial output(s) of killed runs: %s", len(removed), ", ".join(removed))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's process
+        pass
+    return True
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Rename `tmp` to `out`. The rename replaces only a missing or empty `out`, so a complete output that
+    another run published meanwhile stays; this run's copy is then removed."""
+    try:
+        os.replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise InputError(f"--out {out}: another run wrote it first; this run's output was discarded") from None
+        raise _out_error(exc, tmp, out) from None
+
+
+def _inside(filename: object, tmp: Path) -> bool:
+    return isinstance(filename, (str, os.PathLike)) and (Path(filename) == tmp or tmp in Path(filename).parents)
+
+
+def _out_error(exc: OSError, tmp: Path, out: Path) -> InputError:
+    """`--out PATH: reason`, with the partial's name in `exc.filename` mapped back to `out`."""
+    if _inside(exc.filename, tmp):
+        return InputError(f"--out {out / Path(exc.filename).relative_to(tmp)}: {exc.strerror or exc}")
+    where = f"{exc.filename}: " if exc.filename and Path(exc.filename) != out else ""
+    return InputError(f"--out {out}: {where}{exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling that becomes `path` when the block finishes without error: state kept
+    between runs (resume batches, fingerprint records) is then whole or absent, never truncated."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write indented, key-sorted JSON so reruns produce byte-identical files."""
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_tsv(path: Path, header: list[str], rows: Iterable[list[Any]]) -> None:
+    """Write a tidy tab-separated table; floats with 6 significant digits."""
+    with open(path, "w") as fh:
+        fh.write("\t".join(header) + "\n")
+        for row in rows:
+            fh.write("\t".join(_cell(v) for v in row) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

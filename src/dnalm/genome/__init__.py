@@ -1,0 +1,1 @@
+"""Stage 1, the genome: FASTA reading, preparation into runs, annotations, held-out regions, intervals."""

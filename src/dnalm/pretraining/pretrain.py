@@ -1,0 +1,369 @@
+"""Masked-token pretraining of a BERT model on the windows of a tokenized genome.
+
+Training follows HuggingFace's `run_mlm.py`: `BertForMaskedLM`, the `Trainer`, AdamW with warmup and linear
+decay, gradient clipping. Checkpoints go to a directory outside the task's work directory (Nextflow
+`--checkpoint_root`), under a sub-directory named by the fingerprint of everything that determines the
+model (see `training_inputs`). A step that starts again with the same inputs resumes from the newest
+complete checkpoint there, so a killed cluster job loses at most `--save-steps` steps, and a longer
+`--max-steps` continues it; any other change trains afresh in another directory. Data order and masks
+depend only on the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dnalm.core import fingerprint, mqc
+from dnalm.core.errors import InputError
+from dnalm.core.logs import log, progress
+from dnalm.core.outputs import write_json, write_tsv
+from dnalm.core.plotting import figure
+from dnalm.pretraining.data import IGNORE, MlmCollator, WindowDataset
+from dnalm.pretraining.windows import Windows
+from dnalm.vocab.tokenized import TOKENS
+from dnalm.vocab.vocabulary import TOKENIZER_FILES
+
+#: Model sizes. `base` is GROVER's and DNABERT's BERT-base; `tiny` is for tests and laptops.
+PRESETS = {
+    "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
+    "small": {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024},
+    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+}
+COMPLETE = "DNALM_CHECKPOINT_COMPLETE"
+
+
+def config_fields(preset: str, config_json: Path | None, vocab_size: int) -> dict:
+    """The BertConfig fields of a preset, optionally overridden by a JSON file of BertConfig fields."""
+    fields = {"vocab_size": vocab_size, "max_position_embeddings": 512, "pad_token_id": 0, **PRESETS[preset]}
+    if config_json:
+        try:
+            overrides = json.loads(Path(config_json).read_text())
+            if not isinstance(overrides, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--config {config_json}: not a readable JSON object ({exc})") from None
+        fields.update(overrides)
+    return fields
+
+
+def bert_config(preset: str, config_json: Path | None, vocab_size: int):
+    """A BertConfig from a preset, optionally overridden by a JSON file of BertConfig fields."""
+    from transformers import BertConfig
+
+    return BertConfig(**config_fields(preset, config_json, vocab_size))
+
+
+def training_inputs(tokenized_dir: Path, windows_dir: Path, vocab, model_fields: dict, masking: str,
+                    mlm_probability: float, span: int, learning_rate: float, warmup_steps: int,
+                    weight_decay: float, batch_size: int, world_size: int, deepspeed: Path | None,
+                    seed: int) -> dict:
+    """What determines the trained model, for its checkpoints' fingerprint: contents of the vocabulary, the
+    token array and the training windows; the model's fields; masking; optimiser and schedule (the per-device
+    batch size times the number of ranks is the global batch; a DeepSpeed config changes the arithmetic and
+    the checkpoint format); the seed. Not in it: `--max-steps` (a longer run continues the checkpoints),
+    `--save-steps`, `--keep-checkpoints`, evaluation settings, the held-out windows (evaluation is redone every
+    run), the device and precision, library versions."""
+    return {
+        "vocabulary": fingerprint.tree_digest(vocab.path),
+        "tokens": fingerprint.file_digest(Path(tokenized_dir) / TOKENS),
+        "train_windows": fingerprint.file_digest(Windows(windows_dir).path("train")),
+        "model": model_fields,
+        "masking": {"strategy": masking, "mlm_probability": mlm_probability, "span": span},
+        "optimiser": {"name": "adamw", "learning_rate": learning_rate, "warmup_steps": warmup_steps,
+                      "lr_scheduler": "linear", "weight_decay": weight_decay, "max_grad_norm": 1.0,
+                      "batch_size_per_device": batch_size, "world_size": world_size,
+                      "deepspeed": fingerprint.json_digest(deepspeed) if deepspeed else None},
+        "seed": seed,
+    }
+
+
+def complete_checkpoints(checkpoint_dir: Path) -> list[Path]:
+    """Checkpoints written to the end (marked after saving), oldest first."""
+    found = [p for p in Path(checkpoint_dir).glob("checkpoint-*")
+             if re.fullmatch(r"checkpoint-\d+", p.name) and (p / COMPLETE).is_file()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+def one_vs_rest_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC of `scores` for `positive` (Mann-Whitney U, ties averaged); NaN without both classes."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def per_token_metrics(probs: np.ndarray, labels: np.ndarray, tokens: tuple[str, ...]) -> list[dict]:
+    """Accuracy and one-vs-rest AUC per token type of the held-out masked positions (GROVER Fig. 3f,g)."""
+    predicted = probs.argmax(1)
+    rows = []
+    for t in np.unique(labels).tolist():
+        hit = labels == t
+        rows.append({"token": tokens[t], "length": len(tokens[t]), "count": int(hit.sum()),
+                     "accuracy": float((predicted[hit] == t).mean()), "auc": one_vs_rest_auc(probs[:, t], hit)})
+    return rows
+
+
+def evaluation_sample(n_windows: int, cap: int, seed: int) -> np.ndarray:
+    """The held-out windows evaluated: all of them, or a seeded sample of `cap` (0: no cap) in genome order.
+
+    Evaluation costs one forward pass per window, twice (before and after training); at hg38 the test set
+    has 0.4-1.5 million windows, which would take longer than a short training run. A window keeps its
+    index, and so its seeded mask, so a sample scores exactly as those windows do in a full evaluation."""
+    if cap == 0 or cap >= n_windows:
+        return np.arange(n_windows)
+    return np.sort(np.random.default_rng(seed).choice(n_windows, size=cap, replace=False))
+
+
+def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: int, top_k: int,
+                 windows: np.ndarray, keep_probs: int = 0, desc: str = "evaluating") -> dict:
+    """Held-out masked-token metrics of `windows` on a fixed, seeded mask: loss, perplexity, accuracy,
+    top-k accuracy.
+
+    With `keep_probs`, the predicted distributions of the first `keep_probs` masked positions are kept
+    (as `probs`, `labels`) for per-token metrics.
+    """
+    import torch
+
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, n, correct, in_top = 0.0, 0, 0, 0
+    kept_probs, kept_labels = [], []
+    bar = progress(total=len(windows), desc=desc, unit="window")
+    with torch.no_grad():
+        for lo in range(0, len(windows), batch_size):
+            chunk = windows[lo:lo + batch_size]
+            batch = collator([data[int(i)] for i in chunk])
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            chosen = batch["labels"] != IGNORE
+            picked, labels = logits[chosen], batch["labels"][chosen]
+            loss_sum += torch.nn.functional.cross_entropy(picked.float(), labels, reduction="sum").item()
+            n += int(chosen.sum())
+            correct += int((picked.argmax(-1) == labels).sum())
+            in_top += int((picked.topk(top_k, dim=-1).indices == labels[:, None]).any(-1).sum())
+            room = keep_probs - sum(map(len, kept_labels))
+            if room > 0:
+                kept_probs.append(torch.softmax(picked[:room].float(), -1).cpu().numpy())
+                kept_labels.append(labels[:room].cpu().numpy())
+            bar.update(len(chunk))
+    bar.close()
+    model.train()
+    if n == 0:
+        raise InputError("no masked token in the held-out windows: too few test windows for evaluation")
+    loss = loss_sum / n
+    metrics = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct / n,
+               f"top{top_k}_accuracy": in_top / n, "masked_tokens": n, "windows": len(windows)}
+    if keep_probs:
+        metrics["probs"], metrics["labels"] = np.concatenate(kept_probs), np.concatenate(kept_labels)
+    return metrics
+
+
+def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: Path, model_id: str,
+             preset: str = "tiny", config_json: Path | None = None, max_steps: int = 1000, batch_size: int = 32,
+             learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
+             mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
+             eval_batch_size: int = 64, seed: int = 42, masking: str = "random",
+             log_windows: bool = False, deepspeed: Path | None = None, eval_windows: int = 2000) -> dict | None:
+    """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
+
+    Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;
+    only rank 0 (`out` given) evaluates and writes. `log_windows` records each rank's window indices, final
+    weights and checkpoint directory in `checkpoint_dir/ranks/` to check distributed runs.
+    """
+    import torch
+    from transformers import BertConfig, BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
+
+    train = WindowDataset(tokenized_dir, Windows(windows_dir).path("train"))
+    test = WindowDataset(tokenized_dir, Windows(windows_dir).path("test"))
+    if len(train) == 0:
+        raise InputError(f"--windows {windows_dir}: no training window")
+    vocab = train.genome.vocab
+    top_k = max(1, round(0.1 * (len(vocab) - 5)))  # GROVER's top-60 of ~600 tokens
+    # DNABERT's spans hide the nucleotide that k overlapping k-mers share; tokens that do not overlap
+    # have nothing to hide, so their spans are one token long (random masking).
+    span = vocab.k if vocab.kind == "kmer-overlap" else 1
+    if masking == "span" and span == 1:
+        log.warning("%s: --masking span on a %s vocabulary: spans of 1 token (random masking)", model_id, vocab.kind)
+    collator = MlmCollator(len(vocab), mlm_probability, seed, masking, span)
+    train_collator = _LoggingCollator(collator) if log_windows else collator
+    set_seed(seed)
+    fields = config_fields(preset, config_json, len(vocab))
+    config = BertConfig(**fields)
+    root = Path(checkpoint_dir)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    writer = int(os.environ.get("RANK", "0")) == 0
+    inputs = training_inputs(tokenized_dir, windows_dir, vocab, fields, masking, mlm_probability, span,
+                             learning_rate, warmup_steps, weight_decay, batch_size, world_size, deepspeed, seed)
+    sources = {"tokenized": str(Path(tokenized_dir).resolve()), "windows": str(Path(windows_dir).resolve()),
+               "preset": preset, "config": str(config_json) if config_json else None,
+               "deepspeed": str(deepspeed) if deepspeed else None}
+    old = [p.name for p in complete_checkpoints(root)]
+    checkpoint_dir, fp = fingerprint.directory(root, inputs, sources, write=writer)
+    if old and writer:
+        log.warning("%s: %s holds checkpoints without a fingerprint (%s; the layout before fingerprints): what "
+                    "they were trained on is unknown, so they are not resumed. To keep them, move them into "
+                    "the fingerprint directory of the settings they were trained with", model_id, root,
+                    ", ".join(old))
+
+    class MarkComplete(TrainerCallback):
+        """Marks a checkpoint complete once the Trainer has written all of it."""
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                (checkpoint_dir / f"checkpoint-{state.global_step}" / COMPLETE).touch()
+
+    if deepspeed:
+        _single_process_rendezvous()
+    args = TrainingArguments(
+        deepspeed=str(deepspeed) if deepspeed else None,
+        output_dir=str(checkpoint_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate, warmup_steps=warmup_steps, lr_scheduler_type="linear",
+        weight_decay=weight_decay, max_grad_norm=1.0, save_steps=save_steps, save_total_limit=keep_checkpoints,
+        logging_steps=max(1, min(50, max_steps // 20)), seed=seed, data_seed=seed, report_to=[],
+        remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
+        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
+    model = BertForMaskedLM(config)
+    evaluate = out is not None and len(test) > 0
+    sample = evaluation_sample(len(test), eval_windows, seed)
+    if evaluate and len(sample) < len(test):
+        log.info("%s: evaluating a seeded sample of %d of the %d held-out windows (--eval-windows)", model_id,
+                 len(sample), len(test))
+    before = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, desc="evaluating before training") \
+        if evaluate else None
+    resume = complete_checkpoints(checkpoint_dir)
+    where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
+    if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
+        log.info("%s: %s already reached %d steps; not training again", where, resume[-1].name, max_steps)
+        model = BertForMaskedLM.from_pretrained(resume[-1])
+        history = json.loads((resume[-1] / "trainer_state.json").read_text())["log_history"]
+    else:
+        if resume:
+            log.info("%s: resuming from %s (step %s) to step %d", where, resume[-1].name,
+                     resume[-1].name.split("-")[1], max_steps)
+        else:
+            log.info("%s: no checkpoint with these inputs; training afresh", where)
+        trainer = Trainer(model=model, args=args, train_dataset=train,
+                          data_collator=train_collator, callbacks=[MarkComplete()])
+        trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
+        final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
+        if trainer.is_world_process_zero() and not (final / COMPLETE).is_file():
+            trainer.save_model(str(final))  # the last steps since a save: keep them for a rerun
+            trainer.state.save_to_json(str(final / "trainer_state.json"))
+            (final / COMPLETE).touch()
+        model, history = trainer.model, trainer.state.log_history
+        if log_windows:
+            _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Leave the process group together: a rank that exits while another still holds the group aborts
+        # in gloo's teardown. Rank 0 then evaluates alone.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    if out is None:
+        return None
+    after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, keep_probs=20_000,
+                         desc="evaluating after training") if evaluate else None
+    per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
+    _write_model(model, vocab.path, out / "model")
+    return _write_metrics(out, model_id, before, after, per_token, history, model.config.to_dict(), top_k,
+                          masking, len(test))
+
+
+def _single_process_rendezvous() -> None:
+    """DeepSpeed wants a process group even for one process; outside torchrun, make one of size 1 on
+    this host (otherwise it tries MPI discovery and fails on mpi4py)."""
+    import socket
+
+    if "WORLD_SIZE" in os.environ:
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+
+
+class _LoggingCollator:
+    """Records the window indices a rank trains on."""
+
+    def __init__(self, collator: MlmCollator):
+        self.collator, self.indices = collator, []
+
+    def __call__(self, items):
+        self.indices += [index for index, _ in items]
+        return self.collator(items)
+
+
+def _log_rank(root: Path, checkpoint_dir: Path, indices: list[int], model, history: list[dict], step: int) -> None:
+    """`root/ranks/rank<r>.json`: the latest run's record of one rank, with the checkpoint directory it used."""
+    rank = int(os.environ.get("RANK", "0"))
+    weights = float(sum(p.detach().double().abs().sum() for p in model.parameters()))
+    (root / "ranks").mkdir(exist_ok=True)
+    write_json(root / "ranks" / f"rank{rank}.json",
+               {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "windows": indices,
+                "weights_abs_sum": weights, "global_step": step, "checkpoint_dir": str(checkpoint_dir),
+                "losses": [h["loss"] for h in history if "loss" in h]})
+
+
+def _plot_loss(losses: list[tuple[int, float]], after: dict | None, model_id: str, path: Path) -> None:
+    with figure(path, figsize=(6, 3.5)) as (_fig, ax):
+        if losses:
+            ax.plot(*zip(*losses), label="training loss")
+        if after:
+            ax.axhline(after["loss"], color="tab:red", linestyle="--", label="held-out loss (end)")
+        ax.set(xlabel="step", ylabel="masked-LM loss", title=model_id)
+        ax.legend()
+
+
+def _write_model(model, vocab_dir: Path, out: Path) -> None:
+    """A HuggingFace model directory: weights, config and the vocabulary's tokenizer files."""
+    model.save_pretrained(out)
+    for name in TOKENIZER_FILES:
+        if (Path(vocab_dir) / name).is_file():
+            shutil.copy(Path(vocab_dir) / name, out / name)
+
+
+def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, per_token: list[dict],
+                   history: list[dict], config: dict, top_k: int, masking: str, test_windows: int) -> dict:
+    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    aucs = [r["auc"] for r in per_token if not math.isnan(r["auc"])]
+    if after:
+        after["mean_token_auc"] = float(np.mean(aucs)) if aucs else float("nan")
+    write_tsv(out / "per_token.tsv", ["token", "length", "count", "accuracy", "auc"],
+              [[r[k] for k in ("token", "length", "count", "accuracy", "auc")] for r in per_token])
+    summary = {"model": model_id, "masking": masking, "held_out_before": before, "held_out_after": after,
+               "steps": max((h.get("step", 0) for h in history), default=0), "top_k": top_k,
+               "test_windows": test_windows,
+               "config": {k: config[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
+                                                 "num_attention_heads", "intermediate_size")}}
+    write_json(out / "metrics.json", summary)
+    write_tsv(out / "loss_curve.tsv", ["step", "loss"], [[s, l] for s, l in losses])
+    if after:
+        keys = ["loss", "perplexity", "accuracy", f"top{top_k}_accuracy", "mean_token_auc", "masked_tokens"]
+        write_tsv(out / "metrics.tsv", ["model"] + keys, [[model_id] + [after[k] for k in keys]])
+        mqc.write_table(out / "pretraining_mqc.tsv", "dnalm_pretraining", "Pretraining",
+                        "Masked-token metrics on held-out windows after pretraining.",
+                        ["Sample", "loss", "perplexity", "accuracy", "topk_accuracy"],
+                        [[model_id, after["loss"], after["perplexity"], after["accuracy"],
+                          after[f"top{top_k}_accuracy"]]], {"accuracy": mqc.SCORE, "topk_accuracy": mqc.SCORE})
+    mqc.write_plot(out / "pretraining_loss_mqc.yaml", "dnalm_pretraining_loss", "Training loss",
+                   "Masked-LM training loss by step.", "linegraph", {model_id: dict(losses)},
+                   xlab="step", ylab="loss")
+    _plot_loss(losses, after, model_id, out / "loss_curve.png")
+    if before and after:
+        log.info("%s: held-out loss %.3f -> %.3f, accuracy %.3f -> %.3f", model_id, before["loss"],
+                 after["loss"], before["accuracy"], after["accuracy"])
+    return summary
