@@ -23,7 +23,7 @@ PEER = '''
 import sys, time, numpy as np, torch
 from transformers import AutoModel, AutoTokenizer
 from dnalm.vocab.tokenized import TokenizedGenome
-from dnalm.analysis.contextual import iter_windows
+from dnalm.analysis.window_embeddings import iter_windows
 model_dir, tokenized = sys.argv[1:3]
 genome = TokenizedGenome.open(tokenized)
 texts = [genome.vocab.decode(ids) for *_, ids in iter_windows(genome, 510, 50)]

@@ -71,7 +71,7 @@ def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, wi
 
 
 def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about_zero():
-    from dnalm.analysis.contextual import SelfSimilarity
+    from dnalm.analysis.self_similarity import SelfSimilarity
 
     rng = np.random.default_rng(0)
     acc = SelfSimilarity(layers=1, vocab_size=8, dim=64, per_token=500)
@@ -209,7 +209,7 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
     On lambda phage, tokenized with the model's vocabulary, and in this process: numba compiles UMAP once."""
     from safetensors.numpy import load_file, save_file
 
-    from dnalm.analysis.contextual import window_embeddings
+    from dnalm.analysis.window_embeddings import window_embeddings
 
     dnalm("prepare-genome", "--fasta", LAMBDA, "--out", tmp_path / "genome")
     tokens = tmp_path / "tokenized"

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
-    from dnalm.analysis.contextual import mask_predictions
+    from dnalm.analysis.mask_predictions import mask_predictions
     from dnalm.pretraining.windows import Windows
 
     mask_predictions(model_dir=args.model, tokenized_dir=args.tokenized,

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
-    from dnalm.analysis.contextual import self_similarity
+    from dnalm.analysis.self_similarity import self_similarity
     from dnalm.pretraining.windows import Windows
 
     self_similarity(model_dir=args.model, tokenized_dir=args.tokenized,

@@ -37,7 +37,7 @@ def named_tracks(specs: list[str]) -> dict[str, Path]:
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
-    from dnalm.analysis.contextual import window_embeddings
+    from dnalm.analysis.window_embeddings import window_embeddings
 
     window_embeddings(model_dir=args.model, tokenized_dir=args.tokenized, out=out, tracks=named_tracks(args.tracks),
                       length=args.window_tokens, min_len=args.min_tokens, batch_size=args.batch_size,

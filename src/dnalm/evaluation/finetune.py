@@ -207,7 +207,7 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
     stops after `patience` epochs without a better one, and the best epoch's weights are tested.
     """
     import torch
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     tokenizer = SequenceTokenizer(model_ref, trust_remote_code)
     set_seed(seed)
@@ -216,14 +216,12 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
         learning_rate = learning_rate_for(model.config)
         log.info("learning rate %g, the default for a model %s wide", learning_rate,
                  getattr(model.config, "hidden_size", "of unknown width"))
-    max_tokens = min(getattr(model.config, "max_position_embeddings", None) or sys.maxsize,
-                     getattr(tokenizer.hf, "model_max_length", sys.maxsize) if tokenizer.hf else sys.maxsize)
+    max_tokens = _max_tokens(model, tokenizer)
     train = EncodedSplit(task.train, tokenizer, max_tokens)
     test = EncodedSplit(task.test, tokenizer, max_tokens)
     stopping = patience > 0 and task.valid is not None
     valid = EncodedSplit(task.valid, tokenizer, max_tokens) if stopping else None
     scratch = Path(out) / ".trainer"
-    steps_per_epoch = math.ceil(len(train) / batch_size)
 
     def validation_mcc(prediction) -> dict[str, float]:
         from sklearn.metrics import matthews_corrcoef
@@ -232,30 +230,16 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
                       valid.n_sequences)
         return {"mcc": float(matthews_corrcoef(task.valid.labels, pooled.argmax(1)))}
 
-    args = TrainingArguments(
-        output_dir=str(scratch), num_train_epochs=epochs, max_steps=max_steps or -1,
-        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size, learning_rate=learning_rate,
-        weight_decay=weight_decay, optim="adamw_torch", lr_scheduler_type="constant_with_warmup",
-        warmup_steps=warmup_steps,
-        logging_steps=max(1, min(50, (max_steps or int(epochs * steps_per_epoch)) // 20)),
-        eval_strategy="epoch" if stopping else "no", save_strategy="epoch" if stopping else "no",
-        save_total_limit=1 if stopping else None, load_best_model_at_end=stopping,
-        metric_for_best_model="mcc" if stopping else None, greater_is_better=True,
-        seed=seed, data_seed=seed, report_to=[], remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
-        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
+    args = _training_arguments(scratch, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+                               learning_rate=learning_rate, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                               steps_per_epoch=math.ceil(len(train) / batch_size), stopping=stopping, seed=seed)
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=valid,
                       data_collator=lambda items: pad_batch(items, tokenizer.pad_id),
                       compute_metrics=validation_mcc if stopping else None,
                       callbacks=[EarlyStoppingCallback(patience)] if stopping else None)
     trainer.train()
     shutil.rmtree(scratch, ignore_errors=True)
-    history = trainer.state.log_history
-    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
-    write_tsv(Path(out) / "loss_curve.tsv", ["step", "loss"], [list(x) for x in losses])
-    if stopping:
-        write_tsv(Path(out) / "validation.tsv", ["epoch", "mcc"],
-                  [[h["epoch"], h["eval_mcc"]] for h in history if "eval_mcc" in h])
+    losses = _write_history(Path(out), trainer.state.log_history, stopping)
     ranked, probs = predict(trainer.model, test, tokenizer.pad_id, batch_size, task.n_classes)
     info = {"model": model_id, **tokenizer.describe(model_ref), "task": task.name,
             "epochs": epochs, "steps": trainer.state.global_step, "batch_size": batch_size,
@@ -269,6 +253,43 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
              metrics["accuracy"], f", MCC {metrics['mcc']:.4f}" if "mcc" in metrics else "",
              metrics["majority_baseline"])
     return metrics
+
+
+def _max_tokens(model, tokenizer: SequenceTokenizer) -> int:
+    """The longest input the model takes: its position embeddings, or its tokenizer's stated maximum."""
+    return min(getattr(model.config, "max_position_embeddings", None) or sys.maxsize,
+               getattr(tokenizer.hf, "model_max_length", sys.maxsize) if tokenizer.hf else sys.maxsize)
+
+
+def _training_arguments(scratch: Path, *, epochs: float, max_steps: int, batch_size: int, learning_rate: float,
+                        weight_decay: float, warmup_steps: int, steps_per_epoch: int, stopping: bool, seed: int):
+    """The HF Trainer's settings (GROVER's: Adam, constant rate after warmup); with `stopping`, the model is
+    evaluated and saved every epoch and the best epoch's weights are kept."""
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(scratch), num_train_epochs=epochs, max_steps=max_steps or -1,
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size, learning_rate=learning_rate,
+        weight_decay=weight_decay, optim="adamw_torch", lr_scheduler_type="constant_with_warmup",
+        warmup_steps=warmup_steps,
+        logging_steps=max(1, min(50, (max_steps or int(epochs * steps_per_epoch)) // 20)),
+        eval_strategy="epoch" if stopping else "no", save_strategy="epoch" if stopping else "no",
+        save_total_limit=1 if stopping else None, load_best_model_at_end=stopping,
+        metric_for_best_model="mcc" if stopping else None, greater_is_better=True,
+        seed=seed, data_seed=seed, report_to=[], remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
+        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
+
+
+def _write_history(out: Path, history: list[dict], stopping: bool) -> list[tuple[int, float]]:
+    """loss_curve.tsv (and validation.tsv with early stopping); the (step, loss) pairs."""
+    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    write_tsv(out / "loss_curve.tsv", ["step", "loss"], [list(x) for x in losses])
+    if stopping:
+        write_tsv(out / "validation.tsv", ["epoch", "mcc"], [[h["epoch"], h["eval_mcc"]] for h in history
+                                                             if "eval_mcc" in h])
+    return losses
 
 
 SUMMARY_METRICS = ("mcc", "f1", "precision", "recall", "accuracy", "roc_auc", "pr_auc")

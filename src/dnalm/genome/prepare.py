@@ -157,32 +157,7 @@ def prepare_genome(fasta: Path, out: Path, genome_id: str, contigs: list[str], e
             if _matches(record.name, exclude):
                 log.info("excluding contig %s (--exclude-contigs)", record.name)
                 continue
-            stats = ContigStats(name=record.name, length=len(record.seq), soft_masked=record.soft_masked)
-            stats.base_counts, stats.dinucleotide_counts = composition(record.seq)
-            starts, ends = acgt_runs(record.seq)
-            stats.runs = len(starts)
-            gap_starts = np.concatenate([[0], ends])
-            gap_ends = np.concatenate([starts, [len(record.seq)]])
-            for gs, ge in zip(gap_starts.tolist(), gap_ends.tolist()):
-                if ge > gs:
-                    gaps_bed.append((record.name, gs, ge))
-                    stats.gap_blocks += 1
-            if stats.runs == 0:
-                log.warning("contig %s has no A/C/G/T (only N or other codes): skipped", record.name)
-            for s, e in zip(starts.tolist(), ends.tolist()):
-                if e - s < min_run:
-                    continue
-                runs_fa.write(b">%s:%d-%d\n%s\n" % (record.name.encode(), s, e, record.seq[s:e]))
-                runs_bed.append((record.name, s, e))
-                stats.runs_kept += 1
-                stats.bp_kept += e - s
-            if stats.soft_masked:
-                log.info("contig %s: %d soft-masked (lower-case) bases upper-cased", record.name,
-                         stats.soft_masked)
-            iupac = stats.length - int(stats.base_counts.sum())
-            if iupac:
-                log.info("contig %s: %d non-ACGT positions in %d gap blocks", record.name, iupac,
-                         stats.gap_blocks)
+            stats = _contig_runs(record, min_run, runs_fa, runs_bed, gaps_bed)
             per_contig.append(stats)
             total.add(stats)
     bar.close()
@@ -199,6 +174,36 @@ def prepare_genome(fasta: Path, out: Path, genome_id: str, contigs: list[str], e
     holdout = default_holdout(runs_bed, holdout_fraction)
     _write_bed(out / "holdout_default.bed", holdout)
     return _write_stats(out, genome_id, fasta, per_contig, total, min_run, holdout, fasta_contigs)
+
+
+def _contig_runs(record, min_run: int, runs_fa, runs_bed: list, gaps_bed: list) -> ContigStats:
+    """One contig: its composition, its gaps (every stretch of non-ACGT) into `gaps_bed`, and its N-free runs
+    of `min_run` bp or more into the runs FASTA and `runs_bed`."""
+    stats = ContigStats(name=record.name, length=len(record.seq), soft_masked=record.soft_masked)
+    stats.base_counts, stats.dinucleotide_counts = composition(record.seq)
+    starts, ends = acgt_runs(record.seq)
+    stats.runs = len(starts)
+    gap_starts = np.concatenate([[0], ends])
+    gap_ends = np.concatenate([starts, [len(record.seq)]])
+    for gs, ge in zip(gap_starts.tolist(), gap_ends.tolist()):
+        if ge > gs:
+            gaps_bed.append((record.name, gs, ge))
+            stats.gap_blocks += 1
+    if stats.runs == 0:
+        log.warning("contig %s has no A/C/G/T (only N or other codes): skipped", record.name)
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        if e - s < min_run:
+            continue
+        runs_fa.write(b">%s:%d-%d\n%s\n" % (record.name.encode(), s, e, record.seq[s:e]))
+        runs_bed.append((record.name, s, e))
+        stats.runs_kept += 1
+        stats.bp_kept += e - s
+    if stats.soft_masked:
+        log.info("contig %s: %d soft-masked (lower-case) bases upper-cased", record.name, stats.soft_masked)
+    iupac = stats.length - int(stats.base_counts.sum())
+    if iupac:
+        log.info("contig %s: %d non-ACGT positions in %d gap blocks", record.name, iupac, stats.gap_blocks)
+    return stats
 
 
 def default_holdout(runs: list[tuple[str, int, int]], fraction: float) -> list[tuple[str, int, int]]:

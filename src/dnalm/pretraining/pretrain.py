@@ -184,8 +184,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     only rank 0 (`out` given) evaluates and writes. `log_windows` records each rank's window indices, final
     weights and checkpoint directory in `checkpoint_dir/ranks/` to check distributed runs.
     """
-    import torch
-    from transformers import BertConfig, BertForMaskedLM, Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import BertConfig, BertForMaskedLM, set_seed
 
     train = WindowDataset(tokenized_dir, Windows(windows_dir).path("train"))
     test = WindowDataset(tokenized_dir, Windows(windows_dir).path("test"))
@@ -193,51 +192,26 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
         raise InputError(f"--windows {windows_dir}: no training window")
     vocab = train.genome.vocab
     top_k = max(1, round(0.1 * (len(vocab) - 5)))  # GROVER's top-60 of ~600 tokens
-    # DNABERT's spans hide the nucleotide that k overlapping k-mers share; tokens that do not overlap
-    # have nothing to hide, so their spans are one token long (random masking).
-    span = vocab.k if vocab.kind == "kmer-overlap" else 1
-    if masking == "span" and span == 1:
-        log.warning("%s: --masking span on a %s vocabulary: spans of 1 token (random masking)", model_id, vocab.kind)
+    span = _masking_span(vocab, masking, model_id)
     collator = MlmCollator(len(vocab), mlm_probability, seed, masking, span)
     train_collator = _LoggingCollator(collator) if log_windows else collator
     set_seed(seed)
     fields = config_fields(preset, config_json, len(vocab))
-    config = BertConfig(**fields)
     root = Path(checkpoint_dir)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    writer = int(os.environ.get("RANK", "0")) == 0
     inputs = training_inputs(tokenized_dir, windows_dir, vocab, fields, masking, mlm_probability, span,
-                             learning_rate, warmup_steps, weight_decay, batch_size, world_size, deepspeed, seed)
+                             learning_rate, warmup_steps, weight_decay, batch_size,
+                             int(os.environ.get("WORLD_SIZE", "1")), deepspeed, seed)
     sources = {"tokenized": str(Path(tokenized_dir).resolve()), "windows": str(Path(windows_dir).resolve()),
                "preset": preset, "config": str(config_json) if config_json else None,
                "deepspeed": str(deepspeed) if deepspeed else None}
-    old = [p.name for p in complete_checkpoints(root)]
-    checkpoint_dir, fp = fingerprint.directory(root, inputs, sources, write=writer)
-    if old and writer:
-        log.warning("%s: %s holds checkpoints without a fingerprint (%s; the layout before fingerprints): what "
-                    "they were trained on is unknown, so they are not resumed. To keep them, move them into "
-                    "the fingerprint directory of the settings they were trained with", model_id, root,
-                    ", ".join(old))
-
-    class MarkComplete(TrainerCallback):
-        """Marks a checkpoint complete once the Trainer has written all of it."""
-
-        def on_save(self, args, state, control, **kwargs):
-            if state.is_world_process_zero:
-                (checkpoint_dir / f"checkpoint-{state.global_step}" / COMPLETE).touch()
-
+    checkpoint_dir, fp = _checkpoint_home(root, inputs, sources, model_id)
     if deepspeed:
         _single_process_rendezvous()
-    args = TrainingArguments(
-        deepspeed=str(deepspeed) if deepspeed else None,
-        output_dir=str(checkpoint_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
-        learning_rate=learning_rate, warmup_steps=warmup_steps, lr_scheduler_type="linear",
-        weight_decay=weight_decay, max_grad_norm=1.0, save_steps=save_steps, save_total_limit=keep_checkpoints,
-        logging_steps=max(1, min(50, max_steps // 20)), seed=seed, data_seed=seed, report_to=[],
-        remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
-        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
-    model = BertForMaskedLM(config)
+    args = _training_arguments(checkpoint_dir, max_steps=max_steps, batch_size=batch_size,
+                               learning_rate=learning_rate, warmup_steps=warmup_steps, weight_decay=weight_decay,
+                               save_steps=save_steps, keep_checkpoints=keep_checkpoints, seed=seed,
+                               deepspeed=deepspeed)
+    model = BertForMaskedLM(BertConfig(**fields))
     evaluate = out is not None and len(test) > 0
     sample = evaluation_sample(len(test), eval_windows, seed)
     if evaluate and len(sample) < len(test):
@@ -245,34 +219,11 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
                  len(sample), len(test))
     before = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, desc="evaluating before training") \
         if evaluate else None
-    resume = complete_checkpoints(checkpoint_dir)
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
-    if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
-        log.info("%s: %s already reached %d steps; not training again", where, resume[-1].name, max_steps)
-        model = BertForMaskedLM.from_pretrained(resume[-1])
-        history = json.loads((resume[-1] / "trainer_state.json").read_text())["log_history"]
-    else:
-        if resume:
-            log.info("%s: resuming from %s (step %s) to step %d", where, resume[-1].name,
-                     resume[-1].name.split("-")[1], max_steps)
-        else:
-            log.info("%s: no checkpoint with these inputs; training afresh", where)
-        trainer = Trainer(model=model, args=args, train_dataset=train,
-                          data_collator=train_collator, callbacks=[MarkComplete()])
-        trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
-        final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
-        if trainer.is_world_process_zero() and not (final / COMPLETE).is_file():
-            trainer.save_model(str(final))  # the last steps since a save: keep them for a rerun
-            trainer.state.save_to_json(str(final / "trainer_state.json"))
-            (final / COMPLETE).touch()
-        model, history = trainer.model, trainer.state.log_history
-        if log_windows:
-            _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        # Leave the process group together: a rank that exits while another still holds the group aborts
-        # in gloo's teardown. Rank 0 then evaluates alone.
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    model, history, trainer = _train_or_resume(model, args, train, train_collator, checkpoint_dir, max_steps, where)
+    if trainer is not None and log_windows:
+        _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
+    _leave_process_group()
     if out is None:
         return None
     after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, keep_probs=20_000,
@@ -281,6 +232,92 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: 
     _write_model(model, vocab.path, out / "model")
     return _write_metrics(out, model_id, before, after, per_token, history, model.config.to_dict(), top_k,
                           masking, len(test))
+
+
+def _masking_span(vocab, masking: str, model_id: str) -> int:
+    """Tokens per masked span. DNABERT's spans hide the nucleotide that k overlapping k-mers share; tokens
+    that do not overlap have nothing to hide, so their spans are one token long (random masking)."""
+    span = vocab.k if vocab.kind == "kmer-overlap" else 1
+    if masking == "span" and span == 1:
+        log.warning("%s: --masking span on a %s vocabulary: spans of 1 token (random masking)", model_id, vocab.kind)
+    return span
+
+
+def _checkpoint_home(root: Path, inputs: dict, sources: dict, model_id: str) -> tuple[Path, str]:
+    """The fingerprint directory of these inputs under `root` (made by rank 0), and the fingerprint.
+    Checkpoints from before fingerprints are left alone, with a warning: what they were trained on is unknown."""
+    writer = int(os.environ.get("RANK", "0")) == 0
+    old = [p.name for p in complete_checkpoints(root)]
+    checkpoint_dir, fp = fingerprint.directory(root, inputs, sources, write=writer)
+    if old and writer:
+        log.warning("%s: %s holds checkpoints without a fingerprint (%s; the layout before fingerprints): what "
+                    "they were trained on is unknown, so they are not resumed. To keep them, move them into "
+                    "the fingerprint directory of the settings they were trained with", model_id, root,
+                    ", ".join(old))
+    return checkpoint_dir, fp
+
+
+def _training_arguments(checkpoint_dir: Path, *, max_steps: int, batch_size: int, learning_rate: float,
+                        warmup_steps: int, weight_decay: float, save_steps: int, keep_checkpoints: int, seed: int,
+                        deepspeed: Path | None):
+    """The HF Trainer's settings: linear decay after warmup, bf16 where the GPU has it, the CPU otherwise."""
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        deepspeed=str(deepspeed) if deepspeed else None,
+        output_dir=str(checkpoint_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate, warmup_steps=warmup_steps, lr_scheduler_type="linear",
+        weight_decay=weight_decay, max_grad_norm=1.0, save_steps=save_steps, save_total_limit=keep_checkpoints,
+        logging_steps=max(1, min(50, max_steps // 20)), seed=seed, data_seed=seed, report_to=[],
+        remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
+        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
+
+
+def _train_or_resume(model, args, train: WindowDataset, collator, checkpoint_dir: Path, max_steps: int, where: str):
+    """(model, log history, trainer): trained from the newest complete checkpoint, or afresh; a checkpoint
+    that already reached `max_steps` is loaded instead (trainer None). The last steps since a save are
+    saved as a complete checkpoint too, so a rerun with the same settings trains nothing again."""
+    from transformers import BertForMaskedLM, Trainer, TrainerCallback
+
+    resume = complete_checkpoints(checkpoint_dir)
+    if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
+        log.info("%s: %s already reached %d steps; not training again", where, resume[-1].name, max_steps)
+        history = json.loads((resume[-1] / "trainer_state.json").read_text())["log_history"]
+        return BertForMaskedLM.from_pretrained(resume[-1]), history, None
+    if resume:
+        log.info("%s: resuming from %s (step %s) to step %d", where, resume[-1].name,
+                 resume[-1].name.split("-")[1], max_steps)
+    else:
+        log.info("%s: no checkpoint with these inputs; training afresh", where)
+
+    class MarkComplete(TrainerCallback):
+        """Marks a checkpoint complete once the Trainer has written all of it."""
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                (checkpoint_dir / f"checkpoint-{state.global_step}" / COMPLETE).touch()
+
+    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=collator,
+                      callbacks=[MarkComplete()])
+    trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
+    final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
+    if trainer.is_world_process_zero() and not (final / COMPLETE).is_file():
+        trainer.save_model(str(final))
+        trainer.state.save_to_json(str(final / "trainer_state.json"))
+        (final / COMPLETE).touch()
+    return trainer.model, trainer.state.log_history, trainer
+
+
+def _leave_process_group() -> None:
+    """Leave the process group together: a rank that exits while another still holds the group aborts in
+    gloo's teardown. Rank 0 then evaluates alone."""
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 def _single_process_rendezvous() -> None:
