@@ -119,7 +119,7 @@ def tokenize_step(genome: str, vocab: str, out: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     Path(out).mkdir(parents=True)
     t0 = time.perf_counter()
-    summary = tokenize_genome(Path(genome), Path(vocab), Path(out), 0, 2)
+    summary = tokenize_genome(Path(genome), Path(vocab), Path(out), piece_bp=0, threads=2)
     seconds = time.perf_counter() - t0
     shutil.rmtree(out)
     return {"step_s": seconds, "bp": summary["bp"], "tokens": summary["tokens"]}

@@ -226,7 +226,8 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
         for model, name, kept in ((first, "a", resume), (other, "b", resume), (other, "fresh", None)):
             (tmp_path / name).mkdir()
             messages.clear()
-            window_embeddings(model, tokens, tmp_path / name, {}, umap_max=20, batch_size=8, resume_dir=kept)
+            window_embeddings(model, tokens, tmp_path / name, {}, length=510, min_len=50, umap_max=20, batch_size=8,
+                              seed=42, resume_dir=kept)
             if name == "b":
                 assert any("computing afresh" in m for m in messages) and not any("resuming" in m for m in messages)
     a, b, fresh = (np.load(tmp_path / d / "window_embeddings.npy") for d in ("a", "b", "fresh"))

@@ -95,7 +95,8 @@ def test_windows_made_block_by_block_are_the_windows_of_whole_runs(tmp_path, tok
     for name in ("bpe_600", "kmer6_overlap"):
         out = tmp_path / name
         out.mkdir()
-        make_windows(tokenized[name], out, [], human_genome / "holdout_default.bed", 0.2, 42, block=1013)
+        make_windows(tokenized[name], out, holdout_contigs=[], holdout_regions=human_genome / "holdout_default.bed",
+                     test_fraction=0.2, seed=42, max_len=510, min_len=20, p_max=0.5, block=1013)
         for file in ("train.npy", "test.npy", "windows.bed", "windows.json"):
             assert (out / file).read_bytes() == (windows[name] / file).read_bytes(), (name, file)
 

@@ -118,7 +118,7 @@ def central_view(rows: list[dict[str, str]], k: int) -> dict[str, np.ndarray]:
     return {"central dinucleotide": centre, "pyrimidine share": pyrimidines}
 
 
-def embedding_report(set_dirs: list[Path], out: Path, n_pcs: int = 20, n_clusters: int = 10, seed: int = 42) -> list[dict]:
+def embedding_report(set_dirs: list[Path], out: Path, *, n_pcs: int, n_clusters: int, seed: int) -> list[dict]:
     """Per embedding set: PCA/MEV, PC correlations, UMAP panels, clusters; one summary table for all."""
     summary = []
     heatmaps = {}

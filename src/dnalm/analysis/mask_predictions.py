@@ -16,8 +16,8 @@ from dnalm.core.outputs import write_json, write_tsv
 from dnalm.pretraining.data import MASK, WindowDataset, collate
 
 
-def mask_predictions(model_dir: Path, tokenized_dir: Path, windows_file: Path, out: Path, span: int = 6,
-                     samples: int = 2000, batch_size: int = 16, top: int = 10, seed: int = 42) -> dict:
+def mask_predictions(model_dir: Path, tokenized_dir: Path, windows_file: Path, out: Path, *, span: int, samples: int,
+                     batch_size: int, seed: int, top: int = 10) -> dict:
     """Mask `span` contiguous tokens in sampled windows; rank of the true token and accuracy by position in
     the mask (DNABERT study Fig. 2A-B), and the predicted distribution of every masked position (top `top`)."""
     import torch

@@ -44,8 +44,8 @@ class SelfSimilarity:
             return np.where(n >= 2, (squared - n) / (n * (n - 1)), np.nan)
 
 
-def self_similarity(model_dir: Path, tokenized_dir: Path, windows_file: Path, out: Path, per_token: int = 5000,
-                    max_windows: int = 2000, batch_size: int = 16, seed: int = 42) -> dict:
+def self_similarity(model_dir: Path, tokenized_dir: Path, windows_file: Path, out: Path, *, per_token: int,
+                    max_windows: int, batch_size: int, seed: int) -> dict:
     """Mean pairwise cosine similarity of each token type's contextual embeddings in every layer (GROVER Fig. 5a)."""
     import torch
 

@@ -65,7 +65,7 @@ def write_set(out: Path, name: str, kind: str, matrix: np.ndarray, genome: Token
     return info
 
 
-def token_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, name: str, repeats: Path | None = None) -> dict:
+def token_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, name: str, *, repeats: Path | None) -> dict:
     """The trained input embeddings (`word_embeddings`) of every token of a dnalm model."""
     from transformers import AutoModel
 
@@ -77,9 +77,8 @@ def token_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, name: str,
     return write_set(out, name, "model", matrix, genome, repeats)
 
 
-def word2vec(tokenized_dir: Path, windows_dir: Path, out: Path, name: str, sentences: int = 100_000,
-             vector_size: int = 768, window: int = 5, min_count: int = 1, epochs: int = 5, workers: int = 1,
-             seed: int = 42, repeats: Path | None = None) -> dict:
+def word2vec(tokenized_dir: Path, windows_dir: Path, out: Path, name: str, *, sentences: int, vector_size: int,
+             window: int, min_count: int, epochs: int, workers: int, seed: int, repeats: Path | None) -> dict:
     """gensim Word2Vec CBOW over a seeded sample of training windows: the static baseline (GROVER Fig. 4).
 
     With one worker the vectors are the same on every run for a seed; more workers race (gensim's threads

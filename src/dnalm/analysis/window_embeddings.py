@@ -41,9 +41,9 @@ def iter_windows(genome: TokenizedGenome, length: int, min_len: int) -> Iterator
                     yield contig, start + int(starts[lo]), start + int(ends[hi - 1]), ids[lo:hi]
 
 
-def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: dict[str, Path], length: int = 510,
-                      min_len: int = 50, batch_size: int = 16, umap_max: int = 20_000, seed: int = 42,
-                      resume_dir: Path | None = None, save_every: float = 60.0) -> dict:
+def window_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, tracks: dict[str, Path], *, length: int,
+                      min_len: int, batch_size: int, umap_max: int, seed: int, resume_dir: Path | None,
+                      save_every: float = 60.0) -> dict:
     """[CLS] embeddings of the last layer for consecutive windows across the genome, their UMAP, and every
     track's overlap (GROVER Fig. 5b-d). Windows stream through the model; with `resume_dir`, the embeddings
     are written into `resume_dir/<fingerprint>/` (see `embedding_inputs`) with the count of windows done,

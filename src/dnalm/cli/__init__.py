@@ -5,8 +5,9 @@ for a given `--seed`, and reports bad input as one line on stderr with exit stat
 
 Each command is a module here: its docstring is its help, `add_arguments(parser)` its flags (the one place
 their defaults live), and `run(args, out)` calls its stage by keyword, importing it only then, so that the
-parser (and `dnalm launch`) stays light. Module flags: `MODEL` adds `--device`; `OUT = False` means no
-`--out`; `RANK_ZERO_WRITES` means only rank 0 of a torchrun job writes `--out`.
+parser (and `dnalm launch`) stays light. Module flags: `OUT = False` means no `--out`; `RANK_ZERO_WRITES`
+means only rank 0 of a torchrun job writes `--out`. A command with `--device` (options.add_device) runs on
+that device.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import NoReturn, Sequence
 
 from dnalm import __version__
 from dnalm.core.caches import use_writable_caches
-from dnalm.core.devices import DEVICES, select_device
+from dnalm.core.devices import select_device
 from dnalm.core.errors import InputError
 from dnalm.core.logs import close_progress, setup_logging
 from dnalm.core.outputs import atomic_directory
@@ -80,10 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(module=module)
         if getattr(module, "OUT", True):
             p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
-        if getattr(module, "MODEL", False):
-            p.add_argument("--device", choices=DEVICES, default="auto",
-                           help="where the model runs: cuda stops unless a GPU is visible, cpu hides GPUs "
-                                "(default: auto, a GPU when there is one)")
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         module.add_arguments(p)
     return parser

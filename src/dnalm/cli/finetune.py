@@ -15,8 +15,6 @@ from dnalm.cli.options import (
     model_name,
 )
 
-MODEL = True
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model(p)

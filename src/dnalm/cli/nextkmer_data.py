@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dnalm.cli.options import FRACTION, POSITIVE_INT, add_genome, add_holdout, add_seed
+from dnalm.cli.options import FRACTION, POSITIVE_INT, add_genome, add_holdout, add_seed, add_subset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_genome(p)
     add_holdout(p)
-    p.add_argument("--samples", type=POSITIVE_INT, default=500_000,
-                   help="at most this many samples, a seeded random subset of all pieces")
+    add_subset(p, "--samples", 500_000, "samples (pieces)")
     p.add_argument("--stride", type=POSITIVE_INT, default=510,
                    help="bases between piece starts: 510 cuts 510 nt pieces (GROVER); lower it for small "
                         "holdout sets")

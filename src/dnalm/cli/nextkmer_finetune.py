@@ -7,8 +7,6 @@ from pathlib import Path
 
 from dnalm.cli.options import K, add_finetuning, add_model, add_model_id, add_seed, finetuning_settings, model_name
 
-MODEL = True
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model(p)

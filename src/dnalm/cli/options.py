@@ -94,6 +94,11 @@ def model_name(ref: str) -> str:
     return ref.replace("/", "_")
 
 
+def add_subset(p: argparse.ArgumentParser, flag: str, default: int, what: str) -> None:
+    """A cap on the rows a step uses: at most this many, a random subset chosen by --seed."""
+    p.add_argument(flag, type=POSITIVE_INT, default=default, help=f"at most this many {what}, a seeded random subset")
+
+
 def add_seed(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=42,
                    help="seed of every random choice of the step: the same seed gives the same output")
@@ -127,12 +132,22 @@ def add_finetuning(p: argparse.ArgumentParser, epochs: float, batch_size: int, d
     p.add_argument("--weight-decay", type=FRACTION, default=weight_decay, help="decoupled weight decay (0: Adam)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow model code from the model's repository (DNABERT-2, Nucleotide Transformer, HyenaDNA)")
+    add_device(p)
 
 
 def finetuning_settings(args: argparse.Namespace) -> dict:
     """The options of `add_finetuning` that `finetune` takes as settings."""
     return {name: getattr(args, name) for name in ("epochs", "max_steps", "batch_size", "learning_rate", "dropout",
                                                    "warmup_steps", "weight_decay", "trust_remote_code")}
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """Where a command that runs a model runs it (`dnalm.core.devices`)."""
+    from dnalm.core.devices import DEVICES
+
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where the model runs: cuda stops unless a GPU is visible, cpu hides GPUs "
+                        "(default: auto, a GPU when there is one)")
 
 
 def add_model(p: argparse.ArgumentParser) -> None:
@@ -149,14 +164,28 @@ def add_model_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output of the model's vocabulary")
 
 
-def add_analysis_inputs(p: argparse.ArgumentParser, windows: bool = True) -> None:
-    """A model, its tokenized genome and (for held-out windows) make-windows' output, read in batches."""
+def add_analysis_inputs(p: argparse.ArgumentParser, held_out: tuple[str, int, str] | None = None) -> None:
+    """A model, its tokenized genome and, with `held_out` (flag, default, what), make-windows' output with a
+    cap on the held-out windows read; windows go through the model in batches."""
     add_model_inputs(p)
-    if windows:
+    if held_out:
         p.add_argument("--windows", type=Path, required=True,
                        help="make-windows output: its held-out test windows are used")
+        add_subset(p, *held_out)
     p.add_argument("--batch-size", type=POSITIVE_INT, default=16, help="windows per forward pass")
+    add_device(p)
     add_seed(p)
+
+
+def analysis_inputs(args: argparse.Namespace) -> dict:
+    """The keyword arguments of a stage from `add_analysis_inputs`' options (windows: the held-out split)."""
+    from dnalm.pretraining.windows import Windows
+
+    inputs = {"model_dir": args.model, "tokenized_dir": args.tokenized, "batch_size": args.batch_size,
+              "seed": args.seed}
+    if "windows" in args:
+        inputs["windows_file"] = Windows(args.windows).path("test")
+    return inputs
 
 
 def add_task(p: argparse.ArgumentParser, genome: bool = True) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dnalm.cli.options import FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, add_seed
+from dnalm.cli.options import FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, add_device, add_seed
 
-MODEL = True
 #: Under torchrun every rank trains; only rank 0 writes --out (the others get `out=None`).
 RANK_ZERO_WRITES = True
 #: `--deepspeed zero2`: the config dnalm ships (found inside the containers too).
@@ -60,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="held-out windows per forward pass when evaluating")
     p.add_argument("--deepspeed", type=_deepspeed_config, default=None, metavar="zero2|JSON",
                    help="DeepSpeed: 'zero2' (ZeRO stage 2, dnalm's config) or a config file; empty: plain PyTorch")
+    add_device(p)
     p.add_argument("--log-window-ids", action="store_true",
                    help="record each rank's window indices and final weights under --checkpoint-dir/ranks")
     add_seed(p)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dnalm.cli.options import CORES, FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, K, add_seed, int_list
+from dnalm.cli.options import (
+    CORES,
+    FRACTION,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    K,
+    add_seed,
+    add_subset,
+    int_list,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,8 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-leaf-nodes", type=NON_NEGATIVE_INT, default=0,
                    help="leaves per tree (default 0: unbounded for up to 32 classes where --memory-gb allows, "
                         "else 256)")
-    p.add_argument("--max-train", type=POSITIVE_INT, default=50_000,
-                   help="at most this many training samples, a seeded subset")
+    add_subset(p, "--max-train", 50_000, "training samples")
     p.add_argument("--tree-samples", type=NON_NEGATIVE_INT, default=0,
                    help="bootstrap samples per tree (default 0: all training rows for up to 32 classes, else "
                         "10,000: bounds time with many classes)")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dnalm.cli.options import POSITIVE_INT, add_analysis_inputs
+from dnalm.cli.options import POSITIVE_INT, add_analysis_inputs, analysis_inputs
 from dnalm.core.errors import InputError
-
-MODEL = True
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_analysis_inputs(p, windows=False)
+    add_analysis_inputs(p)
     p.add_argument("--tracks", nargs="+", action="extend", default=[], metavar="[NAME=]BED",
                    help="annotation tracks to overlap: repeats, chromHMM states, genes with strand ... (name: the "
                         "file name before its first dot, unless given)")
@@ -39,6 +37,5 @@ def named_tracks(specs: list[str]) -> dict[str, Path]:
 def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.analysis.window_embeddings import window_embeddings
 
-    window_embeddings(model_dir=args.model, tokenized_dir=args.tokenized, out=out, tracks=named_tracks(args.tracks),
-                      length=args.window_tokens, min_len=args.min_tokens, batch_size=args.batch_size,
-                      umap_max=args.umap_max, seed=args.seed, resume_dir=args.resume_dir)
+    window_embeddings(out=out, tracks=named_tracks(args.tracks), length=args.window_tokens, min_len=args.min_tokens,
+                      umap_max=args.umap_max, resume_dir=args.resume_dir, **analysis_inputs(args))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dnalm.cli.options import CORES, NON_NEGATIVE_INT, POSITIVE_INT, add_seed
+from dnalm.cli.options import CORES, NON_NEGATIVE_INT, POSITIVE_INT, add_seed, add_subset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output directory")
     p.add_argument("--windows", type=Path, required=True, help="make-windows output: its training windows")
-    p.add_argument("--sentences", type=POSITIVE_INT, default=100_000, help="windows sampled")
+    add_subset(p, "--sentences", 100_000, "training windows (sentences)")
     p.add_argument("--vector-size", type=POSITIVE_INT, default=768, help="dimensions (default: 768, BERT-base)")
     p.add_argument("--window", type=POSITIVE_INT, default=5, help="context window in tokens")
     p.add_argument("--min-count", type=POSITIVE_INT, default=1, help="ignore rarer tokens")

@@ -36,9 +36,9 @@ def candidate_starts(runs: list[tuple[str, int, int]], holdout: Holdout, stride:
     return np.concatenate(found_runs), np.concatenate(found_starts)
 
 
-def nextkmer_data(genome_dir: Path, out: Path, holdout_contigs: list[str], holdout_regions: Path | None,
-                  samples: int = 500_000, stride: int = 510, context: int = 50, max_k: int = 6,
-                  split: str = "random", test_fraction: float = 0.2, seed: int = 42) -> dict:
+def nextkmer_data(genome_dir: Path, out: Path, *, holdout_contigs: list[str], holdout_regions: Path | None,
+                  samples: int, stride: int, context: int, max_k: int, split: str, test_fraction: float,
+                  seed: int) -> dict:
     """Cut next-k-mer samples from the holdout set and write train.tsv / test.tsv in genome order."""
     if not 1 <= max_k <= 8:
         raise InputError(f"--max-k {max_k}: must be between 1 and 8")

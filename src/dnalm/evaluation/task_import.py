@@ -203,9 +203,8 @@ def default_name(source: Path) -> str:
     return f"{source.parent.name}/{source.name}" if source.is_dir() and source.parent.name else stem(source)
 
 
-def import_task(source: Path, out: Path, name: str | None = None, columns: Columns | None = None,
-                test_fold: int | None = None, seed: int = 42, train_fraction: float = 1.0,
-                dedup: bool = False) -> dict:
+def import_task(source: Path, out: Path, *, name: str | None, columns: Columns, test_fold: int | None, seed: int,
+                train_fraction: float, dedup: bool) -> dict:
     """Read a benchmark (module doc), check it for leaks and write it as a dnalm task folder."""
     source = Path(source)
     parts, kind = read_source(source, columns or Columns(), test_fold)

@@ -342,8 +342,8 @@ def _warn_leaks(name: str, leaks: dict[str, Any]) -> None:
                     ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in found.items()))
 
 
-def prom300(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, negatives: str = "tokens",
-            vocab_dir: Path | None = None, seed: int = 42, train_fraction: float = 1.0) -> dict:
+def prom300(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, *, negatives: str,
+            vocab_dir: Path | None, seed: int, train_fraction: float) -> dict:
     """Promoters TSS -249..+50 on their strand (label 1) and one shuffled copy of each (label 0)."""
     from dnalm.vocab.vocabulary import Vocabulary
 
@@ -375,8 +375,8 @@ def prom300(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, negati
                       {"negatives": negatives, "tss": len(tss), "tss_skipped": skipped})
 
 
-def promscan(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, seed: int = 42,
-             train_fraction: float = 1.0, region: int = 10_000, window: int = 1001, step: int = 300) -> dict:
+def promscan(genome_dir: Path, tss_file: Path, tss_format: str, out: Path, *, seed: int, train_fraction: float,
+             region: int = 10_000, window: int = 1001, step: int = 300) -> dict:
     """1,001 bp windows every 300 bp across 10 kb around each TSS, on its strand; label 1 on the central TSS."""
     tss = read_tss(tss_file, tss_format, genome_dir)
     half = region // 2
@@ -463,8 +463,8 @@ def scan_motif(genome_dir: Path, pwm: np.ndarray, threshold: float = 1e-4) -> li
     return hits
 
 
-def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, seed: int = 42, train_fraction: float = 1.0,
-         window: int = 1000, threshold: float = 1e-4) -> dict:
+def ctcf(genome_dir: Path, motif: Path, peaks: Path, out: Path, *, seed: int, train_fraction: float, window: int,
+         threshold: float) -> dict:
     """Motif sites scanned genome-wide; label 1 (bound) where the site intersects a ChIP-seq peak.
 
     Each sample is the `window` bp around the site's centre, read on the site's strand.

@@ -32,7 +32,6 @@ from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, wr
 from dnalm.evaluation.labelled import Split, load_task
 from dnalm.vocab.vocabulary import Vocabulary
 
-DEFAULT_TREES = (100, 200, 500, 1000, 2000)
 FEW_CLASSES = 32  # up to this many classes, trees are unbounded where memory allows
 MANY_CLASS_LEAVES, MANY_CLASS_SAMPLES = 256, 10_000
 MIN_VALID = 1000  # validation rows needed to choose a forest size on them
@@ -103,10 +102,9 @@ def _predict(forest, features, n_classes: int) -> tuple[np.ndarray, np.ndarray |
     return np.concatenate(ranked), np.concatenate(probs) if probs else None
 
 
-def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, k: int | None = None,
-                   trees: list[int] = list(DEFAULT_TREES), max_leaf_nodes: int = 0, max_train: int = 50_000,
-                   memory_gb: float = 8.0, valid_fraction: float = 0.1, seed: int = 42, threads: int = 1,
-                   tree_samples: int = 0) -> dict:
+def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, *, k: int | None, trees: list[int],
+                   max_leaf_nodes: int, max_train: int, memory_gb: float, valid_fraction: float, seed: int,
+                   threads: int, tree_samples: int) -> dict:
     """Fit TF-IDF + random forest on a task's training split; report on its test split."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.feature_extraction.text import TfidfVectorizer

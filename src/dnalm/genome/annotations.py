@@ -16,7 +16,7 @@ from pathlib import Path
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
 from dnalm.core.outputs import write_json
-from dnalm.genome.intervals import data_lines
+from dnalm.genome.bed import data_lines
 
 FORMATS = ("bed", "sga", "jaspar")
 ROLES = ("repeats", "chromhmm", "genes", "tss", "ctcf_peaks", "motif", "cpg", "other")
@@ -47,8 +47,8 @@ def read_track(path: Path, fmt: str, flag: str = "--track") -> list[list[str]]:
                 start, end = pos - 1, pos
                 row = [f[0], str(start), str(end), f[5] if len(f) > 5 else f[1], f[4], f[3]]
         except (IndexError, ValueError):
-            raise InputError(f"{flag} {path}: line {lineno}: not {fmt.upper()} "
-                             f"({'chrom start end' if fmt == 'bed' else 'chrom feature position strand count name'})") from None
+            columns = "chrom start end" if fmt == "bed" else "chrom feature position strand count name"
+            raise InputError(f"{flag} {path}: line {lineno}: not {fmt.upper()} ({columns})") from None
         if not 0 <= start < end:
             raise InputError(f"{flag} {path}: line {lineno}: start must be >= 0 and < end")
         rows.append(row)

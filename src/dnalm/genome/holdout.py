@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from dnalm.core.errors import InputError
-from dnalm.genome.intervals import NO_INTERVALS, merge, read_bed, touches
+from dnalm.genome.bed import read_bed
+from dnalm.genome.intervals import NO_INTERVALS, merge, touches
 
 WHOLE_CONTIG = 1 << 62
 

@@ -1,54 +1,21 @@
-"""Genome intervals: the one home of BED reading, merging and the lookups every stage makes on intervals.
+"""Genome intervals in numpy: merging, and the lookups every stage makes on intervals.
 
-Tracks arrive as BED files (plain or gzip); held-out regions, repeats, chromHMM states, genes and genome
-windows are all intervals per contig. "Merged" intervals are an (n, 2) int64 array per contig, sorted and
-disjoint, which is what the numpy lookups below (contains, touches, covered) take.
+Held-out regions, repeats, chromHMM states, genes and genome windows are all intervals per contig, read
+from BED by `bed`. "Merged" intervals are an (n, 2) int64 array per contig, sorted and disjoint, which is
+what the lookups below (contains, touches, covered) take; `window_overlaps` measures windows against tracks.
 """
 
 from __future__ import annotations
 
-import gzip
 from array import array
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from dnalm.core.errors import InputError
+from dnalm.genome.bed import data_lines, read_bed
 
-NOT_DATA = ("#", "track", "browser")
 NO_INTERVALS = np.zeros((0, 2), dtype=np.int64)
-
-
-def data_lines(path: Path, flag: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, whitespace-separated fields) of each data line of a text file, gzip or not (by its
-    content); blank, comment, `track` and `browser` lines are skipped. `flag` names the file in errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{flag} {path}: no such file")
-    with open(path, "rb") as fh:
-        opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
-    try:
-        with opener(path, "rt") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if line.strip() and not line.startswith(NOT_DATA):
-                    yield lineno, line.split()
-    except (UnicodeDecodeError, EOFError, OSError) as exc:
-        raise InputError(f"{flag} {path}: not a readable text file ({exc})") from None
-
-
-def read_bed(path: Path, flag: str) -> list[tuple[str, int, int]]:
-    """The (contig, start, end) of every interval, checked: three columns, 0 <= start < end."""
-    rows = []
-    for lineno, f in data_lines(path, flag):
-        try:
-            contig, start, end = f[0], int(f[1]), int(f[2])
-        except (IndexError, ValueError):
-            raise InputError(f"{flag} {path}: line {lineno}: not BED (contig, start, end)") from None
-        if not 0 <= start < end:
-            raise InputError(f"{flag} {path}: line {lineno}: start must be < end and >= 0")
-        rows.append((contig, start, end))
-    return rows
 
 
 def merge(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

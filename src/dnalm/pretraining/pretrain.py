@@ -172,12 +172,11 @@ def evaluate_mlm(model, data: WindowDataset, collator: MlmCollator, batch_size: 
     return metrics
 
 
-def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path, checkpoint_dir: Path, model_id: str,
-             preset: str = "tiny", config_json: Path | None = None, max_steps: int = 1000, batch_size: int = 32,
-             learning_rate: float = 4e-4, warmup_steps: int = 100, weight_decay: float = 0.01,
-             mlm_probability: float = 0.15, save_steps: int = 500, keep_checkpoints: int = 2,
-             eval_batch_size: int = 64, seed: int = 42, masking: str = "random",
-             log_windows: bool = False, deepspeed: Path | None = None, eval_windows: int = 2000) -> dict | None:
+def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoint_dir: Path, model_id: str, *,
+             preset: str, config_json: Path | None, max_steps: int, batch_size: int, learning_rate: float,
+             warmup_steps: int, weight_decay: float, mlm_probability: float, save_steps: int, keep_checkpoints: int,
+             eval_batch_size: int, seed: int, masking: str, log_windows: bool, deepspeed: Path | None,
+             eval_windows: int) -> dict | None:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
     Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;

@@ -121,9 +121,9 @@ def _write_bed(path: Path, contigs: dict[int, str], rows: np.ndarray, is_test: n
                           for i, ((run, _, length, s, e), kind) in enumerate(part))
 
 
-def make_windows(tokenized_dir: Path, out: Path, holdout_contigs: list[str], holdout_regions: Path | None,
-                 test_fraction: float, seed: int, max_len: int = 510, min_len: int = 20,
-                 p_max: float = 0.5, block: int = SPAN_BLOCK) -> dict:
+def make_windows(tokenized_dir: Path, out: Path, *, holdout_contigs: list[str], holdout_regions: Path | None,
+                 test_fraction: float, seed: int, max_len: int, min_len: int, p_max: float,
+                 block: int = SPAN_BLOCK) -> dict:
     """Tile the tokenized genome outside the holdout set and split windows 80/20 into train/test.
 
     Windows are numpy rows and each run is read `block` tokens at a time, so memory grows with the

@@ -137,8 +137,7 @@ def _versions(path: Path, versions: Path | None) -> None:
                     [[f"{p} {t}", t, v] for p, t, v in sorted(set(map(tuple, rows)))])
 
 
-def report(results: Path, out: Path, versions: Path | None = None, summary: Path | None = None,
-           title: str = "dnalm report") -> Path:
+def report(results: Path, out: Path, *, versions: Path | None, summary: Path | None, title: str) -> Path:
     """Run MultiQC over the results with dnalm's config; a self-contained HTML and multiqc_data/."""
     results = Path(results)
     if not results.is_dir():

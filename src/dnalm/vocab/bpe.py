@@ -113,8 +113,8 @@ def merges_tokenizer(merges: list[tuple[int, int, int]]) -> Tokenizer:
     return tokenizer
 
 
-def vocab_sweep(genome_dir: Path, out: Path, cycles: list[int], chunk_bp: int, sample_bp: int,
-                seed: int, threads: int = 1) -> dict:
+def vocab_sweep(genome_dir: Path, out: Path, *, cycles: list[int], chunk_bp: int, sample_bp: int, seed: int,
+                threads: int) -> dict:
     """Train once to max(cycles) merges and write one vocabulary directory `bpe_<n>` per cycle count."""
     chunks = training_chunks(genome_dir, chunk_bp, sample_bp, seed)
     bp, n_chunks = chunks.bp, len(chunks.lengths)

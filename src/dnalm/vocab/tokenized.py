@@ -128,7 +128,7 @@ def encode_runs(vocab: Vocabulary, runs: Iterator[Run], piece_bp: int, threads: 
             yield run_done, future.result()
 
 
-def tokenize_genome(genome_dir: Path, vocab_dir: Path, out: Path, piece_bp: int, threads: int = 1) -> dict:
+def tokenize_genome(genome_dir: Path, vocab_dir: Path, out: Path, *, piece_bp: int, threads: int) -> dict:
     """Encode every run of a prepared genome; write tokens, the run index and token counts."""
     vocab = Vocabulary.load(vocab_dir)
     total_bp = sum(e - s for _, s, e in read_runs_bed(genome_dir))
