@@ -3,7 +3,7 @@
 Every N-free run is encoded whole: BPE segments differently at window edges, so windows are rows into
 this array and nothing is re-tokenized per window. Long runs may be encoded in pieces to bound memory;
 the pieces are joined at token boundaries on which encodings with different right contexts agree (see
-`encode_run`; tested equal to whole-run encoding).
+`Vocabulary.encode_pieces`; tested equal to whole-run encoding).
 """
 
 from __future__ import annotations
@@ -51,59 +51,6 @@ class NpyWriter:
         self.fh.close()
 
 
-def encode_run(vocab: Vocabulary, seq: bytes, piece_bp: int = 0, threads: int = 1) -> np.ndarray:
-    """Token ids of one run; with `piece_bp`, encoded piece by piece with the same result.
-
-    k-mer kinds split exactly at multiples of the stride. For BPE, a boundary that the whole-run
-    encoding has splits it into independent halves (no merge crosses it, so both sides merge alone as
-    they would together). Each piece is encoded with `margin` bases of right context twice as far;
-    the last token boundary before the piece end on which both encodings agree, with identical tokens
-    up to it, is taken as such a boundary. Where none is found the margin doubles.
-    """
-    if not piece_bp or len(seq) <= piece_bp:
-        return vocab.encode(seq, threads)
-    if vocab.kind != "bpe":
-        step = max(piece_bp // vocab.stride, 1) * vocab.stride
-        overlap = vocab.k - vocab.stride
-        parts = []
-        pos = 0
-        while pos < len(seq):
-            end = pos + step + overlap
-            if end >= len(seq):
-                parts.append(vocab.encode(seq[pos:]))
-                break
-            parts.append(vocab.encode(seq[pos:end]))
-            pos += step
-        return np.concatenate(parts)
-    parts, pos, margin = [], 0, max(piece_bp // 10, 64)
-    while len(seq) - pos > piece_bp:
-        cut = _bpe_cut(vocab, seq, pos, piece_bp, margin)
-        if cut is None:
-            margin *= 2
-            continue
-        ids, cut_bp = cut
-        parts.append(ids)
-        pos += cut_bp
-    parts.append(vocab.encode(seq[pos:]))
-    return np.concatenate(parts)
-
-
-def _bpe_cut(vocab: Vocabulary, seq: bytes, pos: int, piece_bp: int, margin: int):
-    near = vocab.encode(seq[pos:pos + piece_bp + margin])
-    far = vocab.encode(seq[pos:pos + piece_bp + 2 * margin])
-    n = min(len(near), len(far))
-    same = np.flatnonzero(near[:n] != far[:n])
-    agree = int(same[0]) if len(same) else n
-    ends = np.cumsum(vocab.token_lengths[near[:agree].astype(np.int64)])
-    inside = np.flatnonzero(ends <= piece_bp)
-    # Keep one agreeing token after the cut, so the boundary itself is confirmed by both encodings.
-    inside = inside[inside + 1 < agree]
-    if not len(inside):
-        return None
-    last = int(inside[-1])
-    return near[: last + 1], int(ends[last])
-
-
 LONG_RUN_BP = 2_000_000
 
 
@@ -117,9 +64,9 @@ def encode_runs(vocab: Vocabulary, runs: Iterator[Run], piece_bp: int, threads: 
                 while pending:
                     run_done, future = pending.popleft()
                     yield run_done, future.result()
-                yield run, encode_run(vocab, run.seq, piece_bp, threads)
+                yield run, vocab.encode_pieces(run.seq, piece_bp, threads)
                 continue
-            pending.append((run, pool.submit(encode_run, vocab, run.seq, piece_bp)))
+            pending.append((run, pool.submit(vocab.encode_pieces, run.seq, piece_bp)))
             if len(pending) > threads:
                 run_done, future = pending.popleft()
                 yield run_done, future.result()

@@ -114,6 +114,59 @@ class Vocabulary:
             return self._bpe_ids(raw, threads)
         return _kmer_ids(raw, self.k, self.stride).astype(self.dtype)
 
+    def encode_pieces(self, seq: bytes, piece_bp: int, threads: int = 1) -> np.ndarray:
+        """Token ids of one run; with `piece_bp`, encoded piece by piece (bounded memory) with the same result.
+
+        k-mer kinds split exactly at multiples of the stride. For BPE, a boundary that the whole-run
+        encoding has splits it into independent halves (no merge crosses it, so both sides merge alone as
+        they would together). Each piece is encoded with `margin` bases of right context and twice as much;
+        the last token boundary before the piece end on which both encodings agree, with identical tokens
+        up to it, is taken as such a boundary. Where none is found the margin doubles.
+        """
+        if not piece_bp or len(seq) <= piece_bp:
+            return self.encode(seq, threads)
+        if self.kind != "bpe":
+            return self._kmer_pieces(seq, piece_bp)
+        parts, pos, margin = [], 0, max(piece_bp // 10, 64)
+        while len(seq) - pos > piece_bp:
+            cut = self._bpe_cut(seq, pos, piece_bp, margin)
+            if cut is None:
+                margin *= 2
+                continue
+            ids, cut_bp = cut
+            parts.append(ids)
+            pos += cut_bp
+        parts.append(self.encode(seq[pos:]))
+        return np.concatenate(parts)
+
+    def _kmer_pieces(self, seq: bytes, piece_bp: int) -> np.ndarray:
+        step = max(piece_bp // self.stride, 1) * self.stride
+        overlap = self.k - self.stride
+        parts, pos = [], 0
+        while pos < len(seq):
+            end = pos + step + overlap
+            if end >= len(seq):
+                parts.append(self.encode(seq[pos:]))
+                break
+            parts.append(self.encode(seq[pos:end]))
+            pos += step
+        return np.concatenate(parts)
+
+    def _bpe_cut(self, seq: bytes, pos: int, piece_bp: int, margin: int) -> tuple[np.ndarray, int] | None:
+        near = self.encode(seq[pos:pos + piece_bp + margin])
+        far = self.encode(seq[pos:pos + piece_bp + 2 * margin])
+        n = min(len(near), len(far))
+        same = np.flatnonzero(near[:n] != far[:n])
+        agree = int(same[0]) if len(same) else n
+        ends = np.cumsum(self.token_lengths[near[:agree].astype(np.int64)])
+        inside = np.flatnonzero(ends <= piece_bp)
+        # Keep one agreeing token after the cut, so the boundary itself is confirmed by both encodings.
+        inside = inside[inside + 1 < agree]
+        if not len(inside):
+            return None
+        last = int(inside[-1])
+        return near[: last + 1], int(ends[last])
+
     def encode_lenient(self, seq: str) -> np.ndarray:
         """Like `encode`, but each base other than A/C/G/T (N, IUPAC codes in task files) becomes [UNK]."""
         unk = SPECIAL_TOKENS.index("[UNK]")
