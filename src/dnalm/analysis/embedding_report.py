@@ -7,33 +7,16 @@ static embedding that mostly encodes one property (frequency, say) has a high ME
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from dnalm.analysis.token_embeddings import CHARACTERISTICS
+from dnalm.analysis.token_embeddings import CHARACTERISTICS, load_set
 from dnalm.core import mqc
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
 from dnalm.core.outputs import write_tsv
 from dnalm.core.plotting import figure
-
-
-def load_set(path: Path) -> tuple[dict[str, Any], np.ndarray, list[dict[str, str]]]:
-    """(info, embeddings of the real tokens the source saw, their characteristics)."""
-    path = Path(path)
-    try:
-        info = json.loads((path / "embeddings.json").read_text())
-        matrix = np.load(path / "embeddings.npy")
-        with open(path / "tokens.tsv") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--embeddings {path}: not an embedding set ({exc})") from None
-    keep = [i for i, r in enumerate(rows) if r["special"] == "0" and not np.isnan(matrix[i]).any()]
-    return info, matrix[keep], [rows[i] for i in keep]
 
 
 def pca(matrix: np.ndarray, n_pcs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -131,8 +114,8 @@ def embedding_report(set_dirs: list[Path], out: Path, *, n_pcs: int, n_clusters:
         write_tsv(out / f"{name}_pca.tsv", ["pc", "explained_variance_ratio"],
                   [[j + 1, float(r)] for j, r in enumerate(ratio)])
         table = pc_correlations(scores, rows)
-        write_tsv(out / f"{name}_pc_correlations.tsv", ["characteristic"] + [f"PC{j + 1}" for j in range(scores.shape[1])],
-                  [[c] + v for c, v in table.items()])
+        header = ["characteristic"] + [f"PC{j + 1}" for j in range(scores.shape[1])]
+        write_tsv(out / f"{name}_pc_correlations.tsv", header, [[c] + v for c, v in table.items()])
         plot_correlations(table, f"{name}: PCs vs token characteristics", out / f"{name}_pc_correlations.png")
         heatmaps[name] = table
         _, xy = umap_coordinates(matrix, seed)

@@ -7,11 +7,14 @@ vocabulary id keeps its row, so sets of one vocabulary line up.
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.genome.intervals import NO_INTERVALS, contains, read_merged
@@ -63,6 +66,21 @@ def write_set(out: Path, name: str, kind: str, matrix: np.ndarray, genome: Token
             "tokens": len(rows), "dim": int(matrix.shape[1]), "repeats": bool(repeats), **(extra or {})}
     write_json(out / "embeddings.json", info)
     return info
+
+
+def load_set(path: Path) -> tuple[dict[str, Any], np.ndarray, list[dict[str, str]]]:
+    """An embedding set as `write_set` wrote it: (info, embeddings of the real tokens the source saw, their
+    characteristics)."""
+    path = Path(path)
+    try:
+        info = json.loads((path / "embeddings.json").read_text())
+        matrix = np.load(path / "embeddings.npy")
+        with open(path / "tokens.tsv") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--embeddings {path}: not an embedding set ({exc})") from None
+    keep = [i for i, r in enumerate(rows) if r["special"] == "0" and not np.isnan(matrix[i]).any()]
+    return info, matrix[keep], [rows[i] for i in keep]
 
 
 def token_embeddings(model_dir: Path, tokenized_dir: Path, out: Path, name: str, *, repeats: Path | None) -> dict:

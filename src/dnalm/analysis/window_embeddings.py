@@ -23,7 +23,6 @@ from dnalm.genome.intervals import window_overlaps
 from dnalm.pretraining.data import collate
 from dnalm.vocab.tokenized import INDEX, SPAN_BLOCK, TOKENS, TokenizedGenome
 
-
 #: Files of a model directory that hold its weights (HF's names and shards); with config.json they are
 #: what the embeddings of a model depend on.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".index.json")

@@ -88,7 +88,8 @@ def write_result(out: Path, info: dict[str, Any], labels: np.ndarray, ranked: np
     the file."""
     header = ["label", "predicted", f"top{TOP}"] + ([f"p{c}" for c in range(n_classes)] if probs is not None else [])
     write_tsv(Path(out) / "predictions.tsv", header,
-              [[int(y), int(r[0]), ",".join(map(str, r.tolist()))] + ([] if probs is None else list(map(repr, probs[i].tolist())))
+              [[int(y), int(r[0]), ",".join(map(str, r.tolist()))]
+               + ([] if probs is None else list(map(repr, probs[i].tolist())))
                for i, (y, r) in enumerate(zip(labels, ranked))])
     metrics = {**info, "n_classes": n_classes, "train_samples": len(train_labels),
                **summarize(labels, ranked, n_classes, train_labels),

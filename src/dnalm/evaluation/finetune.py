@@ -59,7 +59,8 @@ class SequenceTokenizer:
     def parts(self, seq: str) -> tuple[list[int], list[int], list[int]]:
         """The special tokens the model puts before and after a sequence, and the sequence's own tokens."""
         if self.vocab is not None:
-            return [SPECIAL_TOKENS.index("[CLS]")], self.vocab.encode_lenient(seq).tolist(), [SPECIAL_TOKENS.index("[SEP]")]
+            cls, sep = SPECIAL_TOKENS.index("[CLS]"), SPECIAL_TOKENS.index("[SEP]")
+            return [cls], self.vocab.encode_lenient(seq).tolist(), [sep]
         full = self.hf(seq)["input_ids"]
         body = self.hf(seq, add_special_tokens=False)["input_ids"]
         start = next((i for i in range(len(full) - len(body) + 1) if full[i:i + len(body)] == body), 0)

@@ -41,7 +41,8 @@ def find(root: Path, pattern: str) -> list[Path]:
     import fnmatch
     import os
 
-    return sorted(Path(d) / f for d, _, files in os.walk(root, followlinks=True) for f in fnmatch.filter(files, pattern))
+    return sorted(Path(d) / f for d, _, files in os.walk(root, followlinks=True)
+                  for f in fnmatch.filter(files, pattern))
 
 
 def intro(results: Path) -> str:
