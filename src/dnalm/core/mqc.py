@@ -19,6 +19,8 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from dnalm.core.outputs import tsv_cell
+
 #: Column formats callers pass for their columns (MultiQC header options: `format`, `min`, `max`, ...).
 #: Scores within [0, 1] (accuracies, F1, AUCs, baselines): 3 significant digits, bars from 0 to 1.
 SCORE = {"format": "{:#.3g}", "min": 0, "max": 1}
@@ -62,12 +64,8 @@ def _default_format(values: list[Any]) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
-    """A table cell: floats with 6 significant digits, text escaped and quoted (kept as text)."""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, str):
-        return f'"{html.escape(value)}"'
-    return str(value)
+    """A table cell as in every TSV (`tsv_cell`), text escaped and quoted (so MultiQC keeps it as text)."""
+    return f'"{html.escape(value)}"' if isinstance(value, str) else tsv_cell(value)
 
 
 def write_plot(path: Path, section_id: str, section_name: str, description: str, plot_type: str,

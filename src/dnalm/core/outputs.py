@@ -131,10 +131,11 @@ def write_tsv(path: Path, header: list[str], rows: Iterable[list[Any]]) -> None:
     with open(path, "w") as fh:
         fh.write("\t".join(header) + "\n")
         for row in rows:
-            fh.write("\t".join(_cell(v) for v in row) + "\n")
+            fh.write("\t".join(tsv_cell(v) for v in row) + "\n")
 
 
-def _cell(value: Any) -> str:
+def tsv_cell(value: Any) -> str:
+    """Floats with 6 significant digits (enough for every metric, and stable across platforms)."""
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
