@@ -6,7 +6,8 @@ for a given `--seed`, and reports bad input as one line on stderr with exit stat
 Each command is a module here: its docstring is its help, `add_arguments(parser)` its flags (the one place
 their defaults live), and `run(args, out)` calls its stage by keyword, importing it only then, so that the
 parser (and `dnalm launch`) stays light. Module flags: `MODEL` adds `--device`; `OUT = False` means no
-`--out`; `RANK_ZERO_WRITES` means only rank 0 of a torchrun job writes `--out`.
+`--out`; `RANK_ZERO_WRITES` means only rank 0 of a torchrun job writes `--out`; a `default_out(args)` names
+the output itself when `--out` is not given (the workflow then reads the name from the directory).
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(module=module)
         if getattr(module, "OUT", True):
-            p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
+            named = hasattr(module, "default_out")
+            p.add_argument("--out", type=Path, required=not named,
+                           help="output directory (must not exist yet)"
+                                + ("; default: the step names it in the working directory" if named else ""))
         if getattr(module, "MODEL", False):
             p.add_argument("--device", choices=DEVICES, default="auto",
                            help="where the model runs: cuda stops unless a GPU is visible, cpu hides GPUs "
@@ -99,6 +103,8 @@ def _run(args: argparse.Namespace) -> int | None:
         if not getattr(module, "OUT", True) or (getattr(module, "RANK_ZERO_WRITES", False)
                                                 and int(os.environ.get("RANK", "0")) != 0):
             return module.run(args, None)
+        if args.out is None:
+            args.out = module.default_out(args)
         with atomic_directory(args.out) as tmp:
             return module.run(args, tmp)
     finally:
