@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 from pathlib import Path
+from typing import NamedTuple
 
 import reftrace
 
@@ -651,6 +652,50 @@ def render_command(root: Path, process: str, values: dict) -> list[str]:
     local.setdefault("launch_args", "")
     return ["dnalm", command] + shlex.split(_interpolate(" ".join(shlex.quote(t) if "$" not in t else t
                                                                      for t in template), local))
+
+
+class Output(NamedTuple):
+    pattern: str
+    options: dict[str, str]
+    tuple: bool  # `tuple val(meta), path(...)`: the workflow gets [meta, path]
+
+
+def module_outputs(path: Path) -> dict[str, Output]:
+    """{emit: Output} of a module's `path` outputs: `path("pattern", option: value, ...)` in a tuple or alone,
+    or `path "pattern", option: value`."""
+    found = {}
+    for line in section(path.read_text(), "output").splitlines():
+        declared = re.search(r'path\(?\s*"([^"]+)"((?:\s*,\s*(?!emit:)\w+:\s*[^,)]+)*)', line)
+        emit = re.search(r"emit:\s*(\w+)", line)
+        if declared and emit:
+            options = dict(re.findall(r"(\w+):\s*'?([^,')]+?)'?\s*(?=,|$)", declared.group(2)))
+            found[emit.group(1)] = Output(declared.group(1), options, line.strip().startswith("tuple"))
+    return found
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """A glob's `{a,b}` alternatives written out (Python's glob has none, Java's has them)."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    return [p for alt in match.group(1).split(",")
+            for p in _alternatives(pattern[:match.start()] + alt + pattern[match.end():])]
+
+
+def output_paths(root: Path, process: str, emit: str, values: dict, task_dir: Path) -> list[Path]:
+    """What Nextflow collects for a `path` output of a finished task (engine fact 17): the pattern, rendered
+    with the task's values, as a glob relative to the task directory ({a,b} alternatives, `*` within one level),
+    hidden files left out, only directories for `type: 'dir'`; an `arity` other than the number found fails."""
+    pattern, options, _ = module_outputs(module_of(root, process))[emit]
+    rendered = _interpolate(pattern, values)
+    found = sorted({p for alt in _alternatives(rendered) for p in task_dir.glob(alt)
+                    if not any(part.startswith(".") for part in p.relative_to(task_dir).parts)})
+    kind = options.get("type", "any")
+    found = [p for p in found if kind == "any" or (p.is_dir() if kind == "dir" else p.is_file())]
+    low, _, high = options.get("arity", "0..*").partition("..")
+    if not int(low) <= len(found) <= (int(high or low) if high != "*" else len(found)):
+        raise AssertionError(f"{process} {emit}: {rendered} expects {options['arity']} path(s), found {found}")
+    return found
 
 
 def nextflow_params(root: Path, profile_config: str | None = None) -> dict:
