@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import reftrace
 
-from dnalm.cli import build_parser
+from dnalm.cli import build_parser, command_module
 
 CONFIGS = ["nextflow.config", "conf/*.config"]
 PARAM_USE = re.compile(r"params\.([A-Za-z_]\w*)")
@@ -595,8 +595,61 @@ def typed_param_errors(root: Path) -> list[str]:
     return problems
 
 
+# --- One source per rule (docs/architecture.md, "One source per rule") ----------------------------------------
+
+HELPERS = Path("subworkflows/local/utils_dnalm_pipeline/main.nf")
+
+
+def helper_errors(root: Path) -> list[str]:
+    """(n) Groovy functions are defined in subworkflows/local/utils_dnalm_pipeline only (nf-core's layout), so no
+    subworkflow keeps a copy of a rule that drifts from the shared one."""
+    return [f"{path.relative_to(root)}: defines {name}(); Groovy helpers belong in {HELPERS}"
+            for path in nf_files(root) if path.relative_to(root) != HELPERS
+            for name in re.findall(r"^def (\w+)\s*\(", strip_comments(path.read_text()), re.M)]
+
+
+def duplicate_call_errors(root: Path) -> list[str]:
+    """(o) no module runs twice on the same input: two calls of it (under any alias) with the same argument
+    expression build the same outputs twice; build once and pass the channel to every consumer (engine fact 16)."""
+    problems, seen = [], {}
+    for path, text in _workflow_texts(root).items():
+        for proc, args in _calls(text):
+            module = module_of(root, proc)
+            if module is None:
+                continue
+            key, where = (module, re.sub(r"\s+", "", args)), f"{path.relative_to(root)}: {proc}"
+            if key in seen:
+                problems.append(f"{where} runs {module.relative_to(root)} on the same input as {seen[key]}: build it "
+                                f"once and pass the channel on")
+            seen.setdefault(key, where)
+    return problems
+
+
+def output_arity_errors(root: Path) -> list[str]:
+    """(p) every `tuple val(meta), path(glob)` output declares its arity: without one Nextflow emits one path or
+    a list, depending on how many matched at run time (engine fact 18), and the workflow, which takes these as
+    [meta, dir] and reads `dir.name`, would fail on a list. (Plain `path` outputs, the MultiQC files, are only
+    gathered, never read one by one.)"""
+    return [f"{path.relative_to(root)}: output '{emit}' ({out.pattern}) is a glob and declares no arity"
+            for path in module_files(root) for emit, out in module_outputs(path).items()
+            if out.tuple and re.search(r"[*?{]", re.sub(r"\$\{[^}]*\}", "", out.pattern)) and "arity" not in out.options]
+
+
+def named_output_errors(root: Path) -> list[str]:
+    """(q) a step that names its own output (its CLI module has `default_out`, e.g. kmer-vocab) is run without
+    --out, so the workflow takes the name from the directory instead of computing it a second time in Groovy."""
+    problems = []
+    for path in module_files(root):
+        command, template, defs = module_script(path)
+        if hasattr(command_module(command), "default_out") and "--out" in " ".join(template + list(defs.values())):
+            problems.append(f"{path.relative_to(root)}: passes --out to 'dnalm {command}', which names its output; "
+                            f"take the name from the directory (namedByDir)")
+    return problems
+
+
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
-              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors]
+              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
+              helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

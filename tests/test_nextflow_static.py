@@ -51,6 +51,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 WINDOWS = "modules/local/dnalm/make_windows/main.nf"
 REPORT = "modules/local/dnalm/report/main.nf"
 EMBEDDINGS = "subworkflows/local/embeddings/main.nf"
+# VOCABULARIES' input of the TF-IDF vocabularies
+TFIDF_SPECS = "channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerSpec(spec) })"
 DEFECTS = {
     "unterminated string": (nfcheck.parse_errors, WINDOWS, "label 'process_low'", "label 'process_low", WINDOWS),
     "broken config block": (nfcheck.parse_errors, "conf/base.config", "withLabel: 'process_low' {",
@@ -131,6 +133,20 @@ DEFECTS = {
     "id that bypasses safeId": (nfcheck.meta_id_errors, "subworkflows/local/vocabularies/main.nf",
                                 "namedByDir(meta + [genome_id: meta.id], dir, 'BPE vocabulary')",
                                 "[meta + [id: dir.name, genome_id: meta.id], dir]", "does not go through safeId"),
+    # one source per rule
+    "helper defined in a subworkflow": (nfcheck.helper_errors, "subworkflows/local/finetune/main.nf",
+                                        "workflow FINETUNE {",
+                                        "def firstTrack(ch, role) {\n    return ch.first()\n}\n\nworkflow FINETUNE {",
+                                        "defines firstTrack()"),
+    "vocabularies built twice": (nfcheck.duplicate_call_errors, "subworkflows/local/nextkmer/main.nf",
+                                 "    DNALM_TFIDF_BASELINE(\n",
+                                 f"    DNALM_TFIDF_VOCAB({TFIDF_SPECS})\n    DNALM_TFIDF_BASELINE(\n",
+                                 "on the same input as"),
+    "glob output without arity": (nfcheck.output_arity_errors, "modules/local/dnalm/kmer_vocab/main.nf",
+                                  "path(\"*\", type: 'dir', arity: '1')", "path(\"*\", type: 'dir')",
+                                  "declares no arity"),
+    "name computed in Groovy": (nfcheck.named_output_errors, "modules/local/dnalm/kmer_vocab/main.nf",
+                                "${stride} ${args}", "${stride} --out ${meta.id} ${args}", "names its output"),
 }
 
 
@@ -164,12 +180,10 @@ def test_the_workflow_finds_the_track_file_dnalm_writes_in_every_format(tmp_path
 
 
 def test_named_genomes_are_configured():
-    genomes = (ROOT / "conf" / "genomes.config").read_text()
-    names = re.findall(r"^        '([\w.-]+)' \{", genomes, re.M)
-    assert {"hg19", "hg38", "t2t", "mm10"} <= set(names)
-    hg38 = genomes.split("'hg38' {")[1].split("\n        }")[0]
-    assert re.search(r"fasta\s*=\s*'https://\S+/hg38\.fa\.gz'", hg38)
-    assert re.search(r"holdout_contigs\s*=\s*'chr21'", hg38)
+    genomes = nfcheck.nextflow_params(ROOT)["genomes"]  # conf/genomes.config as the pipeline reads it
+    assert {"hg19", "hg38", "t2t", "mm10"} <= set(genomes)
+    assert re.fullmatch(r"https://\S+/hg38\.fa\.gz", genomes["hg38"]["fasta"])
+    assert genomes["hg38"]["holdout_contigs"] == "chr21"
 
 
 def test_test_profile_uses_bundled_real_data():
