@@ -8,7 +8,7 @@
 include { DNALM                                                  } from './workflows/dnalm'
 include { DNALM_REPORT                                           } from './modules/local/dnalm/report'
 include { validateParameters; paramsSummaryLog; samplesheetToList } from 'plugin/nf-schema'
-include { namedGenome; genomeId; safeId; annotationTrack; workflowSummary } from './subworkflows/local/utils_dnalm_pipeline'
+include { namedGenome; namedTracks; genomeId; safeId; annotationTrack; workflowSummary } from './subworkflows/local/utils_dnalm_pipeline'
 
 workflow {
     main:
@@ -42,11 +42,7 @@ workflow {
     ch_tracks = sheet
         ? channel.fromList(samplesheetToList(sheet, "${projectDir}/assets/schema_annotations.json"))
             .map { track_meta, path -> annotationTrack(track_meta, path, sheet) }
-        : channel.fromList(
-            ['repeats', 'genes', 'tss', 'cpg', 'ctcf_peaks', 'chromhmm', 'motif']
-                .findAll { role -> named[role] }
-                .collect { role -> [[id: safeId(role, 'track role'), format: role == 'motif' ? 'jaspar' : 'bed', role: role], file(named[role], checkIfExists: true)] }
-        )
+        : channel.fromList(namedTracks(named))
     def contig_map = params.contig_map ? file(params.contig_map, checkIfExists: true) : null
 
     DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, (params.pretrain_nodes as Integer))

@@ -13,10 +13,11 @@ import json
 import re
 import shlex
 from pathlib import Path
+from typing import NamedTuple
 
 import reftrace
 
-from dnalm.cli import build_parser
+from dnalm.cli import build_parser, command_module
 
 CONFIGS = ["nextflow.config", "conf/*.config"]
 PARAM_USE = re.compile(r"params\.([A-Za-z_]\w*)")
@@ -594,8 +595,61 @@ def typed_param_errors(root: Path) -> list[str]:
     return problems
 
 
+# --- One source per rule (docs/architecture.md, "One source per rule") ----------------------------------------
+
+HELPERS = Path("subworkflows/local/utils_dnalm_pipeline/main.nf")
+
+
+def helper_errors(root: Path) -> list[str]:
+    """(n) Groovy functions are defined in subworkflows/local/utils_dnalm_pipeline only (nf-core's layout), so no
+    subworkflow keeps a copy of a rule that drifts from the shared one."""
+    return [f"{path.relative_to(root)}: defines {name}(); Groovy helpers belong in {HELPERS}"
+            for path in nf_files(root) if path.relative_to(root) != HELPERS
+            for name in re.findall(r"^def (\w+)\s*\(", strip_comments(path.read_text()), re.M)]
+
+
+def duplicate_call_errors(root: Path) -> list[str]:
+    """(o) no module runs twice on the same input: two calls of it (under any alias) with the same argument
+    expression build the same outputs twice; build once and pass the channel to every consumer (engine fact 16)."""
+    problems, seen = [], {}
+    for path, text in _workflow_texts(root).items():
+        for proc, args in _calls(text):
+            module = module_of(root, proc)
+            if module is None:
+                continue
+            key, where = (module, re.sub(r"\s+", "", args)), f"{path.relative_to(root)}: {proc}"
+            if key in seen:
+                problems.append(f"{where} runs {module.relative_to(root)} on the same input as {seen[key]}: build it "
+                                f"once and pass the channel on")
+            seen.setdefault(key, where)
+    return problems
+
+
+def output_arity_errors(root: Path) -> list[str]:
+    """(p) every `tuple val(meta), path(glob)` output declares its arity: without one Nextflow emits one path or
+    a list, depending on how many matched at run time (engine fact 18), and the workflow, which takes these as
+    [meta, dir] and reads `dir.name`, would fail on a list. (Plain `path` outputs, the MultiQC files, are only
+    gathered, never read one by one.)"""
+    return [f"{path.relative_to(root)}: output '{emit}' ({out.pattern}) is a glob and declares no arity"
+            for path in module_files(root) for emit, out in module_outputs(path).items()
+            if out.tuple and re.search(r"[*?{]", re.sub(r"\$\{[^}]*\}", "", out.pattern)) and "arity" not in out.options]
+
+
+def named_output_errors(root: Path) -> list[str]:
+    """(q) a step that names its own output (its CLI module has `default_out`, e.g. kmer-vocab) is run without
+    --out, so the workflow takes the name from the directory instead of computing it a second time in Groovy."""
+    problems = []
+    for path in module_files(root):
+        command, template, defs = module_script(path)
+        if hasattr(command_module(command), "default_out") and "--out" in " ".join(template + list(defs.values())):
+            problems.append(f"{path.relative_to(root)}: passes --out to 'dnalm {command}', which names its output; "
+                            f"take the name from the directory (namedByDir)")
+    return problems
+
+
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
-              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors]
+              report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
+              helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and
@@ -651,6 +705,50 @@ def render_command(root: Path, process: str, values: dict) -> list[str]:
     local.setdefault("launch_args", "")
     return ["dnalm", command] + shlex.split(_interpolate(" ".join(shlex.quote(t) if "$" not in t else t
                                                                      for t in template), local))
+
+
+class Output(NamedTuple):
+    pattern: str
+    options: dict[str, str]
+    tuple: bool  # `tuple val(meta), path(...)`: the workflow gets [meta, path]
+
+
+def module_outputs(path: Path) -> dict[str, Output]:
+    """{emit: Output} of a module's `path` outputs: `path("pattern", option: value, ...)` in a tuple or alone,
+    or `path "pattern", option: value`."""
+    found = {}
+    for line in section(path.read_text(), "output").splitlines():
+        declared = re.search(r'path\(?\s*"([^"]+)"((?:\s*,\s*(?!emit:)\w+:\s*[^,)]+)*)', line)
+        emit = re.search(r"emit:\s*(\w+)", line)
+        if declared and emit:
+            options = dict(re.findall(r"(\w+):\s*'?([^,')]+?)'?\s*(?=,|$)", declared.group(2)))
+            found[emit.group(1)] = Output(declared.group(1), options, line.strip().startswith("tuple"))
+    return found
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """A glob's `{a,b}` alternatives written out (Python's glob has none, Java's has them)."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    return [p for alt in match.group(1).split(",")
+            for p in _alternatives(pattern[:match.start()] + alt + pattern[match.end():])]
+
+
+def output_paths(root: Path, process: str, emit: str, values: dict, task_dir: Path) -> list[Path]:
+    """What Nextflow collects for a `path` output of a finished task (engine fact 17): the pattern, rendered
+    with the task's values, as a glob relative to the task directory ({a,b} alternatives, `*` within one level),
+    hidden files left out, only directories for `type: 'dir'`; an `arity` other than the number found fails."""
+    pattern, options, _ = module_outputs(module_of(root, process))[emit]
+    rendered = _interpolate(pattern, values)
+    found = sorted({p for alt in _alternatives(rendered) for p in task_dir.glob(alt)
+                    if not any(part.startswith(".") for part in p.relative_to(task_dir).parts)})
+    kind = options.get("type", "any")
+    found = [p for p in found if kind == "any" or (p.is_dir() if kind == "dir" else p.is_file())]
+    low, _, high = options.get("arity", "0..*").partition("..")
+    if not int(low) <= len(found) <= (int(high or low) if high != "*" else len(found)):
+        raise AssertionError(f"{process} {emit}: {rendered} expects {options['arity']} path(s), found {found}")
+    return found
 
 
 def nextflow_params(root: Path, profile_config: str | None = None) -> dict:

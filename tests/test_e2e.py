@@ -36,8 +36,10 @@ class Runner:
         self.results = Path(params["outdir"])
         self.commands: list[list[str]] = []
 
-    def task(self, process: str, meta: dict, **inputs: Path | list[Path] | int | None) -> Path:
-        task_dir = self.work / f"{process}_{meta['id']}_{len(self.commands)}"
+    def task(self, process: str, meta: dict, emit: str | None = None, **inputs: Path | list[Path] | int | None) -> Path:
+        """Run one task; return its `--out` directory (a step that names its output: its first output), or the
+        output `emit`, found by the module's output pattern as Nextflow collects it."""
+        task_dir = self.work / f"{process}_{meta.get('id', 'task')}_{len(self.commands)}"
         task_dir.mkdir(parents=True)
         values = {"meta": meta, "params": self.params, "task": {"cpus": 2}}
         for name, value in inputs.items():
@@ -57,20 +59,37 @@ class Runner:
         self.commands.append(argv)
         proc = dnalm(*argv[1:], check=False, cwd=task_dir)
         assert proc.returncode == 0, f"{' '.join(argv)}\n{proc.stderr}"
-        out = task_dir / argv[argv.index("--out") + 1]
+        if "--out" in argv:
+            out = task_dir / argv[argv.index("--out") + 1]
+        else:  # the step names its output
+            first = next(iter(nfcheck.module_outputs(nfcheck.module_of(ROOT, process))))
+            out = nfcheck.output_paths(ROOT, process, first, values, task_dir)[0]
         target = nfcheck.publish_dir(ROOT, process, self.params)
         if target:
             publish = self.results / Path(target).relative_to(self.results)
             publish.mkdir(parents=True, exist_ok=True)
             shutil.copytree(out, publish / out.name, dirs_exist_ok=True)
-        return out
+        return nfcheck.output_paths(ROOT, process, emit, values, task_dir)[0] if emit else out
 
 
-def kmer_meta(spec: str) -> dict:
-    """The k-mer vocabulary meta that subworkflows/local/vocabularies builds from 'kind:k[:stride]'."""
+def kmer_spec(spec: str) -> dict:
+    """The flags of `dnalm kmer-vocab` that the workflow's kmerSpec reads from 'kind:k[:stride]'."""
     kind, k, *stride = spec.split(":")
-    strides = int(stride[0]) if stride else None
-    return {"id": kmer_vocabulary_name(kind, int(k), strides), "kind": kind, "k": int(k), "stride": strides}
+    return {"kind": kind, "k": int(k), "stride": int(stride[0]) if stride else None}
+
+
+def kmer_vocabularies(run: Runner, process: str, specs: str, meta: dict) -> dict[str, tuple[dict, Path]]:
+    """{id: (meta, directory)}: the vocabularies `dnalm kmer-vocab` builds and names; each id is its directory's
+    name, as the workflow's namedByDir takes it."""
+    found = {}
+    for spec in specs.split(","):
+        vocab = run.task(process, {**meta, **kmer_spec(spec)})
+        found[vocab.name] = ({**meta, **kmer_spec(spec), "id": vocab.name}, vocab)
+    return found
+
+
+def kmer_id(spec: str) -> str:
+    return kmer_vocabulary_name(**kmer_spec(spec))
 
 
 TRACK_ROLES = ["repeats", "genes", "tss", "cpg", "ctcf_peaks", "chromhmm", "motif"]
@@ -89,14 +108,14 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     tracks = {}
     for role in (r for r in TRACK_ROLES if r in named):
         meta = {"id": role, "format": "jaspar" if role == "motif" else "bed", "role": role}
-        annotation = run.task("DNALM_PREPARE_ANNOTATION", meta, track=Path(named[role]), genome=genome, contig_map=None)
-        tracks[role] = annotation / f"{role}.{meta['format']}"
+        tracks[role] = run.task("DNALM_PREPARE_ANNOTATION", meta, emit="track", track=Path(named[role]), genome=genome,
+                                contig_map=None)
     holdout = None if genome_meta["holdout_contigs"] else genome / "holdout_default.bed"
     sweep = run.task("DNALM_VOCAB_SWEEP", genome_meta, genome=genome)
     vocabs = {d.name: d for d in sorted(sweep.glob("bpe_*"))}
-    for spec in params["kmer_vocabs"].split(","):
-        meta = {**genome_meta, "genome_id": genome_meta["id"], **kmer_meta(spec)}
-        vocabs[meta["id"]] = run.task("DNALM_KMER_VOCAB", meta)
+    kmer = kmer_vocabularies(run, "DNALM_KMER_VOCAB", params["kmer_vocabs"],
+                             {**genome_meta, "genome_id": genome_meta["id"]})
+    vocabs.update({name: vocab for name, (_meta, vocab) in kmer.items()})
     tokenized, windows, models = {}, {}, {}
     for name, vocab in vocabs.items():
         meta = {**genome_meta, "id": name, "genome_id": genome_meta["id"]}
@@ -104,9 +123,10 @@ def run_pipeline(base: Path, params: dict) -> Runner:
         windows[name] = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[name], holdout_regions=holdout)
         models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[name], windows=windows[name]) / "model"
     stats = run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized.values()))
-    selection = run_nextkmer(run, genome_meta, genome, holdout, models)
+    tfidf = list(kmer_vocabularies(run, "DNALM_TFIDF_VOCAB", params["tfidf_vocabs"], {}).values())  # once, for both
+    selection = run_nextkmer(run, genome_meta, genome, holdout, models, tfidf)
     selected = (selection / "selected_model.txt").read_text().strip()
-    finetuned = run_finetune(run, genome_meta, genome, tracks, selected, models[selected])
+    finetuned = run_finetune(run, genome_meta, genome, tracks, selected, models[selected], tfidf)
     meta = {**genome_meta, "id": selected, "genome_id": genome_meta["id"]}
     analyses = run_embeddings(run, genome_meta, meta, models[selected], tokenized[selected], windows[selected], tracks)
     reported = [genome, stats, *windows.values(), *(m.parent for m in models.values()), selection, *finetuned,
@@ -128,7 +148,8 @@ def run_embeddings(run: Runner, genome_meta: dict, meta: dict, model: Path, toke
             run.task("DNALM_WINDOW_EMBEDDINGS", meta, model=model, tokenized=tokenized, tracks=beds)]
 
 
-def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | None, models: dict[str, Path]) -> Path:
+def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | None, models: dict[str, Path],
+                 tfidf: list[tuple[dict, Path]]) -> Path:
     """subworkflows/local/nextkmer: data, fine-tuning per model and k, TF-IDF per vocabulary and k, selection."""
     ks = [int(k) for k in str(run.params["nextkmer_k"]).split(",")]
     data = run.task("DNALM_NEXTKMER_DATA", {**genome_meta, "max_k": max(ks)}, genome=genome, holdout_regions=holdout)
@@ -136,9 +157,7 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
     for name, model in models.items():
         for k in ks:
             results.append(run.task("DNALM_NEXTKMER_FINETUNE", {"id": name}, model=model, data=data, k=k))
-    for spec in run.params["tfidf_vocabs"].split(","):
-        meta = kmer_meta(spec)
-        vocab = run.task("DNALM_TFIDF_VOCAB", meta)
+    for meta, vocab in tfidf:
         for k in ks:
             results.append(run.task("DNALM_TFIDF_BASELINE", {**meta, "k": k, "task": f"next{k}mer"}, vocab=vocab,
                                     data=data))
@@ -146,7 +165,7 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
 
 
 def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str, Path], selected: str,
-                 model: Path) -> list[Path]:
+                 model: Path, tfidf: list[tuple[dict, Path]]) -> list[Path]:
     """subworkflows/local/finetune: tasks from the annotation, fine-tuning, TF-IDF baselines, report."""
     tasks = {}
     if "tss" in tracks:
@@ -160,9 +179,8 @@ def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str,
         return []
     results = [run.task("DNALM_FINETUNE", {"id": selected, "task": name}, model=model, data=task)
                for name, task in tasks.items()]
-    for spec in run.params["tfidf_vocabs"].split(","):
-        vocab = run.task("DNALM_TFIDF_TASK_VOCAB", kmer_meta(spec))
-        results += [run.task("DNALM_TFIDF_TASK", {**kmer_meta(spec), "task": name}, vocab=vocab, data=task)
+    for meta, vocab in tfidf:
+        results += [run.task("DNALM_TFIDF_TASK", {**meta, "task": name}, vocab=vocab, data=task)
                     for name, task in tasks.items()]
     return [run.task("DNALM_FINETUNE_REPORT", genome_meta, results=sorted(results))]
 
@@ -213,8 +231,8 @@ def test_outputs_are_sane(pipeline):
     assert stats["bp_kept"] > 40_000 and 0.3 < stats["gc"] < 0.7
     vocab_stats = json.loads(next(results.glob("vocabularies/*_vocab_stats/vocab_stats.json")).read_text())
     params = pipeline.params
-    expected = {f"bpe_{n}" for n in params["bpe_cycles"].split(",")} | {kmer_meta(s)["id"]
-                                                                         for s in params["kmer_vocabs"].split(",")}
+    expected = ({f"bpe_{n}" for n in params["bpe_cycles"].split(",")}
+                | {kmer_id(s) for s in params["kmer_vocabs"].split(",")})
     assert {s["vocabulary"] for s in vocab_stats} == expected
     for name in expected:
         tokens = np.load(results / "tokenized" / f"{name}_tokenized" / "tokens.npy")
@@ -254,7 +272,7 @@ def test_the_selected_model_has_the_best_mean_next_kmer_accuracy(pipeline):
     ks = [int(k) for k in str(pipeline.params["nextkmer_k"]).split(",")]
     models = {r["model"]: int(r["vocab_size"]) for r in rows if r["kind"] == "dnalm"}
     expected = {f"bpe_{n}" for n in pipeline.params["bpe_cycles"].split(",")} | {
-        kmer_meta(s)["id"] for s in pipeline.params["kmer_vocabs"].split(",")}
+        kmer_id(s) for s in pipeline.params["kmer_vocabs"].split(",")}
     assert set(models) == expected and {r["kind"] for r in rows} == {"dnalm", "tfidf"}
     mean = {m: np.mean([float(r["accuracy"]) for r in rows if r["model"] == m and int(r["k"]) in ks]) for m in models}
     best = min(models, key=lambda m: (-round(mean[m], 6), models[m]))

@@ -12,11 +12,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import nfcheck
 import pytest
-from conftest import ROOT
+from conftest import ROOT, dnalm
 
+from dnalm.cli.options import identifier, model_name
 from dnalm.core.errors import InputError
+from dnalm.genome.annotations import FORMATS, ROLES
 from dnalm.genome.prepare import check_genome_id, genome_id_from_name
+from dnalm.vocab.vocabulary import kmer_vocabulary_name
 
 HELPERS = ROOT / "subworkflows" / "local" / "utils_dnalm_pipeline" / "main.nf"
 GROOVY = shutil.which("groovy")
@@ -70,14 +74,34 @@ def test_unknown_genome_names_are_refused_with_the_known_ones():
     assert unknown["error"] == "--genome 'hg99' is not in conf/genomes.config; known genomes: hg38, mm10"
 
 
-def test_kmer_vocabulary_ids_follow_the_package():
-    from dnalm.vocab.vocabulary import kmer_vocabulary_name
-
-    specs = ["kmer:4", "kmer-overlap:6", "kmer-stride:6:3"]
-    rows = groovy(*[f"kmerMeta('{s}')" for s in specs])
+def test_kmer_vocabulary_ids_follow_the_package(tmp_path):
+    """One rule, in Python only: the workflow's kmerSpec gives DNALM_KMER_VOCAB's flags, `dnalm kmer-vocab` names
+    its directory, and the module's output pattern finds exactly that one directory, whose name is the id."""
+    specs = ["kmer:4", " kmer-overlap:6", "kmer-stride:6:3"]
+    rows = groovy(*[f"kmerSpec('{s}')" for s in specs])
     for spec, row in zip(specs, rows):
-        kind, k, *stride = spec.split(":")
-        assert row["value"]["id"] == kmer_vocabulary_name(kind, int(k), int(stride[0]) if stride else None)
+        task_dir = tmp_path / str(len(list(tmp_path.iterdir())))
+        task_dir.mkdir()
+        meta = row["value"]
+        argv = nfcheck.render_command(ROOT, "DNALM_KMER_VOCAB", {"meta": meta, "params": {}, "task": {"cpus": 1}})
+        dnalm(*argv[1:], cwd=task_dir)
+        [vocab] = nfcheck.output_paths(ROOT, "DNALM_KMER_VOCAB", "vocab", {"meta": meta}, task_dir)
+        kind, k, *stride = spec.strip().split(":")
+        assert vocab.name == kmer_vocabulary_name(kind, int(k), int(stride[0]) if stride else None)
+        assert json.loads((vocab / "dnalm_vocab.json").read_text())["name"] == vocab.name
+
+
+def test_model_ids_are_the_same_in_the_workflow_and_the_cli(tmp_path):
+    """The workflow decides a model's id (it names outputs before any task runs) and passes it as --model-id;
+    dnalm.cli.options.model_name is the same rule, run here on the same references."""
+    (tmp_path / "DNABERT-2-117M").mkdir()
+    (tmp_path / "bpe_600_pretrained" / "model").mkdir(parents=True)
+    refs = ["InstaDeepAI/nucleotide-transformer-v2-50m-multi-species", f"{tmp_path}/DNABERT-2-117M",
+            f"{tmp_path}/bpe_600_pretrained/model", "zhihan1996/DNABERT-2-117M"]
+    rows = groovy(*[f"externalModel('{ref}', false)" for ref in refs])
+    assert [row["value"][0]["id"] for row in rows] == [model_name(ref) for ref in refs]
+    assert all(identifier(row["value"][0]["id"]) for row in rows)  # what --model-id accepts
+    assert rows[2]["value"][0]["id"] == "bpe_600_pretrained"
 
 
 def test_hub_ids_and_local_models(tmp_path):
@@ -88,6 +112,26 @@ def test_hub_ids_and_local_models(tmp_path):
     assert meta == {"id": "InstaDeepAI_nucleotide-transformer-v2-50m-multi-species", "trust_remote_code": True,
                     "hub_id": "InstaDeepAI/nucleotide-transformer-v2-50m-multi-species"} and staged == []
     assert local["value"] == [{"id": "DNABERT-2-117M", "trust_remote_code": False}, f"{tmp_path}/DNABERT-2-117M"]
+
+
+def test_named_genome_tracks_use_the_packages_roles_and_formats(tmp_path):
+    """Every track of every genome in conf/genomes.config becomes a track whose role and format
+    `dnalm prepare-annotation` accepts (dnalm.genome.annotations ROLES, FORMATS); motifs are JASPAR, as
+    task-ctcf reads them."""
+    genome_keys = {"fasta", "exclude_contigs", "holdout_contigs"}
+    genomes = nfcheck.nextflow_params(ROOT)["genomes"]
+    assert len(genomes) >= 4
+    for name, entry in genomes.items():
+        named = {key: str(tmp_path / f"{name}_{key}") for key in entry if key not in genome_keys}
+        for path in named.values():
+            Path(path).touch()
+        groovy_map = "[" + ", ".join(f"{k}: '{v}'" for k, v in named.items()) + "]" if named else "[:]"
+        tracks = groovy(f"namedTracks({groovy_map})")[0]["value"]
+        assert sorted(meta["role"] for meta, _path in tracks) == sorted(named), name
+        for meta, path in tracks:
+            assert meta["role"] in ROLES and meta["format"] in FORMATS and meta["id"] == meta["role"]
+            assert path == named[meta["role"]]
+            assert (meta["format"] == "jaspar") == (meta["role"] == "motif")
 
 
 def test_annotation_rows_resolve_relative_paths_from_the_sheet(tmp_path):

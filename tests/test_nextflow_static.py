@@ -9,7 +9,9 @@ from pathlib import Path
 
 import nfcheck
 import pytest
-from conftest import ROOT
+from conftest import ASSETS, ROOT, dnalm
+
+from dnalm.genome.annotations import FORMATS
 
 
 def test_every_check_passes_on_the_tree():
@@ -49,6 +51,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 WINDOWS = "modules/local/dnalm/make_windows/main.nf"
 REPORT = "modules/local/dnalm/report/main.nf"
 EMBEDDINGS = "subworkflows/local/embeddings/main.nf"
+# VOCABULARIES' input of the TF-IDF vocabularies
+TFIDF_SPECS = "channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerSpec(spec) })"
 DEFECTS = {
     "unterminated string": (nfcheck.parse_errors, WINDOWS, "label 'process_low'", "label 'process_low", WINDOWS),
     "broken config block": (nfcheck.parse_errors, "conf/base.config", "withLabel: 'process_low' {",
@@ -56,7 +60,8 @@ DEFECTS = {
     "include of a missing file": (nfcheck.include_errors, "workflows/dnalm.nf", "subworkflows/local/vocabularies'",
                                   "subworkflows/local/vocabularys'", "workflows/dnalm.nf"),
     "include of an undefined process": (nfcheck.include_errors, "subworkflows/local/vocabularies/main.nf",
-                                        "include { DNALM_VOCAB_STATS     }", "include { DNALM_VOCAB_STAT }",
+                                        "include { DNALM_VOCAB_STATS                     }",
+                                        "include { DNALM_VOCAB_STAT }",
                                         "DNALM_VOCAB_STAT"),
     "process without tag": (nfcheck.process_errors, WINDOWS, "    tag \"${meta.id}\"\n", "", "no tag"),
     "process without label": (nfcheck.process_errors, WINDOWS, "    label 'process_low'\n", "", "no resource label"),
@@ -126,7 +131,22 @@ DEFECTS = {
                                      "--role ${meta.role}", "--role ${meta.role} --note ${meta.note}",
                                      "${meta.note} on its command line, and nothing validates it"),
     "id that bypasses safeId": (nfcheck.meta_id_errors, "subworkflows/local/vocabularies/main.nf",
-                                "[id: safeId(dir.name, 'BPE vocabulary'),", "[id: dir.name,", "does not go through safeId"),
+                                "namedByDir(meta + [genome_id: meta.id], dir, 'BPE vocabulary')",
+                                "[meta + [id: dir.name, genome_id: meta.id], dir]", "does not go through safeId"),
+    # one source per rule
+    "helper defined in a subworkflow": (nfcheck.helper_errors, "subworkflows/local/finetune/main.nf",
+                                        "workflow FINETUNE {",
+                                        "def firstTrack(ch, role) {\n    return ch.first()\n}\n\nworkflow FINETUNE {",
+                                        "defines firstTrack()"),
+    "vocabularies built twice": (nfcheck.duplicate_call_errors, "subworkflows/local/nextkmer/main.nf",
+                                 "    DNALM_TFIDF_BASELINE(\n",
+                                 f"    DNALM_TFIDF_VOCAB({TFIDF_SPECS})\n    DNALM_TFIDF_BASELINE(\n",
+                                 "on the same input as"),
+    "glob output without arity": (nfcheck.output_arity_errors, "modules/local/dnalm/kmer_vocab/main.nf",
+                                  "path(\"*\", type: 'dir', arity: '1')", "path(\"*\", type: 'dir')",
+                                  "declares no arity"),
+    "name computed in Groovy": (nfcheck.named_output_errors, "modules/local/dnalm/kmer_vocab/main.nf",
+                                "${stride} ${args}", "${stride} --out ${meta.id} ${args}", "names its output"),
 }
 
 
@@ -138,13 +158,32 @@ def test_each_check_fails_on_a_planted_defect(defect, tree):
     assert any(expected in p for p in problems), problems
 
 
+def test_the_workflow_finds_the_track_file_dnalm_writes_in_every_format(tmp_path, human_genome):
+    """DNALM_PREPARE_ANNOTATION's `track` output pattern finds the one file `dnalm prepare-annotation` wrote, for
+    every format the package reads, so the workflow never recomputes the file's name (engine fact 17)."""
+    tss = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
+    first = tss.read_text().splitlines()[0].split("\t")
+    tracks = {"bed": tss, "jaspar": ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar",
+              "sga": tmp_path / "tss.sga"}
+    tracks["sga"].write_text(f"{first[0]}\tTSS\t{int(first[1]) + 1}\t{first[5]}\t1\tx_1\n")
+    assert set(tracks) == set(FORMATS)
+    for fmt, track in tracks.items():
+        task_dir = tmp_path / fmt
+        task_dir.mkdir()
+        (task_dir / track.name).symlink_to(track)
+        (task_dir / "genome").symlink_to(human_genome)
+        values = {"meta": {"id": f"t_{fmt}", "format": fmt, "role": "other"}, "params": {}, "task": {"cpus": 1},
+                  "track": track.name, "genome": "genome", "contig_map": None}
+        dnalm(*nfcheck.render_command(ROOT, "DNALM_PREPARE_ANNOTATION", values)[1:], cwd=task_dir)
+        [found] = nfcheck.output_paths(ROOT, "DNALM_PREPARE_ANNOTATION", "track", values, task_dir)
+        assert found.suffix == (".jaspar" if fmt == "jaspar" else ".bed") and found.stem == f"t_{fmt}"
+
+
 def test_named_genomes_are_configured():
-    genomes = (ROOT / "conf" / "genomes.config").read_text()
-    names = re.findall(r"^        '([\w.-]+)' \{", genomes, re.M)
-    assert {"hg19", "hg38", "t2t", "mm10"} <= set(names)
-    hg38 = genomes.split("'hg38' {")[1].split("\n        }")[0]
-    assert re.search(r"fasta\s*=\s*'https://\S+/hg38\.fa\.gz'", hg38)
-    assert re.search(r"holdout_contigs\s*=\s*'chr21'", hg38)
+    genomes = nfcheck.nextflow_params(ROOT)["genomes"]  # conf/genomes.config as the pipeline reads it
+    assert {"hg19", "hg38", "t2t", "mm10"} <= set(genomes)
+    assert re.fullmatch(r"https://\S+/hg38\.fa\.gz", genomes["hg38"]["fasta"])
+    assert genomes["hg38"]["holdout_contigs"] == "chr21"
 
 
 def test_test_profile_uses_bundled_real_data():

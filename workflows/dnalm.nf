@@ -29,20 +29,21 @@ workflow DNALM {
         ? channel.value(holdout_regions)
         : PREPARE_GENOME.out.holdout_default.map { meta, bed -> meta.holdout_contigs ? [] : bed }
 
-    VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs)
+    VOCABULARIES(PREPARE_GENOME.out.genome, ch_holdout, kmer_vocabs, params.tfidf_vocabs.toString())
     PRETRAIN(VOCABULARIES.out.tokenized, VOCABULARIES.out.windows, pretrain_nodes)
     // CLI values are strings under the strict syntax parser and typed under the legacy one: convert here
     def trust_remote_code = params.trust_remote_code.toString() == 'true'
+    // VOCABULARIES.out.tfidf feeds two subworkflows: a DSL2 channel is forked to every consumer (engine fact 16)
     NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k.toString(),
-             params.nextkmer_models.toString(), trust_remote_code, params.tfidf_vocabs.toString())
-    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.annotations, NEXTKMER.out.selected, params.finetune_models.toString(),
-             trust_remote_code, params.finetune_tasks.toString(), params.tfidf_vocabs.toString())
+             params.nextkmer_models.toString(), trust_remote_code, VOCABULARIES.out.tfidf)
+    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.tracks, NEXTKMER.out.selected, params.finetune_models.toString(),
+             trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf)
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
-               ANNOTATIONS.out.annotations)
+               ANNOTATIONS.out.tracks)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
-    annotations = ANNOTATIONS.out.annotations
+    tracks      = ANNOTATIONS.out.tracks        // channel: [ meta (id, format, role), track file ]
     tokenized   = VOCABULARIES.out.tokenized
     windows     = VOCABULARIES.out.windows
     models      = PRETRAIN.out.models

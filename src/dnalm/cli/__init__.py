@@ -6,8 +6,9 @@ for a given `--seed`, and reports bad input as one line on stderr with exit stat
 Each command is a module here: its docstring is its help, `add_arguments(parser)` its flags (the one place
 their defaults live), and `run(args, out)` calls its stage by keyword, importing it only then, so that the
 parser (and `dnalm launch`) stays light. Module flags: `OUT = False` means no `--out`; `RANK_ZERO_WRITES`
-means only rank 0 of a torchrun job writes `--out`. A command with `--device` (options.add_device) runs on
-that device.
+means only rank 0 of a torchrun job writes `--out`; a `default_out(args)` names the output itself when `--out`
+is not given (the workflow then reads the name from the directory). A command with `--device`
+(options.add_device) runs on that device.
 """
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(module=module)
         if getattr(module, "OUT", True):
-            p.add_argument("--out", type=Path, required=True, help="output directory (must not exist yet)")
+            named = hasattr(module, "default_out")
+            p.add_argument("--out", type=Path, required=not named,
+                           help="output directory (must not exist yet)"
+                                + ("; default: the step names it in the working directory" if named else ""))
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         module.add_arguments(p)
     return parser
@@ -96,6 +100,8 @@ def _run(args: argparse.Namespace) -> int | None:
         if not getattr(module, "OUT", True) or (getattr(module, "RANK_ZERO_WRITES", False)
                                                 and int(os.environ.get("RANK", "0")) != 0):
             return module.run(args, None)
+        if args.out is None:
+            args.out = module.default_out(args)
         with atomic_directory(args.out) as tmp:
             return module.run(args, tmp)
     finally:

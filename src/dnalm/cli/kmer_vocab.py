@@ -16,6 +16,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stride", type=POSITIVE_INT, help="bases between k-mer starts (kmer-stride only)")
 
 
+def default_out(args: argparse.Namespace) -> Path:
+    """The vocabulary's name (kmer4, kmer6_overlap, kmer6_stride3): the workflow takes its id from it."""
+    from dnalm.vocab.vocabulary import kmer_vocabulary_name
+
+    return Path(kmer_vocabulary_name(args.kind, args.k, args.stride))
+
+
 def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.vocab.vocabulary import kmer_vocabulary
 

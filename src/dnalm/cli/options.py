@@ -86,7 +86,8 @@ def identifier(text: str) -> str:
 
 
 def model_name(ref: str) -> str:
-    """A readable model name: the directory's name (its parent's for `<name>_pretrained/model`) or hub id."""
+    """A readable model name: the directory's name (its parent's for `<name>_pretrained/model`) or the hub id
+    with '/' as '_'. The workflow's externalModel (subworkflows/local/utils_dnalm_pipeline) applies the same rule."""
     path = Path(ref)
     if path.exists():
         path = path.resolve()
@@ -156,7 +157,9 @@ def add_model(p: argparse.ArgumentParser) -> None:
 
 
 def add_model_id(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-id", help="name in reports (default: from --model)")
+    """The workflow decides a model's id before any task runs (it names outputs) and passes it here; its rule is
+    `model_name`'s, and tests/test_groovy_helpers.py runs both on the same references."""
+    p.add_argument("--model-id", type=identifier, help="name in reports (default: from --model, as model_name)")
 
 
 def add_model_inputs(p: argparse.ArgumentParser) -> None:

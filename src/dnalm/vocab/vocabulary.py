@@ -328,5 +328,6 @@ def kmer_vocabulary(out: Path, kind: str, k: int, stride: int | None = None) -> 
 
 
 def kmer_vocabulary_name(kind: str, k: int, stride: int | None = None) -> str:
-    """kmer4, kmer6_overlap, kmer6_stride3: the workflow's kmerMeta names its tasks the same way."""
+    """kmer4, kmer6_overlap, kmer6_stride3: `dnalm kmer-vocab` names its output so, and the workflow takes the
+    vocabulary's id from that directory's name."""
     return {"kmer": f"kmer{k}", "kmer-overlap": f"kmer{k}_overlap"}.get(kind, f"kmer{k}_stride{stride}")

@@ -19,5 +19,5 @@ workflow ANNOTATIONS {
     )
 
     emit:
-    annotations = DNALM_PREPARE_ANNOTATION.out.annotation   // channel: [ meta, annotation_dir ]
+    tracks = DNALM_PREPARE_ANNOTATION.out.track     // channel: [ meta (id, format, role), track (.bed, .jaspar) ]
 }

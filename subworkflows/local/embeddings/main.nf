@@ -10,7 +10,6 @@ include { DNALM_EMBEDDING_REPORT  } from '../../../modules/local/dnalm/embedding
 include { DNALM_SELF_SIMILARITY   } from '../../../modules/local/dnalm/self_similarity'
 include { DNALM_MASK_PREDICTIONS  } from '../../../modules/local/dnalm/mask_predictions'
 include { DNALM_WINDOW_EMBEDDINGS } from '../../../modules/local/dnalm/window_embeddings'
-include { trackFile               } from '../utils_dnalm_pipeline'
 
 workflow EMBEDDINGS {
     take:
@@ -18,7 +17,7 @@ workflow EMBEDDINGS {
     ch_selected         // channel: [ meta, model_dir ] of the selected vocabulary
     ch_tokenized        // channel: [ meta, tokenized_dir ] of every vocabulary
     ch_windows          // channel: [ meta, windows_dir ] of every vocabulary
-    ch_annotations      // channel: [ meta (id, format, role), annotation_dir ]
+    ch_annotations      // channel: [ meta (id, format, role), track file ]
 
     main:
     ch_input = ch_selected.map { meta, dir -> [meta.id, meta, dir] }
@@ -27,12 +26,12 @@ workflow EMBEDDINGS {
         .map { _id, meta, model, tokenized, windows -> [meta, model, tokenized, windows] }
     // The first repeat track ([] without one) adds each token's share of occurrences in repeats. Track lists
     // are sorted: tasks finish in any order, and an unsorted list would change the task hash (-resume)
-    ch_repeats = ch_annotations.filter { meta, _dir -> meta.role == 'repeats' }
-        .map { meta, dir -> trackFile(meta, dir) }
+    ch_repeats = ch_annotations.filter { meta, _track -> meta.role == 'repeats' }
+        .map { _meta, track -> track }
         .toSortedList { a, b -> a.name <=> b.name }
         .map { files -> [files ? files[0] : []] }
-    ch_tracks = ch_annotations.filter { meta, _dir -> meta.format != 'jaspar' }
-        .map { meta, dir -> trackFile(meta, dir) }
+    ch_tracks = ch_annotations.filter { meta, _track -> meta.format != 'jaspar' }
+        .map { _meta, track -> track }
         .toSortedList { a, b -> a.name <=> b.name }
         .map { files -> [files] }
 

@@ -9,25 +9,19 @@ include { DNALM_TASK_PROMSCAN                         } from '../../../modules/l
 include { DNALM_TASK_CTCF                             } from '../../../modules/local/dnalm/task_ctcf'
 include { DNALM_TASK_IMPORT                           } from '../../../modules/local/dnalm/task_import'
 include { DNALM_FINETUNE                              } from '../../../modules/local/dnalm/finetune'
-include { DNALM_KMER_VOCAB as DNALM_TFIDF_TASK_VOCAB  } from '../../../modules/local/dnalm/kmer_vocab'
 include { DNALM_TFIDF_BASELINE as DNALM_TFIDF_TASK    } from '../../../modules/local/dnalm/tfidf_baseline'
 include { DNALM_FINETUNE_REPORT                       } from '../../../modules/local/dnalm/finetune_report'
-include { kmerMeta; externalModel; importedTaskId; trackFile } from '../utils_dnalm_pipeline'
-
-// The first track of a role, as a file
-def firstTrack(ch_annotations, role) {
-    return ch_annotations.filter { meta, _dir -> meta.role == role }.first().map { meta, dir -> trackFile(meta, dir) }
-}
+include { externalModel; importedTaskId; firstTrack  } from '../utils_dnalm_pipeline'
 
 workflow FINETUNE {
     take:
     ch_genome           // channel: [ meta, genome_dir ]
-    ch_annotations      // channel: [ meta (id, format, role), annotation_dir ]
+    ch_annotations      // channel: [ meta (id, format, role), track file ]
     ch_selected         // channel: [ meta, model_dir ] of the vocabulary selected by NEXTKMER
     extra_models        // string: comma-separated model directories or hub ids, '' for none
     trust_remote_code   // boolean: allow external models' own code
     external_tasks      // string: comma-separated GUE-style folders or NT-style FASTA files, '' for none
-    tfidf_vocabs        // string: 'kind:k[:stride],...' vocabularies of the TF-IDF baselines
+    ch_tfidf_vocabs     // channel: [ meta (id, kind, k, stride), vocab_dir ] of the TF-IDF baselines
 
     main:
     ch_genome_dir = ch_genome.map { _meta, dir -> dir }
@@ -57,9 +51,8 @@ workflow FINETUNE {
         ch_models.combine(ch_tasks).map { meta, model, task_meta, task -> [meta + [task: task_meta.id], model, task] }
     )
 
-    DNALM_TFIDF_TASK_VOCAB(channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerMeta(spec.trim()) }))
     DNALM_TFIDF_TASK(
-        DNALM_TFIDF_TASK_VOCAB.out.vocab.combine(ch_tasks)
+        ch_tfidf_vocabs.combine(ch_tasks)
             .map { meta, vocab, task_meta, task -> [meta + [task: task_meta.id], vocab, task] }
     )
 

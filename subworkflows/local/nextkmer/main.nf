@@ -7,10 +7,9 @@
 
 include { DNALM_NEXTKMER_DATA                   } from '../../../modules/local/dnalm/nextkmer_data'
 include { DNALM_NEXTKMER_FINETUNE               } from '../../../modules/local/dnalm/nextkmer_finetune'
-include { DNALM_KMER_VOCAB as DNALM_TFIDF_VOCAB } from '../../../modules/local/dnalm/kmer_vocab'
 include { DNALM_TFIDF_BASELINE                  } from '../../../modules/local/dnalm/tfidf_baseline'
 include { DNALM_SELECT_VOCABULARY               } from '../../../modules/local/dnalm/select_vocabulary'
-include { kmerMeta; externalModel; safeId       } from '../utils_dnalm_pipeline'
+include { externalModel; safeId                 } from '../utils_dnalm_pipeline'
 
 workflow NEXTKMER {
     take:
@@ -20,7 +19,7 @@ workflow NEXTKMER {
     kmer_values         // string: 'k,...' (GROVER: 2,3,4,5,6)
     external_models     // string: comma-separated model directories or hub ids, '' for none
     trust_remote_code   // boolean: allow external models' own code
-    tfidf_vocabs        // string: 'kind:k[:stride],...' vocabularies of the TF-IDF baselines
+    ch_tfidf_vocabs     // channel: [ meta (id, kind, k, stride), vocab_dir ] of the TF-IDF baselines
 
     main:
     def ks = kmer_values.tokenize(',').collect { k -> k.trim().toInteger() }
@@ -41,9 +40,8 @@ workflow NEXTKMER {
             .combine(ch_k)
     )
 
-    DNALM_TFIDF_VOCAB(channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerMeta(spec.trim()) }))
     DNALM_TFIDF_BASELINE(
-        DNALM_TFIDF_VOCAB.out.vocab
+        ch_tfidf_vocabs
             .combine(ch_data)
             .combine(ch_k)
             .map { meta, vocab, data, k -> [meta + [k: k, task: safeId("next${k}mer", 'next-k-mer task')], vocab, data] }

@@ -37,22 +37,43 @@ def annotationTrack(meta, path, sheet) {
     return [meta + [id: safeId(meta.id, "--annotations ${sheet}: name")], file(location, checkIfExists: true)]
 }
 
-// 'kind:k[:stride]' -> the meta of a k-mer vocabulary; ids follow dnalm's vocabulary names
-def kmerMeta(spec) {
-    def fields = spec.tokenize(':')
-    def kind = fields[0]
-    def k = fields[1].toInteger()
-    def stride = fields.size() > 2 ? fields[2].toInteger() : null
-    def id = kind == 'kmer' ? "kmer${k}" : (kind == 'kmer-overlap' ? "kmer${k}_overlap" : "kmer${k}_stride${stride}")
-    return [id: safeId(id, "k-mer vocabulary '${spec}'"), kind: kind, k: k, stride: stride]
+// The named genome's annotation tracks (conf/genomes.config): [meta (id, format, role), file] for each role it
+// lists; motifs are JASPAR, the rest BED. Roles and formats are dnalm.genome.annotations' ROLES and FORMATS
+// (tests/test_groovy_helpers.py runs this on every configured genome and checks them against the package)
+def namedTracks(named) {
+    return ['repeats', 'genes', 'tss', 'cpg', 'ctcf_peaks', 'chromhmm', 'motif']
+        .findAll { role -> named[role] }
+        .collect { role -> [[id: safeId(role, 'track role'), format: role == 'motif' ? 'jaspar' : 'bed', role: role], file(named[role], checkIfExists: true)] }
 }
 
-// An external model: a local directory (staged into the task) or a HuggingFace hub id (downloaded there)
+// The first track of a role in a channel of [meta (id, format, role), track], as a file
+def firstTrack(ch_tracks, role) {
+    return ch_tracks.filter { meta, _track -> meta.role == role }.first().map { _meta, track -> track }
+}
+
+// 'kind:k[:stride]' -> the flags of `dnalm kmer-vocab`; the vocabulary's id is the name of the directory
+// that dnalm names (see namedByDir)
+def kmerSpec(spec) {
+    def fields = spec.trim().tokenize(':')
+    return [kind: fields[0], k: fields[1].toInteger(), stride: fields.size() > 2 ? fields[2].toInteger() : null]
+}
+
+// [meta, dir] of a step that named its own output (BPE and k-mer vocabularies): meta.id is the directory's name
+def namedByDir(meta, dir, what) {
+    return [meta + [id: safeId(dir.name, what)], dir]
+}
+
+// An external model: a local directory (staged into the task) or a HuggingFace hub id (downloaded there). Its
+// id names the tasks' outputs before any task runs, so it is decided here and passed on as --model-id; the
+// rule is dnalm.cli.options.model_name's (the directory's name, its parent's for `<name>/model`, or the hub
+// id with '/' as '_'), and tests/test_groovy_helpers.py runs both on the same references
 def externalModel(ref, trust_remote_code) {
     def local = file(ref)
-    return local.exists()
-        ? [[id: safeId(local.name, "model ${ref}"), trust_remote_code: trust_remote_code], local]
-        : [[id: safeId(ref.replace('/', '_'), "model ${ref}"), hub_id: ref, trust_remote_code: trust_remote_code], []]
+    if (!local.exists()) {
+        return [[id: safeId(ref.replace('/', '_'), "model ${ref}"), hub_id: ref, trust_remote_code: trust_remote_code], []]
+    }
+    def name = local.name == 'model' && local.parent ? local.parent.name : local.name
+    return [[id: safeId(name, "model ${ref}"), trust_remote_code: trust_remote_code], local]
 }
 
 // The id of an imported task: its folder (or file) name with the folder above it, so GUE's tf/0 and
@@ -61,11 +82,6 @@ def importedTaskId(source) {
     def name = source.name.replaceAll(/(?i)\.(fa|fasta|fna|csv|tsv|parquet)(\.gz)?$/, '')
     def parent = source.parent?.name
     return safeId(parent ? "${parent}_${name}" : name, "--finetune_tasks ${source}")
-}
-
-// The file inside a prepare-annotation output directory
-def trackFile(meta, dir) {
-    return dir.resolve(meta.format == 'jaspar' ? "${meta.id}.jaspar" : "${meta.id}.bed")
 }
 
 // MultiQC custom content (JSON is YAML) with the run's command line, profile, revision and start time

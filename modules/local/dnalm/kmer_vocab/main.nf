@@ -1,5 +1,5 @@
 process DNALM_KMER_VOCAB {
-    tag "${meta.id}"
+    tag "${meta.kind}:${meta.k}"
     label 'process_single'
     container "${params.container_image}"
 
@@ -7,7 +7,8 @@ process DNALM_KMER_VOCAB {
     val(meta)
 
     output:
-    tuple val(meta), path("${meta.id}", type: 'dir'),                 emit: vocab
+    // dnalm kmer-vocab names its directory (kmer4, kmer6_overlap, kmer6_stride3); the workflow takes meta.id from it
+    tuple val(meta), path("*", type: 'dir', arity: '1'),               emit: vocab
     tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
 
     when:
@@ -17,12 +18,13 @@ process DNALM_KMER_VOCAB {
     def args = task.ext.args ?: ''
     def stride = meta.stride ? "--stride ${meta.stride}" : ''
     """
-    dnalm kmer-vocab --kind ${meta.kind} --k ${meta.k} ${stride} --out ${meta.id} ${args}
+    dnalm kmer-vocab --kind ${meta.kind} --k ${meta.k} ${stride} ${args}
     """
 
     stub:
+    // the real step (a fraction of a second): only dnalm knows the directory's name
+    def stride = meta.stride ? "--stride ${meta.stride}" : ''
     """
-    mkdir -p ${meta.id}
-    touch ${meta.id}/tokenizer.json ${meta.id}/dnalm_vocab.json
+    dnalm kmer-vocab --kind ${meta.kind} --k ${meta.k} ${stride}
     """
 }

@@ -7,7 +7,9 @@ process DNALM_PREPARE_ANNOTATION {
     tuple val(meta), path(track), path(genome), path(contig_map)
 
     output:
-    tuple val(meta), path("${meta.id}_annotation", type: 'dir'),     emit: annotation
+    // dnalm names the track file (<name>.bed, JASPAR motifs <name>.jaspar): the workflow takes the file it wrote
+    tuple val(meta), path("${meta.id}_annotation/*.{bed,jaspar}", arity: '1'), emit: track
+    tuple val(meta), path("${meta.id}_annotation/annotation.json"),          emit: summary
     tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
 
     when:

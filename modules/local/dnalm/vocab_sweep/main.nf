@@ -8,8 +8,8 @@ process DNALM_VOCAB_SWEEP {
     tuple val(meta), path(genome)
 
     output:
-    tuple val(meta), path("${meta.id}_vocabularies/bpe_*", type: 'dir'),           emit: vocabs
-    tuple val(meta), path("${meta.id}_vocabularies/*.{tsv,json}"),   emit: summary
+    tuple val(meta), path("${meta.id}_vocabularies/bpe_*", type: 'dir', arity: '1..*'), emit: vocabs
+    tuple val(meta), path("${meta.id}_vocabularies/*.{tsv,json}", arity: '1..*'),       emit: summary
     tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
 
     when:
