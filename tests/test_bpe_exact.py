@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ECOLI, dnalm, dnalm_log
+from helpers import ECOLI, dnalm, dnalm_log
 from tokenizers import Tokenizer, models, trainers
 
 from dnalm.genome.prepare import iter_runs

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DNALM, LAMBDA, dnalm
+from helpers import DNALM, LAMBDA, dnalm
 
 from dnalm.core import caches
 from dnalm.core.caches import CACHES, use_writable_caches

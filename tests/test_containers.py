@@ -6,7 +6,7 @@ import re
 
 import dockerfile
 import nfcheck
-from conftest import ROOT
+from helpers import ROOT
 
 from dnalm import __version__
 

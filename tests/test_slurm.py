@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DNALM
+from helpers import DNALM
 from slurm import Slurm
 
 
