@@ -17,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets" / "test"
 HUMAN = ASSETS / "hg19_chr22_20-21Mb.fa.gz"
@@ -167,6 +169,12 @@ def read_mqc_table(path: Path) -> list[dict[str, str]]:
     """The rows of a MultiQC custom-content TSV (its `#` header lines are MultiQC's settings)."""
     lines = [line for line in Path(path).read_text().splitlines() if not line.startswith("#")]
     return list(csv.DictReader(lines, delimiter="\t"))
+
+
+def mask_runs(mask_row: np.ndarray) -> list[tuple[int, int]]:
+    """The (start, end) of every run of True in a row of a token mask."""
+    edges = np.diff(np.concatenate([[0], mask_row.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def read_fasta_plain(path: Path) -> dict[str, str]:

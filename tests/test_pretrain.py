@@ -9,10 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import DNALM, dnalm, dnalm_fails
+from helpers import DNALM, dnalm, dnalm_fails, mask_runs
 from helpers import PRETRAIN_STEPS as STEPS
 
 
@@ -206,19 +207,58 @@ def test_bad_pretrain_input(tmp_path, tokenized, windows):
                                      "--checkpoint-dir", tmp_path / "ck2", "--config", bad, "--out", tmp_path / "o2")
 
 
-def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, windows):
-    dnalm("pretrain", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
-          "--checkpoint-dir", tmp_path / "ck", "--masking", "span", "--max-steps", "4", "--save-steps", "4",
-          "--batch-size", "4", "--warmup-steps", "1", "--out", tmp_path / "m")
-    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
-    assert metrics["masking"] == "span" and metrics["steps"] == 4
+SPANS = {"kmer6_overlap": ("span", 6), "bpe_600": ("span8", 8)}  # DNABERT's k overlapping k-mers; GenomeNet's 8
+
+
+@pytest.fixture(scope="module")
+def span_trained(tmp_path_factory, tokenized, windows) -> dict[str, Path]:
+    """A few steps of pretraining under each span masking: the run's --out and --checkpoint-dir."""
+    base = tmp_path_factory.mktemp("span")
+    for name, (masking, _) in SPANS.items():
+        dnalm("pretrain", "--tokenized", tokenized[name], "--windows", windows[name], "--checkpoint-dir",
+              base / name / "ck", "--masking", masking, *FEW, "--eval-batch-size", "16", "--out", base / name / "m")
+    return {name: base / name for name in SPANS}
+
+
+@pytest.mark.parametrize("name", list(SPANS))
+def test_span_masking_masks_contiguous_spans_of_its_length(name, span_trained, tokenized, windows):
+    """The run records its masking and hides whole spans: the held-out tokens it masked (a fixed, seeded
+    mask) are exactly those of the span masks of its windows, runs of `span` tokens (shorter only at a
+    window's end), not BERT's scattered tokens."""
+    from dnalm.pretraining.data import IGNORE, MlmCollator, WindowDataset
+
+    masking, span = SPANS[name]
+    metrics = json.loads((span_trained[name] / "m" / "metrics.json").read_text())
+    assert metrics["masking"] == masking and metrics["steps"] == 4
+    (kept,) = fingerprint_dirs(span_trained[name] / "ck")
+    recorded = json.loads((kept / "fingerprint.json").read_text())["inputs"]["masking"]
+    assert recorded["strategy"] == masking and recorded["span"] == (6 if masking == "span" else 1)
+    test = WindowDataset(tokenized[name], windows[name] / "test.npy")
+    assert metrics["held_out_before"]["windows"] == len(test)  # evaluated whole, in batches of 16
+    batches = [[test[i] for i in range(lo, min(lo + 16, len(test)))] for lo in range(0, len(test), 16)]
+    masks = {strategy: [(MlmCollator(len(test.genome.vocab), 0.15, 42, strategy, recorded["span"])(b)["labels"]
+                         != IGNORE).numpy() for b in batches] for strategy in (masking, "random")}
+    masked = sum(int(m.sum()) for m in masks[masking])
+    assert metrics["held_out_before"]["masked_tokens"] == metrics["held_out_after"]["masked_tokens"] == masked
+    assert masked != sum(int(m.sum()) for m in masks["random"])
+    lengths = []
+    for batch, chosen in zip(batches, masks[masking]):
+        for (_, window), row in zip(batch, chosen):
+            for start, end in mask_runs(row):
+                assert end - start >= span or end == len(window) + 1, (start, end)  # +1: [CLS]
+                lengths.append(end - start)
+    assert np.median(lengths) >= span
+
+
+def test_a_span_trained_overlapping_kmer_model_splits_raw_dna_itself(span_trained):
     from transformers import AutoTokenizer
 
     from dnalm.vocab.vocabulary import Vocabulary
 
+    model = span_trained["kmer6_overlap"] / "m" / "model"
     dna = "acgtNtgcaGGCTTACCGGAttacagg"  # the model directory splits raw DNA into overlapping 6-mers itself
-    hf = AutoTokenizer.from_pretrained(tmp_path / "m" / "model", trust_remote_code=True)
-    ids = Vocabulary.load(tmp_path / "m" / "model").encode_lenient(dna.upper()).tolist()
+    hf = AutoTokenizer.from_pretrained(model, trust_remote_code=True)
+    ids = Vocabulary.load(model).encode_lenient(dna.upper()).tolist()
     assert hf(dna)["input_ids"] == [hf.cls_token_id] + ids + [hf.sep_token_id]
 
 
