@@ -119,6 +119,7 @@ def test_inconsistent_window_lengths_get_one_line(tokenized, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_windows_longer_than_the_model_reads_get_one_line(pretrained, tokenized, tmp_path):
     error = dnalm_fails("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized",
                         tokenized["bpe_600"], "--window-tokens", "5000", "--out", tmp_path / "out", logs=True)
@@ -127,6 +128,7 @@ def test_windows_longer_than_the_model_reads_get_one_line(pretrained, tokenized,
 
 
 @pytest.mark.parametrize("vocab", ["bpe_2000", "kmer4"])  # more token ids than the model has; fewer
+@pytest.mark.slow
 def test_a_model_of_another_vocabulary_gets_one_line(pretrained, tokenized, windows, vocab, tmp_path):
     error = dnalm_fails("self-similarity", "--model", pretrained / "model" / "model", "--tokenized", tokenized[vocab],
                         "--windows", windows[vocab], "--out", tmp_path / "out")
@@ -134,6 +136,7 @@ def test_a_model_of_another_vocabulary_gets_one_line(pretrained, tokenized, wind
 
 
 @pytest.mark.parametrize("field, value", [("hidden_size", 65), ("hidden_size", 128)])  # heads; weights
+@pytest.mark.slow
 def test_a_model_config_of_impossible_size_gets_one_line(pretrained, field, value, tmp_path):
     model = tmp_path / "edited"
     shutil.copytree(pretrained / "model" / "model", model)
@@ -232,6 +235,7 @@ def test_every_step_logs_where_it_wrote(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == f"[dnalm kmer-vocab] INFO wrote {out}"
 
 
+@pytest.mark.slow
 def test_the_report_logs_its_final_path(windows, tmp_path):
     out = tmp_path / "report"
     proc = dnalm("report", "--results", windows["kmer4"], "--out", out)

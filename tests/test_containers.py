@@ -154,6 +154,7 @@ def test_dockerfile_installs_the_pinned_requirements_and_the_package(cpu_build):
     assert {"pyproject.toml", "setup.py", "src/dnalm/vocab/_bpe.c"} <= staged  # the package and its C extension
 
 
+@pytest.mark.slow
 def test_the_package_the_dockerfile_installs_builds_with_its_c_extension_and_the_pins(cpu_build, tmp_path):
     """What `pip install --no-deps /tmp/dnalm` gets builds from the staged files alone, with its C extension
     and package data, and depends on exactly the pinned requirements."""

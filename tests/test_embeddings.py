@@ -28,6 +28,7 @@ def sets(tmp_path_factory, pretrained, tokenized, windows):
     return base
 
 
+@pytest.mark.slow
 def test_mev_is_the_pc1_share_of_variance(sets):
     for name, d in (("bpe_600", "model"), ("w2v", "w2v")):
         matrix = np.load(sets / d / "embeddings.npy")
@@ -45,6 +46,7 @@ def test_mev_is_the_pc1_share_of_variance(sets):
             assert (sets / "report" / f"{name}{suffix}").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_token_characteristics_are_those_of_the_token(sets, tokenized):
     rows = {r["token"]: r for r in read_tsv(sets / "model" / "tokens.tsv")}
     counts = np.load(tokenized["bpe_600"] / "token_counts.npy")
@@ -56,6 +58,7 @@ def test_token_characteristics_are_those_of_the_token(sets, tokenized):
     assert 0 < np.mean(shares) < 1
 
 
+@pytest.mark.slow
 def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
           "--workers", "1", "--name", "w2v", "--out", tmp_path / "again")
@@ -78,6 +81,7 @@ def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about
     assert acc.counts[6] == 500 and np.isnan(values[0, 7])
 
 
+@pytest.mark.slow
 def test_self_similarity_of_the_model(pretrained, tokenized, windows, tmp_path):
     dnalm("self-similarity", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           "--windows", windows["bpe_600"], "--per-token", "50", "--out", tmp_path / "ss")
@@ -89,6 +93,7 @@ def test_self_similarity_of_the_model(pretrained, tokenized, windows, tmp_path):
     assert (tmp_path / "ss" / "self_similarity.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_masked_predictions_rank_the_true_token_better_than_chance(pretrained, tokenized, windows, tmp_path):
     dnalm("mask-predictions", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           "--windows", windows["bpe_600"], "--span", "4", "--out", tmp_path / "mp")
@@ -164,6 +169,7 @@ def test_window_overlaps_equal_bedtools_on_every_bundled_track(tmp_path):
     assert partial > 500  # windows partly in a track (the genes cover this whole window of chr22)
 
 
+@pytest.mark.slow
 def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretrained, tokenized, tmp_path):
     tracks = ["--tracks", f"genes={GENES}", f"repeats={REPEATS}"] + [f"chromhmm={p}" for p in CHROMHMM[:1]]
     out = tmp_path / "we"
@@ -198,6 +204,7 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     assert info["windows_computed"] == len(embeddings) - 48
 
 
+@pytest.mark.slow
 def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vocabs, tmp_path):
     """--resume-dir keeps batches per model weights and genome: a second model with the same resume dir
     computes its own, equal to a fresh run of that model (it used to load the first model's batches).
@@ -232,6 +239,7 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
     assert len(models) == 2
 
 
+@pytest.mark.slow
 def test_overlapping_kmers_get_the_dnabert_central_nucleotide_view(tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
           "--vector-size", "16", "--sentences", "200", "--name", "k6", "--out", tmp_path / "k6")

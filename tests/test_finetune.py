@@ -134,6 +134,7 @@ def _check_against_predictions(result, n_classes=2):
     return metrics
 
 
+@pytest.mark.slow
 def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
     out = tmp_path / "ft"
     dnalm("finetune", "--model", pretrained / "model" / "model", "--data", built / "prom300", "--epochs", "3",
@@ -154,6 +155,7 @@ def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
     assert (tmp_path / "report" / "prom300_mcc.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
     """Prom300 (300 nt, one token per base) through a GPT-2 of 64 positions: 5 pieces per sequence."""
     from test_nextkmer import _gpt2_char_model
@@ -176,6 +178,7 @@ def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
 
 
 @pytest.mark.skipif(not GUE.is_dir(), reason=f"{GUE} not present (GitHub-derived data is not bundled)")
+@pytest.mark.slow
 def test_finetune_on_gue_prom_300_tata(pretrained, vocabs, tmp_path):
     task = tmp_path / "tata"
     dnalm("task-import", "--source", GUE, "--out", task)
@@ -200,6 +203,7 @@ def test_the_default_learning_rate_follows_the_model_width(width, preset):
     assert LEARNING_RATES[-1][1] == 1e-6  # GROVER's, for BERT-base and wider
 
 
+@pytest.mark.slow
 def test_bad_task_input_gets_one_line(human_genome, pretrained, tmp_path):
     out = tmp_path / "out"
     unstranded = tmp_path / "tss3.bed"
@@ -233,6 +237,7 @@ def test_train_fraction_subsamples_training_only(built, human_genome, tmp_path):
     assert half["train"] == {label: round(n / 2) for label, n in full["train"].items()}
 
 
+@pytest.mark.slow
 def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
     """Nucleotide-Transformer-style FASTA (label after '|'): three classes cut from the human window."""
     rng = np.random.default_rng(0)
@@ -261,6 +266,7 @@ def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr"))
 
 
+@pytest.mark.slow
 def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(built, vocabs, tmp_path):
     """The forest caps follow the class count: on a two-class task dnalm's TF-IDF baseline matches an
     unbounded scikit-learn forest of the same size and seed (the 256-leaf cap sized for 4,096-class

@@ -21,6 +21,7 @@ from dnalm.genome.prepare import check_genome_id, genome_id_from_name
 HELPERS = ROOT / "subworkflows" / "local" / "utils_dnalm_pipeline" / "main.nf"
 GROOVY = shutil.which("groovy")
 pytestmark = pytest.mark.skipif(GROOVY is None, reason="groovy is not installed (scripts/test.sh installs it)")
+pytestmark = [pytestmark, pytest.mark.slow]  # every test starts a JVM for groovy
 
 
 def groovy(*expressions: str) -> list[dict]:

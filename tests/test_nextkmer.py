@@ -67,6 +67,7 @@ def test_no_sample_lies_in_a_pretraining_window(holdout_data, windows):
             assert not ((spans[:, 0] < e) & (spans[:, 1] > s)).any(), f"sample {s}-{e} in a {name} window"
 
 
+@pytest.mark.slow
 def test_tfidf_2mers_beat_the_majority_class(window_data, vocabs, tmp_path):
     train, test = read_tsv(window_data / "train.tsv"), read_tsv(window_data / "test.tsv")
     assert max(int(r["start"]) for r in train) < min(int(r["start"]) for r in test)  # blocks, in genome order
@@ -84,6 +85,7 @@ def test_tfidf_2mers_beat_the_majority_class(window_data, vocabs, tmp_path):
     assert metrics["accuracy"] == pytest.approx(accuracy) and metrics["trees"] == 100
 
 
+@pytest.mark.slow
 def test_tfidf_takes_any_vocabulary_kind(holdout_data, vocabs, tmp_path):
     for name in ("bpe_600", "kmer6_overlap"):
         out = tmp_path / name
@@ -97,6 +99,7 @@ def test_tfidf_takes_any_vocabulary_kind(holdout_data, vocabs, tmp_path):
         assert len((out / "tree_selection.tsv").read_text().splitlines()) == 2
 
 
+@pytest.mark.slow
 def test_finetuning_learns_and_reports_its_predictions(holdout_data, pretrained, tmp_path):
     from sklearn.metrics import f1_score
 
@@ -130,6 +133,7 @@ def _gpt2_char_model(path):
     return path
 
 
+@pytest.mark.slow
 def test_an_external_model_of_another_architecture_runs_through_the_same_command(holdout_data, tmp_path):
     model = _gpt2_char_model(tmp_path / "gpt2_char")
     out = tmp_path / "ext"
@@ -175,6 +179,7 @@ def test_a_selection_by_tie_or_at_the_baseline_is_flagged():
         "Not above the majority class by more than one standard error: b (0.255 ± 0.010 vs 0.250)."
 
 
+@pytest.mark.slow
 def test_bad_input_gets_one_line(human_genome, holdout_data, pretrained, tmp_path):
     out = tmp_path / "out"
     assert "'chr21'" in dnalm_fails("nextkmer-data", "--genome", human_genome, "--holdout-contigs", "chr21",
@@ -189,6 +194,7 @@ def test_bad_input_gets_one_line(human_genome, holdout_data, pretrained, tmp_pat
                                                            bare, "--k", "7", "--out", out)
 
 
+@pytest.mark.slow
 def test_a_bar_chart_of_zeros_is_still_drawn(tmp_path):
     """Every model at MCC 0 on a task is a result (no signal), not missing data: the section and its plot stay
     in the report (MultiQC drops all-zero categories by default, and with them the whole section)."""

@@ -23,6 +23,7 @@ def fingerprint_dirs(checkpoint_dir):
 
 
 
+@pytest.mark.slow
 def test_training_lowers_the_held_out_loss(pretrained):
     metrics = json.loads((pretrained / "model" / "metrics.json").read_text())
     before, after = metrics["held_out_before"], metrics["held_out_after"]
@@ -34,6 +35,7 @@ def test_training_lowers_the_held_out_loss(pretrained):
     assert (pretrained / "model" / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_model_and_tokenizer_load_with_huggingface(pretrained, tokenized):
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -49,6 +51,7 @@ def test_model_and_tokenizer_load_with_huggingface(pretrained, tokenized):
         assert model(input_ids=ids).logits.shape == (1, ids.shape[1], 609)
 
 
+@pytest.mark.slow
 def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
                  "--checkpoint-dir", pretrained / "checkpoints", *STEPS, "--out", pretrained / "again")
@@ -58,6 +61,7 @@ def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     assert a == b
 
 
+@pytest.mark.slow
 def test_held_out_evaluation_is_a_seeded_sample_of_the_test_windows(pretrained, tokenized, windows):
     """Under the default cap the small test set is evaluated whole; a cap evaluates a sample of that size,
     whose windows keep their masks (a part of the full evaluation's masked tokens)."""
@@ -92,6 +96,7 @@ def beside_an_old_checkpoint(pretrained, tokenized, windows, tmp_path_factory):
     return base, ck, proc, fingerprint_dirs(ck), old.name
 
 
+@pytest.mark.slow
 def test_checkpoints_without_a_fingerprint_are_not_resumed(beside_an_old_checkpoint):
     """What an old-layout checkpoint was trained with is unknown, so the run warns and trains afresh instead of
     reporting it as finished."""
@@ -104,6 +109,7 @@ def test_checkpoints_without_a_fingerprint_are_not_resumed(beside_an_old_checkpo
     assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
 
 
+@pytest.mark.slow
 def test_changed_settings_train_afresh_in_another_fingerprint_directory(beside_an_old_checkpoint, tmp_path):
     """The checkpoints of one setting are never taken for another's: a rerun with another model config,
     seed or masking trains afresh (it used to report the old model as 'already reached')."""
@@ -147,6 +153,7 @@ def test_changed_settings_train_afresh_in_another_fingerprint_directory(beside_a
         metrics[0]["held_out_after"]
 
 
+@pytest.mark.slow
 def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenized, windows, tmp_path):
     """--max-steps is not part of the fingerprint: more steps continue the checkpoints of the shorter run."""
     ck = tmp_path / "ck"
@@ -166,6 +173,7 @@ def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenize
     assert state["global_step"] == 40
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, tmp_path):
     """SIGKILL after the first checkpoint; the rerun resumes and ends where an uninterrupted run ends."""
     from safetensors.numpy import load_file
@@ -198,6 +206,7 @@ def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, 
         np.testing.assert_allclose(final[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.slow
 def test_bad_pretrain_input(tmp_path, tokenized, windows):
     assert "cannot read windows" in dnalm_fails("pretrain", "--tokenized", tokenized["bpe_600"], "--windows",
                                                 tmp_path, "--checkpoint-dir", tmp_path / "ck", "--out", tmp_path / "o")
@@ -221,6 +230,7 @@ def span_trained(tmp_path_factory, tokenized, windows) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("name", list(SPANS))
+@pytest.mark.slow
 def test_span_masking_masks_contiguous_spans_of_its_length(name, span_trained, tokenized, windows):
     """The run records its masking and hides whole spans: the held-out tokens it masked (a fixed, seeded
     mask) are exactly those of the span masks of its windows, runs of `span` tokens (shorter only at a
@@ -250,6 +260,7 @@ def test_span_masking_masks_contiguous_spans_of_its_length(name, span_trained, t
     assert np.median(lengths) >= span
 
 
+@pytest.mark.slow
 def test_a_span_trained_overlapping_kmer_model_splits_raw_dna_itself(span_trained):
     from transformers import AutoTokenizer
 
@@ -262,6 +273,7 @@ def test_a_span_trained_overlapping_kmer_model_splits_raw_dna_itself(span_traine
     assert hf(dna)["input_ids"] == [hf.cls_token_id] + ids + [hf.sep_token_id]
 
 
+@pytest.mark.slow
 def test_per_token_metrics_agree_with_an_independent_computation(pretrained):
     rows = [line.split("\t") for line in (pretrained / "model" / "per_token.tsv").read_text().splitlines()[1:]]
     assert len(rows) > 50
@@ -285,6 +297,7 @@ def test_one_vs_rest_auc_matches_pairwise_counting():
     assert abs(one_vs_rest_auc(scores, positive) - pairs / (len(pos) * len(neg))) < 1e-12
 
 
+@pytest.mark.slow
 def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
     """torchrun, 2 processes over gloo on the CPU with DeepSpeed ZeRO-2, started by `dnalm launch`: disjoint
     windows covering the epoch, identical final weights, a logged loss on the scale of one rank's (not

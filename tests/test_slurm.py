@@ -13,6 +13,8 @@ import pytest
 from helpers import DNALM
 from slurm import Slurm
 
+pytestmark = [pytest.mark.slow, pytest.mark.slurm]
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):

@@ -138,6 +138,7 @@ def test_a_saved_hf_datasetdict_keeps_its_splits(tmp_path):
     assert summary["task"] == "NT/H3" and summary["source_kind"] == "datasets DatasetDict"
 
 
+@pytest.mark.slow
 def test_a_baseline_below_chance_is_called_a_split_problem(vocabs, tmp_path):
     """Train and test labelled by opposite rules (GC-rich is 1 in train, 0 in test): the forest learns the
     rule and scores far below chance, which the step says, and the report's task check shows with the
