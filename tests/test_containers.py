@@ -85,14 +85,14 @@ def run_stubbed(image: Path, script: str) -> list[list[str]]:
     return [[a.replace(str(image), "") for a in json.loads(line)] for line in log.read_text().splitlines()]
 
 
-def docker_build(image: Path, build_args: dict[str, str]) -> list[list[str]]:
+def docker_build(image: Path, overrides: dict[str, str]) -> list[list[str]]:
     """The commands `docker build --build-arg K=V ...` runs, with COPY done for real."""
     context = docker_context(context_files())
     script = []
     for c in dockerfile.parse_file(str(DOCKERFILE)):
         if c.cmd == "ARG":
             name, default = c.value[0].split("=", 1)
-            script.append(f"export {name}={shlex.quote(build_args.get(name, default))}")
+            script.append(f"export {name}={shlex.quote(overrides.get(name, default))}")
         elif c.cmd == "ENV":
             script += [f'export {k}="{v}"' for k, v in zip(c.value[::2], c.value[1::2])]
         elif c.cmd == "COPY":
@@ -193,8 +193,9 @@ def test_apptainer_definition_installs_the_same_requirements(cpu_build, tmp_path
 
 def test_cpu_build_is_the_default_and_installs_the_cpu_torch_wheel(cpu_build, tmp_path):
     """The laptop path (README quick start) builds with no arguments and must not pull CUDA wheels."""
-    args = {c.value[0].split("=")[0]: c.value[0].split("=", 1)[1]
-            for c in dockerfile.parse_file(str(DOCKERFILE)) if c.cmd == "ARG"}
+    instructions = dockerfile.parse_file(str(DOCKERFILE))
+    assert [c.value for c in instructions if c.cmd == "FROM"] == [("${BASE_IMAGE}",)]
+    args = {c.value[0].split("=")[0]: c.value[0].split("=", 1)[1] for c in instructions if c.cmd == "ARG"}
     assert "cuda" not in args["BASE_IMAGE"] and args["TORCH_INDEX"].endswith("/whl/cpu")
     torch = next(p for p in pins() if p.startswith("torch=="))
     pip = [c[1:] for c in cpu_build[1] if c[0] == "pip"]
