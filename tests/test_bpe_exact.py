@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ECOLI, dnalm, dnalm_log
+from helpers import ECOLI, dnalm, dnalm_log
 from tokenizers import Tokenizer, models, trainers
 
 from dnalm.genome.prepare import iter_runs
@@ -31,6 +31,7 @@ def ecoli_genome(tmp_path_factory):
 
 
 @pytest.mark.parametrize("genome, merges", [("human", 5000), ("ecoli", 2000)])
+@pytest.mark.slow
 def test_merges_and_encodings_equal_huggingface(genome, merges, human_genome, ecoli_genome, tmp_path):
     genome_dir = human_genome if genome == "human" else ecoli_genome
     chunks = training_chunks(genome_dir, 1000, 0, 0)
@@ -67,6 +68,7 @@ def test_bpe_encoder_rejects_non_acgt(vocabs):
     assert np.array_equal(Vocabulary.load(vocabs["bpe_600"]).encode(b"A"), [5])
 
 
+@pytest.mark.slow
 def test_threads_split_a_long_run_with_the_same_result(vocabs, human_genome):
     """The threaded encoder (threads own ranges, cross-range merges deferred to the end of each rank)."""
     from tokenizers import Tokenizer

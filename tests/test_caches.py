@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DNALM, LAMBDA, dnalm
+from helpers import DNALM, LAMBDA, dnalm
 
 from dnalm.core import caches
 from dnalm.core.caches import CACHES, use_writable_caches
@@ -155,6 +155,7 @@ def homeless(tmp_path_factory):
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_embedding_report_as_a_user_without_home_keeps_caches_in_dnalm_cache_dir(homeless):
     run, base, uid = homeless
     cache = base / "report" / "checkpoints" / "caches"  # as the workflow sets it, under the checkpoint root
@@ -168,6 +169,7 @@ def test_embedding_report_as_a_user_without_home_keeps_caches_in_dnalm_cache_dir
     assert MPL_FALLBACK not in proc.stderr and not list((base / "report" / "tmp").iterdir())
 
 
+@pytest.mark.slow
 def test_pretraining_as_a_user_without_home_or_dnalm_cache_dir_uses_a_private_temp_dir(homeless):
     run, base, uid = homeless
     out = base / "pretrain" / "m"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import mask_runs
 
 from dnalm.pretraining.data import CLS, IGNORE, MASK, PAD, SEP, MlmCollator, WindowDataset, collate, mask_tokens
 
@@ -56,11 +57,6 @@ def test_collator_masks_depend_only_on_seed_and_windows(tokenized, windows):
     assert a["input_ids"].dtype.is_signed and a["labels"].shape == a["input_ids"].shape
 
 
-def _runs(mask_row: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask_row.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
 @pytest.mark.parametrize("name, strategy, span", [("kmer6_overlap", "span", 6), ("bpe_600", "span8", 8)])
 def test_span_masking_masks_contiguous_spans(name, strategy, span, tokenized, windows):
     """DNABERT's k contiguous overlapping k-mers (the shared nucleotide is hidden from every neighbour),
@@ -75,7 +71,7 @@ def test_span_masking_masks_contiguous_spans(name, strategy, span, tokenized, wi
     lengths = []
     for row_chosen, row_real in zip(chosen, real):
         last = int(np.flatnonzero(row_real)[-1])
-        for start, end in _runs(row_chosen):
+        for start, end in mask_runs(row_chosen):
             if end <= last:  # a span cut by the window's end may be shorter
                 assert end - start >= span
             lengths.append(end - start)

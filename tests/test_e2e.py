@@ -27,6 +27,8 @@ from conftest import DNALM, LAMBDA, ROOT, dnalm
 from dnalm.report.build import find
 from dnalm.vocab.vocabulary import Vocabulary, kmer_vocabulary_name
 
+pytestmark = pytest.mark.slow
+
 
 class Runner:
     """Runs module tasks like Nextflow: staged inputs, one work directory per task, publishDir copies."""
@@ -334,6 +336,7 @@ needs_chromium = pytest.mark.skipif(
 
 
 @needs_chromium
+@pytest.mark.browser
 def test_the_report_renders_in_headless_chromium_without_javascript_errors(pipeline, tmp_path):
     png = tmp_path / "top.png"
     proc = subprocess.run(["node", str(REPORT_JS / "screenshot.js"),
@@ -418,6 +421,7 @@ def report_page(pipeline, tmp_path_factory) -> dict:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "results": results, "shots": shots}
 
 
+@pytest.mark.browser
 def test_report_page_line_graphs_are_drawn_in_increasing_x(report_page):
     results = report_page["results"]
     lines = {json.loads(f.read_text())["pconfig"]["id"] for f in find(results, "*_mqc.yaml")
@@ -431,6 +435,7 @@ def test_report_page_line_graphs_are_drawn_in_increasing_x(report_page):
                 (plot, trace["name"], trace["x"])
 
 
+@pytest.mark.browser
 def test_report_page_shows_accuracies_and_mccs_to_3_significant_digits(report_page):
     scores = [(table["id"], header, row[i]) for table in report_page["tables"]
               for i, header in enumerate(table["headers"]) if re.search(r"accuracy|mcc", header, re.I)
@@ -440,12 +445,14 @@ def test_report_page_shows_accuracies_and_mccs_to_3_significant_digits(report_pa
     assert not rounded, rounded
 
 
+@pytest.mark.browser
 def test_report_page_shows_versions_as_given(report_page):
     shown = {(row[1]["shown"], row[2]["shown"]) for table in report_page["tables"]
              if "software_versions" in table["id"] for row in table["rows"]}
     assert set(VERSIONS.items()) <= shown, shown
 
 
+@pytest.mark.browser
 def test_report_page_sections_are_titled_as_their_steps_named_them(report_page):
     results = report_page["results"]
     intended = intended_titles(results)
@@ -455,10 +462,12 @@ def test_report_page_sections_are_titled_as_their_steps_named_them(report_page):
     assert {i: titles.get(i) for i in intended} == intended
 
 
+@pytest.mark.browser
 def test_report_page_shows_a_genome_id_holding_html_as_text(report_page):
     assert report_page["pwned"] is None and INJECTED in report_page["comment"]
 
 
+@pytest.mark.browser
 def test_report_page_has_no_errors_and_a_screenshot_of_every_section(report_page):
     assert report_page["errors"] == []
     shots = sorted(report_page["shots"].glob("*.png"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -10,17 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ASSETS, LAMBDA, SHARED, dnalm, dnalm_log
+from helpers import ASSETS, LAMBDA, SHARED, dnalm, dnalm_log, read_tsv
 
 ANNOTATION = ASSETS / "annotation"
 GENES = ANNOTATION / "hg19_chr22_20-21Mb.genes.bed"
 REPEATS = ANNOTATION / "hg19_chr22_20-21Mb.repeats.bed"
 CHROMHMM = sorted((SHARED / "annotation").glob("*chromhmm_*.bed"))
-
-
-def table(path):
-    with open(path) as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 @pytest.fixture(scope="module")
@@ -34,25 +28,27 @@ def sets(tmp_path_factory, pretrained, tokenized, windows):
     return base
 
 
+@pytest.mark.slow
 def test_mev_is_the_pc1_share_of_variance(sets):
     for name, d in (("bpe_600", "model"), ("w2v", "w2v")):
         matrix = np.load(sets / d / "embeddings.npy")
-        rows = table(sets / d / "tokens.tsv")
+        rows = read_tsv(sets / d / "tokens.tsv")
         keep = [i for i, r in enumerate(rows) if r["special"] == "0" and not np.isnan(matrix[i]).any()]
         x = matrix[keep].astype(np.float64)
         singular = np.linalg.svd(x - x.mean(0), compute_uv=False)
         expected = singular[0] ** 2 / (singular ** 2).sum()
-        reported = float(table(sets / "report" / f"{name}_pca.tsv")[0]["explained_variance_ratio"])
+        reported = float(read_tsv(sets / "report" / f"{name}_pca.tsv")[0]["explained_variance_ratio"])
         assert reported == pytest.approx(expected, rel=1e-4)
-        summary = {r["name"]: float(r["mev"]) for r in table(sets / "report" / "embedding_summary.tsv")}
+        summary = {r["name"]: float(r["mev"]) for r in read_tsv(sets / "report" / "embedding_summary.tsv")}
         assert summary[name] == pytest.approx(expected, rel=1e-4)
     for name in ("bpe_600", "w2v"):
         for suffix in ("_umap.png", "_dendrogram.png", "_pc_correlations.png"):
             assert (sets / "report" / f"{name}{suffix}").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_token_characteristics_are_those_of_the_token(sets, tokenized):
-    rows = {r["token"]: r for r in table(sets / "model" / "tokens.tsv")}
+    rows = {r["token"]: r for r in read_tsv(sets / "model" / "tokens.tsv")}
     counts = np.load(tokenized["bpe_600"] / "token_counts.npy")
     for token in ("GG", "CAG", "AAAA"):
         r = rows[token]
@@ -62,6 +58,7 @@ def test_token_characteristics_are_those_of_the_token(sets, tokenized):
     assert 0 < np.mean(shares) < 1
 
 
+@pytest.mark.slow
 def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
           "--workers", "1", "--name", "w2v", "--out", tmp_path / "again")
@@ -84,10 +81,11 @@ def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about
     assert acc.counts[6] == 500 and np.isnan(values[0, 7])
 
 
+@pytest.mark.slow
 def test_self_similarity_of_the_model(pretrained, tokenized, windows, tmp_path):
     dnalm("self-similarity", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           "--windows", windows["bpe_600"], "--per-token", "50", "--out", tmp_path / "ss")
-    rows = table(tmp_path / "ss" / "self_similarity.tsv")
+    rows = read_tsv(tmp_path / "ss" / "self_similarity.tsv")
     assert len(rows) > 100 and all(2 <= int(r["occurrences"]) <= 50 for r in rows)
     layers = [k for k in rows[0] if k.startswith("layer")]
     assert len(layers) == 3  # embeddings + 2 layers of the tiny model
@@ -95,13 +93,15 @@ def test_self_similarity_of_the_model(pretrained, tokenized, windows, tmp_path):
     assert (tmp_path / "ss" / "self_similarity.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_masked_predictions_rank_the_true_token_better_than_chance(pretrained, tokenized, windows, tmp_path):
     dnalm("mask-predictions", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           "--windows", windows["bpe_600"], "--span", "4", "--out", tmp_path / "mp")
     summary = json.loads((tmp_path / "mp" / "mask_predictions.json").read_text())
-    by_position = table(tmp_path / "mp" / "mask_accuracy_by_position.tsv")
+    by_position = read_tsv(tmp_path / "mp" / "mask_accuracy_by_position.tsv")
     assert [int(r["position"]) for r in by_position] == [1, 2, 3, 4]
-    ranks = np.repeat(np.arange(1, 101), [int(r["count"]) for r in table(tmp_path / "mp" / "mask_rank_histogram.tsv")])
+    histogram = read_tsv(tmp_path / "mp" / "mask_rank_histogram.tsv")
+    ranks = np.repeat(np.arange(1, 101), [int(r["count"]) for r in histogram])
     assert len(ranks) == summary["masked"]
     # a uniform guess has mean rank (V+1)/2 with sd ~V/sqrt(12); the trained model is far better
     sd = 2 * summary["chance_mean_rank"] / np.sqrt(12)
@@ -169,12 +169,13 @@ def test_window_overlaps_equal_bedtools_on_every_bundled_track(tmp_path):
     assert partial > 500  # windows partly in a track (the genes cover this whole window of chr22)
 
 
+@pytest.mark.slow
 def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretrained, tokenized, tmp_path):
     tracks = ["--tracks", f"genes={GENES}", f"repeats={REPEATS}"] + [f"chromhmm={p}" for p in CHROMHMM[:1]]
     out = tmp_path / "we"
     dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
           *tracks, "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", out)
-    rows = table(out / "windows.tsv")
+    rows = read_tsv(out / "windows.tsv")
     embeddings = np.load(out / "window_embeddings.npy")
     assert len(rows) == len(embeddings) > 300 and not np.isnan(embeddings).any()
     covered = np.zeros(1_000_000, dtype=bool)
@@ -203,6 +204,7 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     assert info["windows_computed"] == len(embeddings) - 48
 
 
+@pytest.mark.slow
 def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vocabs, tmp_path):
     """--resume-dir keeps batches per model weights and genome: a second model with the same resume dir
     computes its own, equal to a fresh run of that model (it used to load the first model's batches).
@@ -238,13 +240,14 @@ def test_window_embedding_batches_of_another_model_are_not_reused(pretrained, vo
     assert len(models) == 2
 
 
+@pytest.mark.slow
 def test_overlapping_kmers_get_the_dnabert_central_nucleotide_view(tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
           "--vector-size", "16", "--sentences", "200", "--name", "k6", "--out", tmp_path / "k6")
     info = json.loads((tmp_path / "k6" / "embeddings.json").read_text())
     assert info["workers"] == len(os.sched_getaffinity(0)) and info["reproducible"] is (info["workers"] == 1)
     dnalm("embedding-report", "--embeddings", tmp_path / "k6", "--out", tmp_path / "report")
-    rows = table(tmp_path / "report" / "k6_tokens.tsv")
+    rows = read_tsv(tmp_path / "report" / "k6_tokens.tsv")
     full = [r for r in rows if len(r["token"]) == 6]
     assert len(full) > 3000
     for r in full[:200]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import ASSETS, HUMAN, SHARED, dnalm, read_fasta_plain
+from helpers import ASSETS, HUMAN, SHARED, dnalm, dnalm_fails, read_csv, read_fasta_plain, read_splits, read_tsv
 
 from dnalm.evaluation.finetune import LEARNING_RATES, learning_rate_for
 
@@ -20,13 +19,8 @@ GUE = SHARED / "benchmarks" / "GUE" / "prom" / "prom_300_tata"
 RC = str.maketrans("ACGT", "TGCA")
 
 
-def read(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def samples(task):
-    return [dict(r, split=s) for s in ("train", "dev", "test") for r in read(task / f"{s}.csv")]
+    return [dict(r, split=split) for split, rows in read_splits(task).items() for r in rows]
 
 
 def tss_rows():
@@ -128,8 +122,7 @@ def _check_against_predictions(result, n_classes=2):
     from sklearn.metrics import average_precision_score, f1_score, matthews_corrcoef, roc_auc_score
 
     metrics = json.loads((result / "metrics.json").read_text())
-    with open(result / "predictions.tsv") as fh:
-        table = list(csv.DictReader(fh, delimiter="\t"))
+    table = read_tsv(result / "predictions.tsv")
     y = np.array([int(r["label"]) for r in table])
     p1 = np.array([float(r["p1"]) for r in table])
     predicted = np.array([int(r["predicted"]) for r in table])
@@ -141,6 +134,7 @@ def _check_against_predictions(result, n_classes=2):
     return metrics
 
 
+@pytest.mark.slow
 def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
     out = tmp_path / "ft"
     dnalm("finetune", "--model", pretrained / "model" / "model", "--data", built / "prom300", "--epochs", "3",
@@ -156,12 +150,12 @@ def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
           "--out", tmp_path / "tfidf")
     _check_against_predictions(tmp_path / "tfidf")
     dnalm("finetune-report", "--results", out, tmp_path / "tfidf", "--out", tmp_path / "report")
-    with open(tmp_path / "report" / "finetune_results.tsv") as fh:
-        table = list(csv.DictReader(fh, delimiter="\t"))
+    table = read_tsv(tmp_path / "report" / "finetune_results.tsv")
     assert {(r["model"], r["seed"]) for r in table} == {("model", "1"), ("model", "2"), ("tfidf_kmer4", "42")}
     assert (tmp_path / "report" / "prom300_mcc.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
     """Prom300 (300 nt, one token per base) through a GPT-2 of 64 positions: 5 pieces per sequence."""
     from test_nextkmer import _gpt2_char_model
@@ -171,7 +165,7 @@ def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
     np.testing.assert_allclose(pool(np.array([[0.2, 0.8], [0.6, 0.4], [1.0, 0.0]]), np.array([0, 0, 1]), 2),
                                [[0.4, 0.6], [1.0, 0.0]])
     model = _gpt2_char_model(tmp_path / "gpt2_char")
-    seq = read(built / "prom300" / "test.csv")[0]["sequence"]
+    seq = read_csv(built / "prom300" / "test.csv")[0]["sequence"]
     pieces = SequenceTokenizer(str(model)).pieces(seq, 64)
     assert [len(p) for p in pieces] == [64] * 4 + [44]  # this tokenizer adds no special token
     assert "".join("ACGT"[i - 3] for p in pieces for i in p) == seq
@@ -180,10 +174,11 @@ def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
           "--warmup-steps", "0", "--patience", "0", "--out", out)
     metrics = _check_against_predictions(out / "seed42")
     assert metrics["max_tokens"] == 64 and metrics["pieces_per_sequence"] == 5
-    assert metrics["test_samples"] == len(read(built / "prom300" / "test.csv"))
+    assert metrics["test_samples"] == len(read_csv(built / "prom300" / "test.csv"))
 
 
 @pytest.mark.skipif(not GUE.is_dir(), reason=f"{GUE} not present (GitHub-derived data is not bundled)")
+@pytest.mark.slow
 def test_finetune_on_gue_prom_300_tata(pretrained, vocabs, tmp_path):
     task = tmp_path / "tata"
     dnalm("task-import", "--source", GUE, "--out", task)
@@ -208,35 +203,29 @@ def test_the_default_learning_rate_follows_the_model_width(width, preset):
     assert LEARNING_RATES[-1][1] == 1e-6  # GROVER's, for BERT-base and wider
 
 
-def _fails(*args):
-    proc = dnalm(*args, check=False)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    return proc.stderr
-
-
+@pytest.mark.slow
 def test_bad_task_input_gets_one_line(human_genome, pretrained, tmp_path):
     out = tmp_path / "out"
     unstranded = tmp_path / "tss3.bed"
     unstranded.write_text("".join("\t".join(f[:3]) + "\n" for f in tss_rows()))
-    assert "has no strand" in _fails("task-prom300", "--genome", human_genome, "--tss", unstranded,
-                                     "--negatives", "nucleotides", "--out", out)
+    assert "has no strand" in dnalm_fails("task-prom300", "--genome", human_genome, "--tss", unstranded,
+                                          "--negatives", "nucleotides", "--out", out)
     outside = tmp_path / "outside.bed"
     outside.write_text("chr22_20M_21M\t2000000\t2000001\tfar\t0\t+\n")
-    assert "outside the genome" in _fails("task-promscan", "--genome", human_genome, "--tss", outside, "--out", out)
+    assert "outside the genome" in dnalm_fails("task-promscan", "--genome", human_genome, "--tss", outside,
+                                               "--out", out)
     no_label = tmp_path / "no_label"
     no_label.mkdir()
     for part in ("train", "test"):
         (no_label / f"{part}.csv").write_text("sequence,class\nACGTACGT,1\nTTTTACGA,0\n")
-    assert "no column label" in _fails("task-import", "--source", no_label, "--out", out)
+    assert "no column label" in dnalm_fails("task-import", "--source", no_label, "--out", out)
     one_class = tmp_path / "one_class"
     one_class.mkdir()
     for part in ("train", "dev", "test"):
         (one_class / f"{part}.csv").write_text("sequence,label\nACGTACGT,1\nTTTTACGA,1\n")
-    assert "a task needs two classes" in _fails("task-import", "--source", one_class, "--out", out)
-    assert "two classes or more" in _fails("finetune", "--model", pretrained / "model" / "model", "--data",
-                                           one_class, "--out", out)
-    assert not out.exists()
+    assert "a task needs two classes" in dnalm_fails("task-import", "--source", one_class, "--out", out)
+    assert "two classes or more" in dnalm_fails("finetune", "--model", pretrained / "model" / "model", "--data",
+                                                one_class, "--out", out)
 
 
 def test_train_fraction_subsamples_training_only(built, human_genome, tmp_path):
@@ -248,6 +237,7 @@ def test_train_fraction_subsamples_training_only(built, human_genome, tmp_path):
     assert half["train"] == {label: round(n / 2) for label, n in full["train"].items()}
 
 
+@pytest.mark.slow
 def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
     """Nucleotide-Transformer-style FASTA (label after '|'): three classes cut from the human window."""
     rng = np.random.default_rng(0)
@@ -270,13 +260,13 @@ def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
     assert metrics["n_classes"] == 3 and len(metrics["confusion_matrix"]) == 3
     from sklearn.metrics import roc_auc_score
 
-    with open(tmp_path / "tfidf" / "predictions.tsv") as fh:
-        table = list(csv.DictReader(fh, delimiter="\t"))
+    table = read_tsv(tmp_path / "tfidf" / "predictions.tsv")
     y = [int(r["label"]) for r in table]
     probs = np.array([[float(r[f"p{c}"]) for c in range(3)] for r in table])
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr"))
 
 
+@pytest.mark.slow
 def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(built, vocabs, tmp_path):
     """The forest caps follow the class count: on a two-class task dnalm's TF-IDF baseline matches an
     unbounded scikit-learn forest of the same size and seed (the 256-leaf cap sized for 4,096-class
@@ -291,8 +281,7 @@ def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(built, vocabs,
     assert metrics["trees"] == 500 and not metrics["trees_chosen_on_validation"]  # 270 dev rows: no choice
 
     def split(name: str) -> tuple[list[str], list[int]]:
-        with open(built / "promscan" / f"{name}.csv", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = read_csv(built / "promscan" / f"{name}.csv")
         return [" ".join(r["sequence"][i:i + 4] for i in range(0, len(r["sequence"]) - 3, 4)) for r in rows], \
             [int(r["label"]) for r in rows]
 

@@ -25,6 +25,7 @@ from dnalm.vocab.vocabulary import kmer_vocabulary_name
 HELPERS = ROOT / "subworkflows" / "local" / "utils_dnalm_pipeline" / "main.nf"
 GROOVY = shutil.which("groovy")
 pytestmark = pytest.mark.skipif(GROOVY is None, reason="groovy is not installed (scripts/test.sh installs it)")
+pytestmark = [pytestmark, pytest.mark.slow]  # every test starts a JVM for groovy
 
 
 def groovy(*expressions: str) -> list[dict]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DNALM, ROOT
+from helpers import DNALM, ROOT
 
 from dnalm.core.errors import InputError
 from dnalm.pretraining.launch import Allocation, expand_nodelist, forwarded_names, launch, render

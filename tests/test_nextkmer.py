@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 
 import numpy as np
 import pytest
-from conftest import HUMAN, dnalm, read_fasta_plain
+from helpers import HUMAN, dnalm, dnalm_fails, read_fasta_plain, read_tsv
 
 from dnalm.core import mqc
 from dnalm.core.errors import InputError
@@ -18,13 +17,8 @@ GENOME = read_fasta_plain(HUMAN)
 CONTIG = "chr22_20M_21M"
 
 
-def rows(path):
-    with open(path) as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
-
-
 def predictions(result):
-    table = rows(result / "predictions.tsv")
+    table = read_tsv(result / "predictions.tsv")
     labels = np.array([int(r["label"]) for r in table])
     top5 = np.array([[int(x) for x in r["top5"].split(",")] for r in table])
     return labels, np.array([int(r["predicted"]) for r in table]), top5
@@ -50,7 +44,7 @@ def window_data(tmp_path_factory, human_genome):
 
 def test_labels_are_the_bases_after_the_input(holdout_data):
     seq = GENOME[CONTIG]
-    samples = rows(holdout_data / "train.tsv") + rows(holdout_data / "test.tsv")
+    samples = read_tsv(holdout_data / "train.tsv") + read_tsv(holdout_data / "test.tsv")
     assert len(samples) == json.loads((holdout_data / "nextkmer_data.json").read_text())["samples"] > 500
     for r in samples:
         start = int(r["start"])
@@ -60,7 +54,7 @@ def test_labels_are_the_bases_after_the_input(holdout_data):
 
     for k in (2, 6):
         task = load_task(holdout_data, k)
-        expected = [int(r["next"][:k].translate(str.maketrans("ACGT", "0123")), 4) for r in rows(holdout_data / "test.tsv")]
+        expected = [int(r["next"][:k].translate(str.maketrans("ACGT", "0123")), 4) for r in read_tsv(holdout_data / "test.tsv")]
         assert task.test.labels.tolist() == expected and task.n_classes == 4 ** k
 
 
@@ -73,8 +67,9 @@ def test_no_sample_lies_in_a_pretraining_window(holdout_data, windows):
             assert not ((spans[:, 0] < e) & (spans[:, 1] > s)).any(), f"sample {s}-{e} in a {name} window"
 
 
+@pytest.mark.slow
 def test_tfidf_2mers_beat_the_majority_class(window_data, vocabs, tmp_path):
-    train, test = rows(window_data / "train.tsv"), rows(window_data / "test.tsv")
+    train, test = read_tsv(window_data / "train.tsv"), read_tsv(window_data / "test.tsv")
     assert max(int(r["start"]) for r in train) < min(int(r["start"]) for r in test)  # blocks, in genome order
     dnalm("kmer-vocab", "--kind", "kmer", "--k", "2", "--out", tmp_path / "kmer2")
     out = tmp_path / "tfidf"
@@ -90,6 +85,7 @@ def test_tfidf_2mers_beat_the_majority_class(window_data, vocabs, tmp_path):
     assert metrics["accuracy"] == pytest.approx(accuracy) and metrics["trees"] == 100
 
 
+@pytest.mark.slow
 def test_tfidf_takes_any_vocabulary_kind(holdout_data, vocabs, tmp_path):
     for name in ("bpe_600", "kmer6_overlap"):
         out = tmp_path / name
@@ -103,13 +99,14 @@ def test_tfidf_takes_any_vocabulary_kind(holdout_data, vocabs, tmp_path):
         assert len((out / "tree_selection.tsv").read_text().splitlines()) == 2
 
 
+@pytest.mark.slow
 def test_finetuning_learns_and_reports_its_predictions(holdout_data, pretrained, tmp_path):
     from sklearn.metrics import f1_score
 
     out = tmp_path / "ft"
     dnalm("nextkmer-finetune", "--model", pretrained / "model" / "model", "--data", holdout_data, "--k", "2",
           "--epochs", "4", "--batch-size", "16", "--learning-rate", "1e-3", "--model-id", "bpe_600", "--out", out)
-    losses = [float(r["loss"]) for r in rows(out / "loss_curve.tsv")]
+    losses = [float(r["loss"]) for r in read_tsv(out / "loss_curve.tsv")]
     third = max(1, len(losses) // 3)
     assert np.mean(losses[-third:]) < np.mean(losses[:third]) - 0.01, losses
     metrics = json.loads((out / "metrics.json").read_text())
@@ -136,6 +133,7 @@ def _gpt2_char_model(path):
     return path
 
 
+@pytest.mark.slow
 def test_an_external_model_of_another_architecture_runs_through_the_same_command(holdout_data, tmp_path):
     model = _gpt2_char_model(tmp_path / "gpt2_char")
     out = tmp_path / "ext"
@@ -143,7 +141,7 @@ def test_an_external_model_of_another_architecture_runs_through_the_same_command
           "--learning-rate", "1e-3", "--out", out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"] == "gpt2_char" and metrics["kind"] == "external"
-    assert metrics["vocab_size"] == 8 and metrics["test_samples"] == len(rows(holdout_data / "test.tsv"))
+    assert metrics["vocab_size"] == 8 and metrics["test_samples"] == len(read_tsv(holdout_data / "test.tsv"))
 
 
 def _row(model, k, accuracy, size, kind="dnalm"):
@@ -181,27 +179,22 @@ def test_a_selection_by_tie_or_at_the_baseline_is_flagged():
         "Not above the majority class by more than one standard error: b (0.255 ± 0.010 vs 0.250)."
 
 
-def _fails(*args):
-    proc = dnalm(*args, check=False)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    return proc.stderr
-
-
+@pytest.mark.slow
 def test_bad_input_gets_one_line(human_genome, holdout_data, pretrained, tmp_path):
     out = tmp_path / "out"
-    assert "'chr21'" in _fails("nextkmer-data", "--genome", human_genome, "--holdout-contigs", "chr21", "--out", out)
+    assert "'chr21'" in dnalm_fails("nextkmer-data", "--genome", human_genome, "--holdout-contigs", "chr21",
+                                    "--out", out)
     bare = tmp_path / "no_tokenizer"
     bare.mkdir()
     for name in ("config.json", "model.safetensors"):
         (bare / name).write_bytes((pretrained / "model" / "model" / name).read_bytes())
-    assert "has no tokenizer" in _fails("nextkmer-finetune", "--model", bare, "--data", holdout_data, "--k", "2",
-                                        "--out", out)
-    assert "--k 7: must be between 1 and 6" in _fails("tfidf-baseline", "--data", holdout_data, "--vocab", bare,
-                                                      "--k", "7", "--out", out)
-    assert not out.exists()
+    assert "has no tokenizer" in dnalm_fails("nextkmer-finetune", "--model", bare, "--data", holdout_data, "--k", "2",
+                                             "--out", out)
+    assert "--k 7: must be between 1 and 6" in dnalm_fails("tfidf-baseline", "--data", holdout_data, "--vocab",
+                                                           bare, "--k", "7", "--out", out)
 
 
+@pytest.mark.slow
 def test_a_bar_chart_of_zeros_is_still_drawn(tmp_path):
     """Every model at MCC 0 on a task is a result (no signal), not missing data: the section and its plot stay
     in the report (MultiQC drops all-zero categories by default, and with them the whole section)."""

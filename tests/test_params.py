@@ -15,7 +15,7 @@ import re
 import jsonschema
 import nfcheck
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from dnalm.genome.annotations import FORMATS, ROLES
 

@@ -7,7 +7,7 @@ import json
 import re
 from collections import Counter
 
-from conftest import CHR17, HUMAN, LAMBDA, dnalm, read_fasta_plain
+from helpers import CHR17, HUMAN, LAMBDA_SEQ, dnalm, read_fasta_plain
 
 
 def _runs(genome_dir):
@@ -70,9 +70,7 @@ def test_soft_masked_chr17_is_upper_cased_without_loss(tmp_path):
 
 
 def test_valid_oddities_are_accepted_and_logged(tmp_path):
-    lam = read_fasta_plain(LAMBDA)
-    seq = next(iter(lam.values()))
-    a, b = seq[:3000], seq[3000:6000]
+    a, b = LAMBDA_SEQ[:3000], LAMBDA_SEQ[3000:6000]
     text = (">first some description text\r\n" + a[:1500].lower() + "\r\n" + a[1500:] + "\r\n"
             ">onlyN\r\n" + "N" * 500 + "\r\n"
             ">second\n" + b[:1000] + "RYKM" + b[1000:] + "\n")
@@ -88,9 +86,8 @@ def test_valid_oddities_are_accepted_and_logged(tmp_path):
 
 
 def test_contig_selection_with_globs(tmp_path):
-    seq = next(iter(read_fasta_plain(LAMBDA).values()))
     fasta = tmp_path / "multi.fa"
-    fasta.write_text("".join(f">{name}\n{seq[i * 1000:(i + 1) * 1000]}\n"
+    fasta.write_text("".join(f">{name}\n{LAMBDA_SEQ[i * 1000:(i + 1) * 1000]}\n"
                              for i, name in enumerate(["chr1", "chr2", "chrUn_x", "chr3_random", "chrM"])))
     out = tmp_path / "sel"
     dnalm("prepare-genome", "--fasta", fasta, "--out", out, "--exclude-contigs", "chrUn*,*_random,chrM")

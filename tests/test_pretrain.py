@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DNALM, dnalm
-from conftest import PRETRAIN_STEPS as STEPS
+from helpers import DNALM, dnalm, dnalm_fails, mask_runs
+from helpers import PRETRAIN_STEPS as STEPS
 
 
 def fingerprint_dirs(checkpoint_dir):
@@ -22,6 +23,7 @@ def fingerprint_dirs(checkpoint_dir):
 
 
 
+@pytest.mark.slow
 def test_training_lowers_the_held_out_loss(pretrained):
     metrics = json.loads((pretrained / "model" / "metrics.json").read_text())
     before, after = metrics["held_out_before"], metrics["held_out_after"]
@@ -33,6 +35,7 @@ def test_training_lowers_the_held_out_loss(pretrained):
     assert (pretrained / "model" / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_model_and_tokenizer_load_with_huggingface(pretrained, tokenized):
     import torch
     from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -48,6 +51,7 @@ def test_model_and_tokenizer_load_with_huggingface(pretrained, tokenized):
         assert model(input_ids=ids).logits.shape == (1, ids.shape[1], 609)
 
 
+@pytest.mark.slow
 def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
                  "--checkpoint-dir", pretrained / "checkpoints", *STEPS, "--out", pretrained / "again")
@@ -57,6 +61,7 @@ def test_a_finished_run_does_not_train_again(pretrained, tokenized, windows):
     assert a == b
 
 
+@pytest.mark.slow
 def test_held_out_evaluation_is_a_seeded_sample_of_the_test_windows(pretrained, tokenized, windows):
     """Under the default cap the small test set is evaluated whole; a cap evaluates a sample of that size,
     whose windows keep their masks (a part of the full evaluation's masked tokens)."""
@@ -91,6 +96,7 @@ def beside_an_old_checkpoint(pretrained, tokenized, windows, tmp_path_factory):
     return base, ck, proc, fingerprint_dirs(ck), old.name
 
 
+@pytest.mark.slow
 def test_checkpoints_without_a_fingerprint_are_not_resumed(beside_an_old_checkpoint):
     """What an old-layout checkpoint was trained with is unknown, so the run warns and trains afresh instead of
     reporting it as finished."""
@@ -103,6 +109,7 @@ def test_checkpoints_without_a_fingerprint_are_not_resumed(beside_an_old_checkpo
     assert (kept / "checkpoint-4" / "DNALM_CHECKPOINT_COMPLETE").is_file()
 
 
+@pytest.mark.slow
 def test_changed_settings_train_afresh_in_another_fingerprint_directory(beside_an_old_checkpoint, tmp_path):
     """The checkpoints of one setting are never taken for another's: a rerun with another model config,
     seed or masking trains afresh (it used to report the old model as 'already reached')."""
@@ -146,6 +153,7 @@ def test_changed_settings_train_afresh_in_another_fingerprint_directory(beside_a
         metrics[0]["held_out_after"]
 
 
+@pytest.mark.slow
 def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenized, windows, tmp_path):
     """--max-steps is not part of the fingerprint: more steps continue the checkpoints of the shorter run."""
     ck = tmp_path / "ck"
@@ -165,6 +173,7 @@ def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenize
     assert state["global_step"] == 40
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, tmp_path):
     """SIGKILL after the first checkpoint; the rerun resumes and ends where an uninterrupted run ends."""
     from safetensors.numpy import load_file
@@ -197,33 +206,74 @@ def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, 
         np.testing.assert_allclose(final[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.slow
 def test_bad_pretrain_input(tmp_path, tokenized, windows):
-    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", tmp_path, "--checkpoint-dir",
-                 tmp_path / "ck", "--out", tmp_path / "o", check=False)
-    assert proc.returncode == 2 and "cannot read windows" in proc.stderr and "Traceback" not in proc.stderr
+    assert "cannot read windows" in dnalm_fails("pretrain", "--tokenized", tokenized["bpe_600"], "--windows",
+                                                tmp_path, "--checkpoint-dir", tmp_path / "ck", "--out", tmp_path / "o")
     bad = tmp_path / "cfg.json"
     bad.write_text("{not json")
-    proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
-                 "--checkpoint-dir", tmp_path / "ck2", "--config", bad, "--out", tmp_path / "o2", check=False)
-    assert proc.returncode == 2 and "--config" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "--config" in dnalm_fails("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                                     "--checkpoint-dir", tmp_path / "ck2", "--config", bad, "--out", tmp_path / "o2")
 
 
-def test_span_masking_trains_an_overlapping_kmer_model(tmp_path, tokenized, windows):
-    dnalm("pretrain", "--tokenized", tokenized["kmer6_overlap"], "--windows", windows["kmer6_overlap"],
-          "--checkpoint-dir", tmp_path / "ck", "--masking", "span", "--max-steps", "4", "--save-steps", "4",
-          "--batch-size", "4", "--warmup-steps", "1", "--out", tmp_path / "m")
-    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
-    assert metrics["masking"] == "span" and metrics["steps"] == 4
+SPANS = {"kmer6_overlap": ("span", 6), "bpe_600": ("span8", 8)}  # DNABERT's k overlapping k-mers; GenomeNet's 8
+
+
+@pytest.fixture(scope="module")
+def span_trained(tmp_path_factory, tokenized, windows) -> dict[str, Path]:
+    """A few steps of pretraining under each span masking: the run's --out and --checkpoint-dir."""
+    base = tmp_path_factory.mktemp("span")
+    for name, (masking, _) in SPANS.items():
+        dnalm("pretrain", "--tokenized", tokenized[name], "--windows", windows[name], "--checkpoint-dir",
+              base / name / "ck", "--masking", masking, *FEW, "--eval-batch-size", "16", "--out", base / name / "m")
+    return {name: base / name for name in SPANS}
+
+
+@pytest.mark.parametrize("name", list(SPANS))
+@pytest.mark.slow
+def test_span_masking_masks_contiguous_spans_of_its_length(name, span_trained, tokenized, windows):
+    """The run records its masking and hides whole spans: the held-out tokens it masked (a fixed, seeded
+    mask) are exactly those of the span masks of its windows, runs of `span` tokens (shorter only at a
+    window's end), not BERT's scattered tokens."""
+    from dnalm.pretraining.data import IGNORE, MlmCollator, WindowDataset
+
+    masking, span = SPANS[name]
+    metrics = json.loads((span_trained[name] / "m" / "metrics.json").read_text())
+    assert metrics["masking"] == masking and metrics["steps"] == 4
+    (kept,) = fingerprint_dirs(span_trained[name] / "ck")
+    recorded = json.loads((kept / "fingerprint.json").read_text())["inputs"]["masking"]
+    assert recorded["strategy"] == masking and recorded["span"] == (6 if masking == "span" else 1)
+    test = WindowDataset(tokenized[name], windows[name] / "test.npy")
+    assert metrics["held_out_before"]["windows"] == len(test)  # evaluated whole, in batches of 16
+    batches = [[test[i] for i in range(lo, min(lo + 16, len(test)))] for lo in range(0, len(test), 16)]
+    masks = {strategy: [(MlmCollator(len(test.genome.vocab), 0.15, 42, strategy, recorded["span"])(b)["labels"]
+                         != IGNORE).numpy() for b in batches] for strategy in (masking, "random")}
+    masked = sum(int(m.sum()) for m in masks[masking])
+    assert metrics["held_out_before"]["masked_tokens"] == metrics["held_out_after"]["masked_tokens"] == masked
+    assert masked != sum(int(m.sum()) for m in masks["random"])
+    lengths = []
+    for batch, chosen in zip(batches, masks[masking]):
+        for (_, window), row in zip(batch, chosen):
+            for start, end in mask_runs(row):
+                assert end - start >= span or end == len(window) + 1, (start, end)  # +1: [CLS]
+                lengths.append(end - start)
+    assert np.median(lengths) >= span
+
+
+@pytest.mark.slow
+def test_a_span_trained_overlapping_kmer_model_splits_raw_dna_itself(span_trained):
     from transformers import AutoTokenizer
 
     from dnalm.vocab.vocabulary import Vocabulary
 
+    model = span_trained["kmer6_overlap"] / "m" / "model"
     dna = "acgtNtgcaGGCTTACCGGAttacagg"  # the model directory splits raw DNA into overlapping 6-mers itself
-    hf = AutoTokenizer.from_pretrained(tmp_path / "m" / "model", trust_remote_code=True)
-    ids = Vocabulary.load(tmp_path / "m" / "model").encode_lenient(dna.upper()).tolist()
+    hf = AutoTokenizer.from_pretrained(model, trust_remote_code=True)
+    ids = Vocabulary.load(model).encode_lenient(dna.upper()).tolist()
     assert hf(dna)["input_ids"] == [hf.cls_token_id] + ids + [hf.sep_token_id]
 
 
+@pytest.mark.slow
 def test_per_token_metrics_agree_with_an_independent_computation(pretrained):
     rows = [line.split("\t") for line in (pretrained / "model" / "per_token.tsv").read_text().splitlines()[1:]]
     assert len(rows) > 50
@@ -247,6 +297,7 @@ def test_one_vs_rest_auc_matches_pairwise_counting():
     assert abs(one_vs_rest_auc(scores, positive) - pairs / (len(pos) * len(neg))) < 1e-12
 
 
+@pytest.mark.slow
 def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
     """torchrun, 2 processes over gloo on the CPU with DeepSpeed ZeRO-2, started by `dnalm launch`: disjoint
     windows covering the epoch, identical final weights, a logged loss on the scale of one rank's (not

@@ -10,8 +10,10 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DNALM
+from helpers import DNALM
 from slurm import Slurm
+
+pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LAMBDA, SPLITS, dnalm, one_line_error, read_fasta_plain, read_mqc_table, read_splits
-
-LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))
+from helpers import LAMBDA_SEQ, SPLITS, dnalm, dnalm_fails, read_mqc_table, read_splits
 
 
 def promoter_pairs(n: int, length: int = 300, seed: int = 0) -> list[tuple[str, str]]:
@@ -94,7 +92,7 @@ def test_fold_files_keep_their_folds_and_report_the_twins_they_separate(tmp_path
         write_table(source / f"fold_{f}.csv", ["sequence", "promoter_presence"], rows)
 
     args = ("task-import", "--source", source, "--label-column", "promoter_presence")
-    error = one_line_error(dnalm(*args, "--out", tmp_path / "no_fold", check=False), "task-import")
+    error = dnalm_fails(*args, "--out", tmp_path / "no_fold")
     assert "holds fold files (folds 1, 2, 3, 4, 5): choose the test fold with --test-fold" in error
 
     dnalm(*args, "--test-fold", "2", "--out", tmp_path / "kept")
@@ -140,6 +138,7 @@ def test_a_saved_hf_datasetdict_keeps_its_splits(tmp_path):
     assert summary["task"] == "NT/H3" and summary["source_kind"] == "datasets DatasetDict"
 
 
+@pytest.mark.slow
 def test_a_baseline_below_chance_is_called_a_split_problem(vocabs, tmp_path):
     """Train and test labelled by opposite rules (GC-rich is 1 in train, 0 in test): the forest learns the
     rule and scores far below chance, which the step says, and the report's task check shows with the

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
-from conftest import ASSETS, LAMBDA, SPLITS, dnalm, read_fasta_plain, read_splits
+from helpers import ASSETS, LAMBDA_SEQ, SPLITS, dnalm, read_splits, write_task
 
 TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
 PEAKS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.ctcf_peaks.bed"
 MOTIF = ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar"
-LAMBDA_SEQ = next(iter(read_fasta_plain(LAMBDA).values()))
 
 
 def rc(seq: str) -> str:
@@ -103,13 +101,6 @@ def _chunks(n: int, length: int = 100) -> list[str]:
     return chunks
 
 
-def _write_task(folder: Path, parts: dict[str, list[tuple[str, int]]]) -> Path:
-    folder.mkdir()
-    for split, rows in parts.items():
-        (folder / f"{split}.csv").write_text("sequence,label\n" + "".join(f"{s},{l}\n" for s, l in rows))
-    return folder
-
-
 def test_an_imported_task_reports_its_leaks_and_keeps_them(tmp_path):
     """A reverse-complement duplicate across splits and a conflicting-label pair are reported, not removed."""
     c = _chunks(18)
@@ -118,7 +109,7 @@ def test_an_imported_task_reports_its_leaks_and_keeps_them(tmp_path):
     planted_test = [(c[2], 0), (rc(c[3]), 0)]  # train's c2 again; c3 (label 1) on the other strand, label 0
     parts = {"train": train, "dev": [(c[i], i % 2) for i in range(10, 14)] + planted_dev,
              "test": [(c[i], i % 2) for i in range(14, 18)] + planted_test}
-    source = _write_task(tmp_path / "crafted", parts)
+    source = write_task(tmp_path / "crafted", parts)
     proc = dnalm("task-import", "--source", source, "--out", tmp_path / "task")
     summary = json.loads((tmp_path / "task" / "task.json").read_text())
     assert summary["samples"] == {s: len(rows) for s, rows in parts.items()}  # nothing removed
@@ -141,7 +132,7 @@ def test_dedup_removes_exactly_the_planted_leaks(tmp_path):
     dev = [(c[i], i % 2) for i in range(20, 25)]
     test = [(c[i], i % 2) for i in range(25, 31)]
     parts = {"train": train, "dev": dev[:2] + dev_leaks + dev[2:], "test": test_leaks[:1] + test + test_leaks[1:]}
-    source = _write_task(tmp_path / "gue", parts)
+    source = write_task(tmp_path / "gue", parts)
 
     dnalm("task-import", "--source", source, "--out", tmp_path / "kept")
     kept = json.loads((tmp_path / "kept" / "task.json").read_text())

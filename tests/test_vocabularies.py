@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import BPE_CYCLES, dnalm
+from helpers import BPE_CYCLES, dnalm
 
 from dnalm.genome.prepare import iter_runs
 from dnalm.vocab.vocabulary import Vocabulary, decode, encode

@@ -4,7 +4,7 @@ Importing transformers 5 costs ~5-7 s of CPU here (its Trainer with accelerate, 
 more), more than most test commands take to run; the suite runs ~200 of them. Each request still runs in a process of its own (forked from this one), in its own working
 directory, through bin/dnalm itself, so only the import is shared. The server runs no torch operation before
 forking, so no thread pool is inherited. Requests whose environment differs from the server's run cold (see
-conftest.dnalm): cache locations and thread counts are read at import time.
+helpers.dnalm): cache locations and thread counts are read at import time.
 
 Protocol: one JSON object a line on stdin, {"argv", "cwd", "stdout", "stderr"}; one line back on stdout,
 {"returncode"}. EOF ends the server.
