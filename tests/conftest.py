@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-# ROOT, DNALM and LAMBDA are re-exported for the test files that import them from here.
-from helpers import BPE_CYCLES, DNALM, HUMAN, KMER_VOCABS, LAMBDA, PRETRAIN_STEPS, ROOT, WARM, dnalm  # noqa: F401
+from helpers import BPE_CYCLES, HUMAN, KMER_VOCABS, PRETRAIN_STEPS, WARM, dnalm
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -70,7 +70,6 @@ class WarmDnalm:
             return subprocess.CompletedProcess([str(DNALM), *argv], json.loads(reply)["returncode"],
                                                out.read_text(), err.read_text())
 
-
     def close(self) -> None:
         if self.server is not None:
             self.server.stdin.close()

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from helpers import mask_runs
 
-from dnalm.pretraining.data import CLS, IGNORE, MASK, PAD, SEP, MlmCollator, WindowDataset, collate, mask_tokens
+from dnalm.pretraining.data import (
+    CLS,
+    IGNORE,
+    MASK,
+    PAD,
+    SEP,
+    MlmCollator,
+    WindowDataset,
+    collate,
+    mask_tokens,
+)
 
 
 def test_windows_are_slices_of_the_tokenized_genome(tokenized, windows):

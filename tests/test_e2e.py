@@ -22,7 +22,7 @@ from pathlib import Path
 import nfcheck
 import numpy as np
 import pytest
-from conftest import DNALM, LAMBDA, ROOT, dnalm
+from helpers import DNALM, LAMBDA, ROOT, dnalm
 
 from dnalm.report.build import find
 from dnalm.vocab.vocabulary import Vocabulary, kmer_vocabulary_name

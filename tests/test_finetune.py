@@ -7,7 +7,17 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from helpers import ASSETS, HUMAN, SHARED, dnalm, dnalm_fails, read_csv, read_fasta_plain, read_splits, read_tsv
+from helpers import (
+    ASSETS,
+    HUMAN,
+    SHARED,
+    dnalm,
+    dnalm_fails,
+    read_csv,
+    read_fasta_plain,
+    read_splits,
+    read_tsv,
+)
 
 from dnalm.evaluation.finetune import LEARNING_RATES, learning_rate_for
 
@@ -119,7 +129,12 @@ def test_ctcf_motif_sites_are_enriched_in_ctcf_peaks(built):
 
 
 def _check_against_predictions(result, n_classes=2):
-    from sklearn.metrics import average_precision_score, f1_score, matthews_corrcoef, roc_auc_score
+    from sklearn.metrics import (
+        average_precision_score,
+        f1_score,
+        matthews_corrcoef,
+        roc_auc_score,
+    )
 
     metrics = json.loads((result / "metrics.json").read_text())
     table = read_tsv(result / "predictions.tsv")

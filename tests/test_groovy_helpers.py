@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nfcheck
 import pytest
-from conftest import ROOT, dnalm
+from helpers import ROOT, dnalm
 
 from dnalm.cli.options import identifier, model_name
 from dnalm.core.errors import InputError

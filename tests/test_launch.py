@@ -12,7 +12,13 @@ import pytest
 from helpers import DNALM, ROOT
 
 from dnalm.core.errors import InputError
-from dnalm.pretraining.launch import Allocation, expand_nodelist, forwarded_names, launch, render
+from dnalm.pretraining.launch import (
+    Allocation,
+    expand_nodelist,
+    forwarded_names,
+    launch,
+    render,
+)
 
 TRAIN = ["dnalm", "pretrain", "--out", "m"]
 

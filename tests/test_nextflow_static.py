@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nfcheck
 import pytest
-from conftest import ASSETS, ROOT, dnalm
+from helpers import ASSETS, ROOT, dnalm
 
 from dnalm.genome.annotations import FORMATS
 

@@ -11,7 +11,12 @@ from helpers import HUMAN, dnalm, dnalm_fails, read_fasta_plain, read_tsv
 
 from dnalm.core import mqc
 from dnalm.core.errors import InputError
-from dnalm.evaluation.selection import above_majority, rank_candidates, selection_note, tied_with
+from dnalm.evaluation.selection import (
+    above_majority,
+    rank_candidates,
+    selection_note,
+    tied_with,
+)
 
 GENOME = read_fasta_plain(HUMAN)
 CONTIG = "chr22_20M_21M"
@@ -50,7 +55,7 @@ def test_labels_are_the_bases_after_the_input(holdout_data):
         start = int(r["start"])
         assert len(r["input"]) == 50 and len(r["next"]) == 6
         assert seq[start:start + 50] == r["input"] and seq[start + 50:start + 56] == r["next"]
-    from dnalm.evaluation.labelled import load_task
+    from dnalm.evaluation.task_data import load_task
 
     for k in (2, 6):
         task = load_task(holdout_data, k)

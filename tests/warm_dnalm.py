@@ -32,7 +32,12 @@ def warm_up() -> None:
     import sklearn.metrics  # noqa: F401
     import torch  # noqa: F401
     import umap  # noqa: F401
-    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast, Trainer  # noqa: F401
+    from transformers import (  # noqa: F401
+        BertConfig,
+        BertForMaskedLM,
+        PreTrainedTokenizerFast,
+        Trainer,
+    )
 
 
 def child(request: dict) -> None:

@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.evaluation.finetune import finetune_seeds
-    from dnalm.evaluation.labelled import load_task
+    from dnalm.evaluation.task_data import load_task
 
     finetune_seeds(args.model, load_task(args.data), out, args.model_id or model_name(args.model), args.seeds,
                    patience=args.patience, **finetuning_settings(args))

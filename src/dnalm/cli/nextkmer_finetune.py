@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.evaluation.finetune import finetune
-    from dnalm.evaluation.labelled import load_task
+    from dnalm.evaluation.task_data import load_task
 
     finetune(args.model, load_task(args.data, args.k), out, args.model_id or model_name(args.model),
              seed=args.seed, patience=0, extra={"k": args.k}, **finetuning_settings(args))

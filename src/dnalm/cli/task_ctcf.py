@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
-    from dnalm.evaluation.tasks import ctcf
+    from dnalm.evaluation.genome_tasks import ctcf
 
     ctcf(genome_dir=args.genome, motif=args.motif, peaks=args.peaks, out=out, seed=args.seed,
          train_fraction=args.train_fraction, window=args.window, threshold=args.p_threshold)

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
-    from dnalm.evaluation.tasks import prom300
+    from dnalm.evaluation.genome_tasks import prom300
 
     prom300(genome_dir=args.genome, tss_file=args.tss, tss_format=args.tss_format, out=out,
             negatives=args.negatives, vocab_dir=args.vocab, seed=args.seed, train_fraction=args.train_fraction)

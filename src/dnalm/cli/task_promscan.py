@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
-    from dnalm.evaluation.tasks import promscan
+    from dnalm.evaluation.genome_tasks import promscan
 
     promscan(genome_dir=args.genome, tss_file=args.tss, tss_format=args.tss_format, out=out, seed=args.seed,
              train_fraction=args.train_fraction)

@@ -22,7 +22,7 @@ from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
-from dnalm.evaluation.labelled import Split, Task
+from dnalm.evaluation.task_data import Split, Task
 from dnalm.vocab.vocabulary import CONFIG, SPECIAL_TOKENS, Vocabulary
 
 

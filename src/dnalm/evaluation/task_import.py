@@ -26,8 +26,14 @@ from typing import Any, Iterator
 
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
-from dnalm.evaluation.labelled import check_nucleotides, parse_label
-from dnalm.evaluation.tasks import SPLITS, assign_splits, dedup_splits, split_task, write_task
+from dnalm.evaluation.genome_tasks import (
+    SPLITS,
+    assign_splits,
+    dedup_splits,
+    split_task,
+    write_task,
+)
+from dnalm.evaluation.task_data import check_nucleotides, parse_label
 
 TABLES = (".csv", ".tsv", ".parquet", ".csv.gz", ".tsv.gz")
 FASTA = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")

@@ -29,7 +29,7 @@ import numpy as np
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
-from dnalm.evaluation.labelled import Split, load_task
+from dnalm.evaluation.task_data import Split, load_task
 from dnalm.vocab.vocabulary import Vocabulary
 
 FEW_CLASSES = 32  # up to this many classes, trees are unbounded where memory allows
