@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module = command_module(name)
-        help = " ".join(module.__doc__.split()).replace("%", "%%")
-        p = sub.add_parser(name, help=help, description=help)
+        text = " ".join(module.__doc__.split()).replace("%", "%%")
+        p = sub.add_parser(name, help=text, description=text)
         p.set_defaults(module=module)
         if getattr(module, "OUT", True):
             named = hasattr(module, "default_out")
