@@ -21,7 +21,6 @@ class Interval:
     def __init__(self, kind: type, left: float | None, right: float | None, closed: str = "both",
                  name: str = "") -> None:
         self.kind, self.left, self.right, self.closed, self.name = kind, left, right, closed, name
-        self.__name__ = "integer" if kind is int else "number"  # argparse names the type in some messages
 
     def __call__(self, text: str) -> int | float:
         value = self._parse(text)
