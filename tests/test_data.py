@@ -12,10 +12,12 @@ from dnalm.pretraining.data import (
     MASK,
     PAD,
     SEP,
+    GroupedBatches,
     MlmCollator,
     WindowDataset,
     collate,
     mask_tokens,
+    padding_share,
 )
 
 
@@ -86,3 +88,45 @@ def test_span_masking_masks_contiguous_spans(name, strategy, span, tokenized, wi
                 assert end - start >= span
             lengths.append(end - start)
     assert min(lengths) >= 1 and np.median(lengths) >= span
+
+
+@pytest.mark.parametrize("name", ["bpe_600", "kmer6_overlap"])
+def test_grouped_batches_cover_every_window_once_with_little_padding(name, tokenized, windows):
+    lengths = WindowDataset(tokenized[name], windows[name] / "train.npy").rows[:, 2]
+    sampler = GroupedBatches(lengths, 8, seed=42)
+    epochs = []
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        batches = sampler.batches()
+        assert list(sampler) == np.concatenate(batches).tolist()
+        assert sorted(sampler) == list(range(len(lengths)))  # every window once per epoch
+        assert all(len(b) == 8 for b in batches[:-1]) and 0 < len(batches[-1]) <= 8  # a partial batch only last
+        epochs.append(list(sampler))
+    assert epochs[0] != epochs[1]
+    sampler.set_epoch(1)
+    assert list(GroupedBatches(lengths, 8, seed=42)) == epochs[0] and list(sampler) == epochs[1]  # (seed, epoch) alone
+    order = np.random.default_rng(42).permutation(len(lengths))
+    random = padding_share(lengths, [order[i:i + 8] for i in range(0, len(order), 8)])
+    assert padding_share(lengths, sampler.batches()) <= 0.05 < 0.2 < random
+
+
+def test_grouped_batches_mask_real_tokens_only_and_as_often_as_random_ones(tokenized, windows):
+    data = WindowDataset(tokenized["bpe_600"], windows["bpe_600"] / "train.npy")
+    lengths = data.rows[:, 2]
+    collator = MlmCollator(609, 0.15, seed=7)
+    order = np.random.default_rng(7).permutation(len(data))
+    shares = {}
+    for kind, batches in (("grouped", GroupedBatches(lengths, 8, seed=7).batches()),
+                          ("random", [order[i:i + 8] for i in range(0, len(order), 8)])):
+        masked = real = 0
+        for batch in batches:
+            items = [data[int(i)] for i in batch]
+            ids, attention = collate([w for _, w in items])
+            out = collator(items)
+            chosen = out["labels"].numpy() != IGNORE
+            assert not chosen[ids < 5].any()  # never [PAD], [CLS], [SEP] (or [UNK], [MASK])
+            assert np.array_equal(out["attention_mask"].numpy(), attention)
+            assert np.array_equal(out["labels"].numpy()[chosen], ids[chosen])
+            masked, real = masked + int(chosen.sum()), real + int((ids >= 5).sum())
+        shares[kind] = masked / real
+    assert abs(shares["grouped"] - 0.15) < 0.01 and abs(shares["random"] - 0.15) < 0.01

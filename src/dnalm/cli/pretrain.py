@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--masking", choices=["random", "span", "span8"], default="random",
                    help="random: BERT; span: k contiguous overlapping k-mers (DNABERT; 1 token for other "
                         "vocabularies); span8: spans of 8 tokens (GenomeNet-BERT)")
+    p.add_argument("--batching", choices=["grouped", "random"], default="grouped",
+                   help="grouped: batches of windows of similar length (little padding, masking as with random "
+                        "batches); random: the Trainer's random batches, padded to their longest window")
     p.add_argument("--save-steps", type=POSITIVE_INT, default=500,
                    help="a checkpoint every this many steps: a killed job loses at most these")
     p.add_argument("--keep-checkpoints", type=POSITIVE_INT, default=2,
@@ -75,4 +78,4 @@ def run(args: argparse.Namespace, out: Path | None) -> None:
              mlm_probability=args.mlm_probability, save_steps=args.save_steps,
              keep_checkpoints=args.keep_checkpoints, eval_batch_size=args.eval_batch_size, seed=args.seed,
              masking=args.masking, log_windows=args.log_window_ids, deepspeed=args.deepspeed,
-             eval_windows=args.eval_windows)
+             eval_windows=args.eval_windows, batching=args.batching)

@@ -26,7 +26,7 @@ from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.core.plotting import figure
-from dnalm.pretraining.data import IGNORE, MlmCollator, WindowDataset
+from dnalm.pretraining.data import IGNORE, GroupedBatches, MlmCollator, WindowDataset, padding_share
 from dnalm.pretraining.windows import Windows
 from dnalm.vocab.tokenized import TOKENS
 from dnalm.vocab.vocabulary import TOKENIZER_FILES
@@ -64,13 +64,13 @@ def bert_config(preset: str, config_json: Path | None, vocab_size: int):
 def training_inputs(tokenized_dir: Path, windows_dir: Path, vocab, model_fields: dict, masking: str,
                     mlm_probability: float, span: int, learning_rate: float, warmup_steps: int,
                     weight_decay: float, batch_size: int, world_size: int, deepspeed: Path | None,
-                    seed: int) -> dict:
+                    seed: int, batching: str) -> dict:
     """What determines the trained model, for its checkpoints' fingerprint: contents of the vocabulary, the
     token array and the training windows; the model's fields; masking; optimiser and schedule (the per-device
     batch size times the number of ranks is the global batch; a DeepSpeed config changes the arithmetic and
-    the checkpoint format); the seed. Not in it: `--max-steps` (a longer run continues the checkpoints),
-    `--save-steps`, `--keep-checkpoints`, evaluation settings, the held-out windows (evaluation is redone every
-    run), the device and precision, library versions."""
+    the checkpoint format); how batches are formed; the seed. Not in it: `--max-steps` (a longer run continues
+    the checkpoints), `--save-steps`, `--keep-checkpoints`, evaluation settings, the held-out windows
+    (evaluation is redone every run), the device and precision, library versions."""
     return {
         "vocabulary": fingerprint.tree_digest(vocab.path),
         "tokens": fingerprint.file_digest(Path(tokenized_dir) / TOKENS),
@@ -81,6 +81,7 @@ def training_inputs(tokenized_dir: Path, windows_dir: Path, vocab, model_fields:
                       "lr_scheduler": "linear", "weight_decay": weight_decay, "max_grad_norm": 1.0,
                       "batch_size_per_device": batch_size, "world_size": world_size,
                       "deepspeed": fingerprint.json_digest(deepspeed) if deepspeed else None},
+        "batching": batching,
         "seed": seed,
     }
 
@@ -176,7 +177,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
              preset: str, config_json: Path | None, max_steps: int, batch_size: int, learning_rate: float,
              warmup_steps: int, weight_decay: float, mlm_probability: float, save_steps: int, keep_checkpoints: int,
              eval_batch_size: int, seed: int, masking: str, log_windows: bool, deepspeed: Path | None,
-             eval_windows: int) -> dict | None:
+             eval_windows: int, batching: str) -> dict | None:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
     Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;
@@ -199,7 +200,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     root = Path(checkpoint_dir)
     inputs = training_inputs(tokenized_dir, windows_dir, vocab, fields, masking, mlm_probability, span,
                              learning_rate, warmup_steps, weight_decay, batch_size,
-                             int(os.environ.get("WORLD_SIZE", "1")), deepspeed, seed)
+                             int(os.environ.get("WORLD_SIZE", "1")), deepspeed, seed, batching)
     sources = {"tokenized": str(Path(tokenized_dir).resolve()), "windows": str(Path(windows_dir).resolve()),
                "preset": preset, "config": str(config_json) if config_json else None,
                "deepspeed": str(deepspeed) if deepspeed else None}
@@ -219,7 +220,10 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     before = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, desc="evaluating before training") \
         if evaluate else None
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
-    model, history, trainer = _train_or_resume(model, args, train, train_collator, checkpoint_dir, max_steps, where)
+    sampler = GroupedBatches(train.rows[:, 2], batch_size, seed) if batching == "grouped" else None
+    _log_padding(train.rows[:, 2], batch_size, seed, sampler, model_id)
+    model, history, trainer = _train_or_resume(model, args, train, train_collator, sampler, checkpoint_dir,
+                                               max_steps, where)
     if trainer is not None and log_windows:
         _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
     _leave_process_group()
@@ -231,6 +235,19 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     _write_model(model, vocab.path, out / "model")
     return _write_metrics(out, model_id, before, after, per_token, history, model.config.to_dict(), top_k,
                           masking, len(test))
+
+
+def _log_padding(lengths: np.ndarray, batch_size: int, seed: int, sampler: GroupedBatches | None,
+                 model_id: str) -> None:
+    """How much of a batch is padding, with these batches and with random ones (of the first epoch)."""
+    order = np.random.default_rng(seed).permutation(len(lengths))
+    random = padding_share(lengths, [order[i:i + batch_size] for i in range(0, len(order), batch_size)])
+    if sampler is None:
+        log.info("%s: random batches of %d windows: %.1f%% of positions are padding", model_id, batch_size,
+                 100 * random)
+    else:
+        log.info("%s: batches of %d windows of similar length: %.1f%% of positions are padding (random batches: "
+                 "%.1f%%)", model_id, batch_size, 100 * padding_share(lengths, sampler.batches()), 100 * random)
 
 
 def _masking_span(vocab, masking: str, model_id: str) -> int:
@@ -274,10 +291,12 @@ def _training_arguments(checkpoint_dir: Path, *, max_steps: int, batch_size: int
         disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
 
 
-def _train_or_resume(model, args, train: WindowDataset, collator, checkpoint_dir: Path, max_steps: int, where: str):
+def _train_or_resume(model, args, train: WindowDataset, collator, sampler: GroupedBatches | None,
+                     checkpoint_dir: Path, max_steps: int, where: str):
     """(model, log history, trainer): trained from the newest complete checkpoint, or afresh; a checkpoint
     that already reached `max_steps` is loaded instead (trainer None). The last steps since a save are
-    saved as a complete checkpoint too, so a rerun with the same settings trains nothing again."""
+    saved as a complete checkpoint too, so a rerun with the same settings trains nothing again. `sampler`
+    orders the training windows (None: the Trainer's seeded random order)."""
     from transformers import BertForMaskedLM, Trainer, TrainerCallback
 
     resume = complete_checkpoints(checkpoint_dir)
@@ -298,8 +317,12 @@ def _train_or_resume(model, args, train: WindowDataset, collator, checkpoint_dir
             if state.is_world_process_zero:
                 (checkpoint_dir / f"checkpoint-{state.global_step}" / COMPLETE).touch()
 
-    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=collator,
-                      callbacks=[MarkComplete()])
+    class WindowTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            return sampler if sampler is not None else super()._get_train_sampler(train_dataset)
+
+    trainer = WindowTrainer(model=model, args=args, train_dataset=train, data_collator=collator,
+                            callbacks=[MarkComplete()])
     trainer.train(resume_from_checkpoint=str(resume[-1]) if resume else None)
     final = checkpoint_dir / f"checkpoint-{trainer.state.global_step}"
     if trainer.is_world_process_zero() and not (final / COMPLETE).is_file():
