@@ -125,8 +125,100 @@ def tokenize_step(genome: str, vocab: str, out: str) -> dict:
     return {"step_s": seconds, "bp": summary["bp"], "tokens": summary["tokens"]}
 
 
+def _held_out_loss(model, tokenized: str, windows: str, seed: int) -> float:
+    """Masked-LM loss on every held-out window with dnalm's fixed, seeded masks: one yardstick for both."""
+    from dnalm.pretraining.data import MlmCollator, WindowDataset
+    from dnalm.pretraining.pretrain import evaluate_mlm, evaluation_sample
+
+    test = WindowDataset(Path(tokenized), Path(windows) / "test.npy")
+    collator = MlmCollator(len(test.genome.vocab), 0.15, seed)
+    return evaluate_mlm(model, test, collator, 64, 1, evaluation_sample(len(test), 0, seed))["loss"]
+
+
+def pretrain_dnalm(tokenized: str, windows: str, steps: str, batch: str, seed: str, workdir: str,
+                   batching: str = "grouped") -> dict:
+    """dnalm's `pretrain` (tiny preset); tokens counted by its collator's batches."""
+    import transformers
+    from transformers import BertForMaskedLM
+
+    from dnalm.pretraining.data import MlmCollator
+    from dnalm.pretraining.pretrain import pretrain
+
+    steps_, batch_, seed_ = int(steps), int(batch), int(seed)
+    out = Path(workdir) / "out"
+    out.mkdir(parents=True)
+    metrics, counts = {}, {"tokens": 0, "positions": 0}
+    train, collate = transformers.Trainer.train, MlmCollator.__call__
+
+    def recorded(self, *args, **kwargs):  # the Trainer's own train_runtime, as for the baseline
+        metrics["training"] = True
+        result = train(self, *args, **kwargs)
+        metrics.update(result.metrics, training=False)
+        return result
+
+    def counted(self, items):  # the batches trained on (not the evaluation's)
+        batch = collate(self, items)
+        if metrics.get("training"):
+            counts["tokens"] += int(batch["attention_mask"].sum())
+            counts["positions"] += batch["attention_mask"].numel()
+        return batch
+
+    transformers.Trainer.train = recorded
+
+    MlmCollator.__call__ = counted
+    pretrain(Path(tokenized), Path(windows), out, Path(workdir) / "ck", "bench", preset="tiny", config_json=None,
+             max_steps=steps_, batch_size=batch_, learning_rate=4e-4, warmup_steps=min(100, steps_ // 10),
+             weight_decay=0.01, mlm_probability=0.15, save_steps=steps_, keep_checkpoints=1, eval_batch_size=64,
+             seed=seed_, masking="random", log_windows=False, deepspeed=None, eval_windows=1, batching=batching)
+    model = BertForMaskedLM.from_pretrained(out / "model")
+    return {"train_s": metrics["train_runtime"], **counts,
+            "held_out_loss": _held_out_loss(model, tokenized, windows, seed_)}
+
+
+def pretrain_hf(tokenized: str, windows: str, steps: str, batch: str, seed: str, workdir: str) -> dict:
+    """The plain HF recipe: BertForMaskedLM + DataCollatorForLanguageModeling + Trainer, random batches padded
+    to their longest window, on the same windows, model and batch size."""
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        DataCollatorForLanguageModeling,
+        PreTrainedTokenizerFast,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from dnalm.pretraining.data import CLS, SEP, WindowDataset
+    from dnalm.pretraining.pretrain import config_fields
+
+    steps_, batch_, seed_ = int(steps), int(batch), int(seed)
+    train = WindowDataset(Path(tokenized), Path(windows) / "train.npy")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(Path(tokenized) / "vocab" / "tokenizer.json"),
+                                        pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]", sep_token="[SEP]",
+                                        unk_token="[UNK]")
+    features = [{"input_ids": [CLS] + train[i][1].tolist() + [SEP]} for i in range(len(train))]
+    mlm = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    counts = {"tokens": 0, "positions": 0}
+
+    def collator(items):
+        out = mlm(items)
+        counts["tokens"] += int(out["attention_mask"].sum())
+        counts["positions"] += out["attention_mask"].numel()
+        return out
+
+    args = TrainingArguments(output_dir=str(Path(workdir) / "hf"), max_steps=steps_,
+                             per_device_train_batch_size=batch_,
+                             learning_rate=4e-4, warmup_steps=min(100, steps_ // 10), lr_scheduler_type="linear",
+                             weight_decay=0.01, max_grad_norm=1.0, seed=seed_, data_seed=seed_, report_to=[],
+                             save_strategy="no", logging_steps=max(1, steps_ // 20), use_cpu=True,
+                             dataloader_num_workers=0, disable_tqdm=True)
+    model = BertForMaskedLM(BertConfig(**config_fields("tiny", None, len(train.genome.vocab))))
+    trainer = Trainer(model=model, args=args, train_dataset=features, data_collator=collator)
+    runtime = trainer.train().metrics["train_runtime"]
+    return {"train_s": runtime, **counts, "held_out_loss": _held_out_loss(trainer.model, tokenized, windows, seed_)}
+
+
 TASKS = {f.__name__: f for f in [bpe_dnalm, bpe_hf, bpe_sentencepiece, encode_dnalm, encode_hf_runs,
-                                 encode_hf_lines, compare_encodings, tokenize_step]}
+                                 encode_hf_lines, compare_encodings, tokenize_step, pretrain_dnalm, pretrain_hf]}
 
 if __name__ == "__main__":
     result_path, task, *args = sys.argv[1:]
