@@ -81,3 +81,14 @@ def test_the_parser_imports_no_heavy_library():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def long_functions(source: str, limit: int = 60) -> list[str]:
+    """Functions longer than `limit` lines (a reader should see a function whole)."""
+    return [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)" for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= limit]
+
+
+def test_no_function_is_longer_than_60_lines():
+    assert {str(p.relative_to(SRC)): found for p in SRC.rglob("*.py") if (found := long_functions(p.read_text()))} == {}
+    assert long_functions("def f():\n" + "    x = 1\n" * 60) == ["f (61 lines)"]

@@ -44,6 +44,7 @@ class GroupedBatches:
     Seeded by (seed, epoch) alone, so a resumed run sees the batches an uninterrupted one saw. Masking is as
     with random batches: each batch's masks are drawn from its windows' indices (MlmCollator), the same share
     of real tokens whatever the batch.
+
     Yields indices, batch after batch: the DataLoader cuts them into `batch_size` again, and under several
     ranks whole batches go to one rank (accelerate's BatchSamplerShard), so a rank's batches stay grouped.
     """

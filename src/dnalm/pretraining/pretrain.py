@@ -118,14 +118,18 @@ def per_token_metrics(probs: np.ndarray, labels: np.ndarray, tokens: tuple[str, 
     return rows
 
 
-def evaluation_sample(n_windows: int, cap: int, seed: int) -> np.ndarray:
-    """The held-out windows evaluated: all of them, or a seeded sample of `cap` (0: no cap) in genome order.
+def evaluation_sample(n_windows: int, cap: int, seed: int, model_id: str | None = None) -> np.ndarray:
+    """The held-out windows evaluated: all of them, or a seeded sample of `cap` (0: no cap) in genome order
+    (logged for `model_id`).
 
     Evaluation costs one forward pass per window, twice (before and after training); at hg38 the test set
     has 0.4-1.5 million windows, which would take longer than a short training run. A window keeps its
     index, and so its seeded mask, so a sample scores exactly as those windows do in a full evaluation."""
     if cap == 0 or cap >= n_windows:
         return np.arange(n_windows)
+    if model_id:
+        log.info("%s: evaluating a seeded sample of %d of the %d held-out windows (--eval-windows)", model_id, cap,
+                 n_windows)
     return np.sort(np.random.default_rng(seed).choice(n_windows, size=cap, replace=False))
 
 
@@ -213,15 +217,11 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
                                deepspeed=deepspeed)
     model = BertForMaskedLM(BertConfig(**fields))
     evaluate = out is not None and len(test) > 0
-    sample = evaluation_sample(len(test), eval_windows, seed)
-    if evaluate and len(sample) < len(test):
-        log.info("%s: evaluating a seeded sample of %d of the %d held-out windows (--eval-windows)", model_id,
-                 len(sample), len(test))
+    sample = evaluation_sample(len(test), eval_windows, seed, model_id if evaluate else None)
     before = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, desc="evaluating before training") \
         if evaluate else None
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
-    sampler = GroupedBatches(train.rows[:, 2], batch_size, seed) if batching == "grouped" else None
-    _log_padding(train.rows[:, 2], batch_size, seed, sampler, model_id)
+    sampler = _sampler(train.rows[:, 2], batch_size, seed, batching, model_id)
     model, history, trainer = _train_or_resume(model, args, train, train_collator, sampler, checkpoint_dir,
                                                max_steps, where)
     if trainer is not None and log_windows:
@@ -237,17 +237,19 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
                           masking, len(test))
 
 
-def _log_padding(lengths: np.ndarray, batch_size: int, seed: int, sampler: GroupedBatches | None,
-                 model_id: str) -> None:
-    """How much of a batch is padding, with these batches and with random ones (of the first epoch)."""
+def _sampler(lengths: np.ndarray, batch_size: int, seed: int, batching: str, model_id: str) -> GroupedBatches | None:
+    """The order of the training windows (None: the Trainer's random batches), logged with how much of a batch
+    is padding, with these batches and with random ones (of the first epoch)."""
     order = np.random.default_rng(seed).permutation(len(lengths))
     random = padding_share(lengths, [order[i:i + batch_size] for i in range(0, len(order), batch_size)])
-    if sampler is None:
+    if batching == "random":
         log.info("%s: random batches of %d windows: %.1f%% of positions are padding", model_id, batch_size,
                  100 * random)
-    else:
-        log.info("%s: batches of %d windows of similar length: %.1f%% of positions are padding (random batches: "
-                 "%.1f%%)", model_id, batch_size, 100 * padding_share(lengths, sampler.batches()), 100 * random)
+        return None
+    sampler = GroupedBatches(lengths, batch_size, seed)
+    log.info("%s: batches of %d windows of similar length: %.1f%% of positions are padding (random batches: "
+             "%.1f%%)", model_id, batch_size, 100 * padding_share(lengths, sampler.batches()), 100 * random)
+    return sampler
 
 
 def _masking_span(vocab, masking: str, model_id: str) -> int:
