@@ -30,16 +30,12 @@ def merge(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.stack([starts[first], reach[last]], axis=1)
 
 
-def merge_per_contig(rows: list[tuple[str, int, int]]) -> dict[str, np.ndarray]:
-    per: dict[str, list[tuple[int, int]]] = {}
-    for contig, start, end in rows:
-        per.setdefault(contig, []).append((start, end))
-    return {contig: merge(*np.array(pairs, dtype=np.int64).T) for contig, pairs in per.items()}
-
-
 def read_merged(path: Path, flag: str) -> dict[str, np.ndarray]:
     """A BED file's intervals, merged per contig."""
-    return merge_per_contig(read_bed(path, flag))
+    per: dict[str, list[tuple[int, int]]] = {}
+    for contig, start, end in read_bed(path, flag):
+        per.setdefault(contig, []).append((start, end))
+    return {contig: merge(*np.array(pairs, dtype=np.int64).T) for contig, pairs in per.items()}
 
 
 def contains(merged: np.ndarray, positions: np.ndarray) -> np.ndarray:

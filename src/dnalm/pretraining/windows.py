@@ -26,8 +26,6 @@ class Windows:
     """A make-windows directory, the one place that knows its layout: per split (train, test) a `.npy` of
     rows (run, first token, length) into the tokenized genome; windows.bed and windows.json beside them."""
 
-    SPLITS = ("train", "test")
-
     def __init__(self, root: Path):
         self.root = Path(root)
 
