@@ -44,10 +44,11 @@ class Interval:
 
     def __str__(self) -> str:
         if self.right is None:
-            zero_ok = self.closed in ("both", "left") and self.left == 0
-            if self.kind is int:
-                return "zero or a positive integer" if zero_ok else "a positive integer"
-            return "0 or more" if zero_ok else "positive"
+            at_least = self.closed in ("both", "left")
+            words = {(int, 1, True): "a positive integer", (int, 0, True): "zero or a positive integer",
+                     (float, 0, True): "0 or more", (float, 0, False): "positive"}
+            return words.get((self.kind, self.left, at_least),
+                             f"{'at least' if at_least else 'more than'} {self.left:g}")
         if self.kind is int:
             return f"between {self.left} and {self.right}"
         left = "[" if self.closed in ("both", "left") else "("
