@@ -311,6 +311,8 @@ def test_two_local_ranks_train_together(tmp_path, tokenized, windows):
     assert proc.stdout.startswith("torchrun --standalone --nproc-per-node=2")
     ranks = [json.loads((tmp_path / "ck" / "ranks" / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2] and ranks[0]["global_step"] == ranks[1]["global_step"] == steps
+    assert sorted(r["local_rank"] for r in ranks) == [0, 1] and {r["device"] for r in ranks} == {"cpu"}
+    assert "rank 0 of 2 on cpu" in proc.stderr and "rank 1 of 2 on cpu" in proc.stderr  # every rank says where
     a, b = set(ranks[0]["windows"]), set(ranks[1]["windows"])
     assert a | b == set(range(n_train))
     assert len(a & b) <= (-n_train) % 10  # the last global batch of 2 x 5 is completed from the start

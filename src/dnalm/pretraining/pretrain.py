@@ -222,6 +222,8 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
         if evaluate else None
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
     sampler = _sampler(train.rows[:, 2], batch_size, seed, batching, model_id)
+    log.info("%s: rank %s of %s on %s", model_id, os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1"),
+             rank_device())
     model, history, trainer = _train_or_resume(model, args, train, train_collator, sampler, checkpoint_dir,
                                                max_steps, where)
     if trainer is not None and log_windows:
@@ -368,13 +370,24 @@ class _LoggingCollator:
         return self.collator(items)
 
 
+def rank_device() -> str:
+    """Where this rank trains: its GPU (torchrun's LOCAL_RANK picks it, the Trainer's convention), or the CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return f"cuda:{local} ({torch.cuda.get_device_name(local)})"
+
+
 def _log_rank(root: Path, checkpoint_dir: Path, indices: list[int], model, history: list[dict], step: int) -> None:
     """`root/ranks/rank<r>.json`: the latest run's record of one rank, with the checkpoint directory it used."""
     rank = int(os.environ.get("RANK", "0"))
     weights = float(sum(p.detach().double().abs().sum() for p in model.parameters()))
     (root / "ranks").mkdir(exist_ok=True)
     write_json(root / "ranks" / f"rank{rank}.json",
-               {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "windows": indices,
+               {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "device": rank_device(),
+                "local_rank": int(os.environ.get("LOCAL_RANK", "0")), "windows": indices,
                 "weights_abs_sum": weights, "global_step": step, "checkpoint_dir": str(checkpoint_dir),
                 "losses": [h["loss"] for h in history if "loss" in h]})
 
