@@ -135,14 +135,25 @@ def _held_out_loss(model, tokenized: str, windows: str, seed: int) -> float:
     return evaluate_mlm(model, test, collator, 64, 1, evaluation_sample(len(test), 0, seed))["loss"]
 
 
-def pretrain_dnalm(tokenized: str, windows: str, steps: str, batch: str, seed: str, workdir: str,
-                   batching: str = "grouped") -> dict:
-    """dnalm's `pretrain` (tiny preset); tokens counted by its collator's batches."""
+def pretrain_dnalm(tokenized: str, windows: str, steps: str, batch: str, seed: str, workdir: str, preset: str,
+                   device: str, batching: str = "grouped", *kernel_flags: str) -> dict:
+    """dnalm's `pretrain`, with `dnalm pretrain`'s kernel flags and defaults; tokens counted by its collator's
+    batches."""
+    import argparse
+
     import transformers
     from transformers import BertForMaskedLM
 
+    from dnalm.cli.pretrain import add_kernels
+    from dnalm.core.devices import select_device
     from dnalm.pretraining.data import MlmCollator
+    from dnalm.pretraining.kernels import Kernels
     from dnalm.pretraining.pretrain import pretrain
+
+    parser = argparse.ArgumentParser()
+    add_kernels(parser)
+    kernels = Kernels(**vars(parser.parse_args(kernel_flags)))
+    select_device(device)
 
     steps_, batch_, seed_ = int(steps), int(batch), int(seed)
     out = Path(workdir) / "out"
@@ -166,18 +177,21 @@ def pretrain_dnalm(tokenized: str, windows: str, steps: str, batch: str, seed: s
     transformers.Trainer.train = recorded
 
     MlmCollator.__call__ = counted
-    pretrain(Path(tokenized), Path(windows), out, Path(workdir) / "ck", "bench", preset="tiny", config_json=None,
+    pretrain(Path(tokenized), Path(windows), out, Path(workdir) / "ck", "bench", preset=preset, config_json=None,
              max_steps=steps_, batch_size=batch_, learning_rate=4e-4, warmup_steps=min(100, steps_ // 10),
              weight_decay=0.01, mlm_probability=0.15, save_steps=steps_, keep_checkpoints=1, eval_batch_size=64,
-             seed=seed_, masking="random", log_windows=False, deepspeed=None, eval_windows=1, batching=batching)
+             seed=seed_, masking="random", log_windows=False, deepspeed=None, eval_windows=1, batching=batching,
+             kernels=kernels)
     model = BertForMaskedLM.from_pretrained(out / "model")
-    return {"train_s": metrics["train_runtime"], **counts,
+    return {"train_s": metrics["train_runtime"], **counts, "parameters": model.num_parameters(),
             "held_out_loss": _held_out_loss(model, tokenized, windows, seed_)}
 
 
-def pretrain_hf(tokenized: str, windows: str, steps: str, batch: str, seed: str, workdir: str) -> dict:
+def pretrain_hf(tokenized: str, windows: str, steps: str, batch: str, seed: str, workdir: str, preset: str,
+                device: str) -> dict:
     """The plain HF recipe: BertForMaskedLM + DataCollatorForLanguageModeling + Trainer, random batches padded
-    to their longest window, on the same windows, model and batch size."""
+    to their longest window, on the same windows, model and batch size; bf16 on a GPU that has it."""
+    import torch
     from transformers import (
         BertConfig,
         BertForMaskedLM,
@@ -209,12 +223,14 @@ def pretrain_hf(tokenized: str, windows: str, steps: str, batch: str, seed: str,
                              per_device_train_batch_size=batch_,
                              learning_rate=4e-4, warmup_steps=min(100, steps_ // 10), lr_scheduler_type="linear",
                              weight_decay=0.01, max_grad_norm=1.0, seed=seed_, data_seed=seed_, report_to=[],
-                             save_strategy="no", logging_steps=max(1, steps_ // 20), use_cpu=True,
-                             dataloader_num_workers=0, disable_tqdm=True)
-    model = BertForMaskedLM(BertConfig(**config_fields("tiny", None, len(train.genome.vocab))))
+                             save_strategy="no", logging_steps=max(1, steps_ // 20), use_cpu=device == "cpu",
+                             bf16=device == "cuda" and torch.cuda.is_bf16_supported(), dataloader_num_workers=0,
+                             disable_tqdm=True)
+    model = BertForMaskedLM(BertConfig(**config_fields(preset, None, len(train.genome.vocab))))
     trainer = Trainer(model=model, args=args, train_dataset=features, data_collator=collator)
     runtime = trainer.train().metrics["train_runtime"]
-    return {"train_s": runtime, **counts, "held_out_loss": _held_out_loss(trainer.model, tokenized, windows, seed_)}
+    return {"train_s": runtime, **counts, "parameters": model.num_parameters(),
+            "held_out_loss": _held_out_loss(trainer.model, tokenized, windows, seed_)}
 
 
 TASKS = {f.__name__: f for f in [bpe_dnalm, bpe_hf, bpe_sentencepiece, encode_dnalm, encode_hf_runs,

@@ -174,6 +174,31 @@ def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenize
 
 
 @pytest.mark.slow
+def test_kernels_run_as_asked_and_resume_the_same_checkpoints(pretrained, tokenized, windows, tmp_path):
+    """--attention, --precision and --fused-adamw change how a step runs, not what the model is: a run with
+    other kernels continues the default run's checkpoints, the Trainer reports the kernels asked for, and the
+    held-out loss stays where the defaults' is."""
+    longer = [a if a != "30" else "40" for a in STEPS]
+    runs = {}
+    for name, flags in {"defaults": [], "other": ["--attention", "eager", "--precision", "bf16",
+                                                  "--no-fused-adamw"]}.items():
+        ck = tmp_path / name / "ck"
+        shutil.copytree(pretrained / "checkpoints", ck)
+        (kept,) = fingerprint_dirs(ck)
+        proc = dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                     "--checkpoint-dir", ck, *longer, *flags, "--log-window-ids", "--out", tmp_path / name / "m")
+        assert "resuming from checkpoint-30 (step 30) to step 40" in proc.stderr and fingerprint_dirs(ck) == [kept]
+        rank = json.loads((ck / "ranks" / "rank0.json").read_text())
+        runs[name] = (proc.stderr, rank["kernels"], json.loads((tmp_path / name / "m" / "metrics.json").read_text()))
+    assert "attention sdpa, fp32, fused AdamW, eager mode; no DeepSpeed" in runs["defaults"][0]  # auto: tiny
+    assert runs["defaults"][1] == {"attention": "sdpa", "mixed_precision": "no", "fused_adamw": True}
+    assert "attention eager, bf16, unfused AdamW, eager mode" in runs["other"][0]
+    assert runs["other"][1] == {"attention": "eager", "mixed_precision": "bf16", "fused_adamw": False}
+    losses = [metrics["held_out_after"]["loss"] for _, _, metrics in runs.values()]
+    assert abs(losses[0] - losses[1]) < 0.002, losses  # 1e-5 apart when measured; seeds differ by 0.009
+
+
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, tmp_path):
     """SIGKILL after the first checkpoint; the rerun resumes and ends where an uninterrupted run ends."""
     from safetensors.numpy import load_file
@@ -284,6 +309,16 @@ def test_per_token_metrics_agree_with_an_independent_computation(pretrained):
     assert abs(accuracy - metrics["accuracy"]) < 1e-6  # every masked position is kept for the test window
     aucs = [float(r[4]) for r in rows if r[4] != "nan"]
     assert abs(np.mean(aucs) - metrics["mean_token_auc"]) < 1e-6 and 0.5 < metrics["mean_token_auc"] <= 1
+
+
+def test_deepspeed_auto_is_zero2_for_base_on_several_ranks_only():
+    """The measured rule (benchmarks/results/pretrain_zero.md); explicit choices pass through."""
+    from dnalm.cli.pretrain import ZERO2, deepspeed_for
+
+    assert deepspeed_for("auto", "base", 2) == ZERO2 and deepspeed_for("auto", "base", 16) == ZERO2
+    assert deepspeed_for("auto", "base", 1) is None  # one rank has nothing to partition
+    assert deepspeed_for("auto", "tiny", 2) is None and deepspeed_for("auto", "small", 8) is None
+    assert deepspeed_for(ZERO2, "tiny", 1) == ZERO2 and deepspeed_for(None, "base", 8) is None
 
 
 def test_one_vs_rest_auc_matches_pairwise_counting():

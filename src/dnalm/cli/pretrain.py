@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from dnalm.cli.options import FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, PROBABILITY, add_device, add_seed
@@ -11,17 +12,46 @@ from dnalm.cli.options import FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 RANK_ZERO_WRITES = True
 #: `--deepspeed zero2`: the config dnalm ships (found inside the containers too).
 ZERO2 = Path(__file__).parent.parent / "pretraining" / "deepspeed_zero2.json"
+#: The presets `--deepspeed auto` trains under ZeRO-2 when there are several ranks: on 2 CPU ranks ZeRO-2 cut
+#: base's peak memory per rank by 10 % at the same speed, and added memory to tiny and small, for no speed
+#: (benchmarks/results/pretrain_zero.md). A single rank has nothing to partition.
+ZERO2_PRESETS = ("base",)
 
 
-def _deepspeed_config(text: str) -> Path | None:
-    """'' (none), 'zero2' (ZERO2) or a JSON file."""
+def _deepspeed_config(text: str) -> Path | str | None:
+    """'' (none), 'auto' (kept, resolved by `deepspeed_for`), 'zero2' (ZERO2) or a JSON file."""
     if not text:
         return None
+    if text == "auto":
+        return text
     if text == "zero2":
         return ZERO2
     if not Path(text).is_file():
         raise argparse.ArgumentTypeError(f"not 'zero2' and no such file: {text!r}")
     return Path(text)
+
+
+def deepspeed_for(choice: Path | str | None, preset: str, world_size: int) -> Path | None:
+    """The DeepSpeed config a run trains under: `auto` resolved by preset and number of ranks."""
+    if choice != "auto":
+        return choice
+    return ZERO2 if preset in ZERO2_PRESETS and world_size > 1 else None
+
+
+def add_kernels(p: argparse.ArgumentParser) -> None:
+    """How each step runs on the hardware (`dnalm.pretraining.kernels`); defaults measured in
+    docs/performance.md."""
+    from dnalm.pretraining.kernels import ATTENTION, PRECISIONS
+
+    p.add_argument("--attention", choices=ATTENTION, default="sdpa",
+                   help="sdpa: PyTorch's fused attention (flash kernels where the GPU and dtype allow); eager: "
+                        "BERT's own matmul and softmax")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: bf16 on a GPU that has it, fp32 otherwise")
+    p.add_argument("--fused-adamw", action=argparse.BooleanOptionalAction, default=True,
+                   help="AdamW's single-kernel update")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+                   help="torch.compile the model (compiles again for new batch shapes)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,15 +90,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "training of 1,000 steps of 32 windows")
     p.add_argument("--eval-batch-size", type=POSITIVE_INT, default=64,
                    help="held-out windows per forward pass when evaluating")
-    p.add_argument("--deepspeed", type=_deepspeed_config, default=None, metavar="zero2|JSON",
-                   help="DeepSpeed: 'zero2' (ZeRO stage 2, dnalm's config) or a config file; empty: plain PyTorch")
+    p.add_argument("--deepspeed", type=_deepspeed_config, default="auto", metavar="auto|zero2|JSON",
+                   help="DeepSpeed: 'zero2' (ZeRO stage 2, dnalm's config), a config file, or empty for plain "
+                        f"PyTorch; auto: zero2 for the {', '.join(ZERO2_PRESETS)} preset on several ranks, where "
+                        "it was measured to pay, plain PyTorch otherwise")
     add_device(p)
+    add_kernels(p)
     p.add_argument("--log-window-ids", action="store_true",
                    help="record each rank's window indices and final weights under --checkpoint-dir/ranks")
     add_seed(p)
 
 
 def run(args: argparse.Namespace, out: Path | None) -> None:
+    from dnalm.pretraining.kernels import Kernels
     from dnalm.pretraining.pretrain import pretrain
 
     pretrain(tokenized_dir=args.tokenized, windows_dir=args.windows, out=out, checkpoint_dir=args.checkpoint_dir,
@@ -77,5 +111,8 @@ def run(args: argparse.Namespace, out: Path | None) -> None:
              warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
              mlm_probability=args.mlm_probability, save_steps=args.save_steps,
              keep_checkpoints=args.keep_checkpoints, eval_batch_size=args.eval_batch_size, seed=args.seed,
-             masking=args.masking, log_windows=args.log_window_ids, deepspeed=args.deepspeed,
-             eval_windows=args.eval_windows, batching=args.batching)
+             masking=args.masking, log_windows=args.log_window_ids,
+             deepspeed=deepspeed_for(args.deepspeed, args.preset, int(os.environ.get("WORLD_SIZE", "1"))),
+             eval_windows=args.eval_windows, batching=args.batching,
+             kernels=Kernels(attention=args.attention, precision=args.precision, fused_adamw=args.fused_adamw,
+                             compile=args.compile))

@@ -27,6 +27,7 @@ from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.core.plotting import figure
 from dnalm.pretraining.data import IGNORE, GroupedBatches, MlmCollator, WindowDataset, padding_share
+from dnalm.pretraining.kernels import Kernels
 from dnalm.pretraining.windows import Windows
 from dnalm.vocab.tokenized import TOKENS
 from dnalm.vocab.vocabulary import TOKENIZER_FILES
@@ -181,12 +182,13 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
              preset: str, config_json: Path | None, max_steps: int, batch_size: int, learning_rate: float,
              warmup_steps: int, weight_decay: float, mlm_probability: float, save_steps: int, keep_checkpoints: int,
              eval_batch_size: int, seed: int, masking: str, log_windows: bool, deepspeed: Path | None,
-             eval_windows: int, batching: str) -> dict | None:
+             eval_windows: int, batching: str, kernels: Kernels) -> dict | None:
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
     Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;
     only rank 0 (`out` given) evaluates and writes. `log_windows` records each rank's window indices, final
-    weights and checkpoint directory in `checkpoint_dir/ranks/` to check distributed runs.
+    weights and checkpoint directory in `checkpoint_dir/ranks/` to check distributed runs. `kernels`: how each step
+    runs on the hardware (not in the fingerprint).
     """
     from transformers import BertConfig, BertForMaskedLM, set_seed
 
@@ -214,20 +216,19 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     args = _training_arguments(checkpoint_dir, max_steps=max_steps, batch_size=batch_size,
                                learning_rate=learning_rate, warmup_steps=warmup_steps, weight_decay=weight_decay,
                                save_steps=save_steps, keep_checkpoints=keep_checkpoints, seed=seed,
-                               deepspeed=deepspeed)
-    model = BertForMaskedLM(BertConfig(**fields))
+                               deepspeed=deepspeed, kernels=kernels)
+    model = BertForMaskedLM(BertConfig(**fields, attn_implementation=kernels.attention))
     evaluate = out is not None and len(test) > 0
     sample = evaluation_sample(len(test), eval_windows, seed, model_id if evaluate else None)
     before = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, desc="evaluating before training") \
         if evaluate else None
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
     sampler = _sampler(train.rows[:, 2], batch_size, seed, batching, model_id)
-    log.info("%s: rank %s of %s on %s", model_id, os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1"),
-             rank_device())
+    _log_rank_setup(model_id, kernels, deepspeed)
     model, history, trainer = _train_or_resume(model, args, train, train_collator, sampler, checkpoint_dir,
                                                max_steps, where)
     if trainer is not None and log_windows:
-        _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer.state.global_step)
+        _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer)
     _leave_process_group()
     if out is None:
         return None
@@ -279,8 +280,8 @@ def _checkpoint_home(root: Path, inputs: dict, sources: dict, model_id: str) -> 
 
 def _training_arguments(checkpoint_dir: Path, *, max_steps: int, batch_size: int, learning_rate: float,
                         warmup_steps: int, weight_decay: float, save_steps: int, keep_checkpoints: int, seed: int,
-                        deepspeed: Path | None):
-    """The HF Trainer's settings: linear decay after warmup, bf16 where the GPU has it, the CPU otherwise."""
+                        deepspeed: Path | None, kernels: Kernels):
+    """The HF Trainer's settings: linear decay after warmup, on the GPU where there is one, with `kernels`."""
     import torch
     from transformers import TrainingArguments
 
@@ -291,8 +292,8 @@ def _training_arguments(checkpoint_dir: Path, *, max_steps: int, batch_size: int
         weight_decay=weight_decay, max_grad_norm=1.0, save_steps=save_steps, save_total_limit=keep_checkpoints,
         logging_steps=max(1, min(50, max_steps // 20)), seed=seed, data_seed=seed, report_to=[],
         remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), average_tokens_across_devices=False,
-        disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0)
+        average_tokens_across_devices=False, disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0,
+        **kernels.training_arguments())
 
 
 def _train_or_resume(model, args, train: WindowDataset, collator, sampler: GroupedBatches | None,
@@ -370,6 +371,13 @@ class _LoggingCollator:
         return self.collator(items)
 
 
+def _log_rank_setup(model_id: str, kernels: Kernels, deepspeed: Path | None) -> None:
+    """Every rank says which it is, where it trains and how: what a user checks first on a cluster."""
+    log.info("%s: rank %s of %s on %s (%s; %s)", model_id, os.environ.get("RANK", "0"),
+             os.environ.get("WORLD_SIZE", "1"), rank_device(), kernels,
+             f"DeepSpeed {deepspeed.name}" if deepspeed else "no DeepSpeed")
+
+
 def rank_device() -> str:
     """Where this rank trains: its GPU (torchrun's LOCAL_RANK picks it, the Trainer's convention), or the CPU."""
     import torch
@@ -380,16 +388,23 @@ def rank_device() -> str:
     return f"cuda:{local} ({torch.cuda.get_device_name(local)})"
 
 
-def _log_rank(root: Path, checkpoint_dir: Path, indices: list[int], model, history: list[dict], step: int) -> None:
-    """`root/ranks/rank<r>.json`: the latest run's record of one rank, with the checkpoint directory it used."""
+def _log_rank(root: Path, checkpoint_dir: Path, indices: list[int], model, history: list[dict], trainer) -> None:
+    """`root/ranks/rank<r>.json`: the latest run's record of one rank, with the checkpoint directory it used and
+    the kernels the Trainer ran (as it reports them, not as asked for)."""
     rank = int(os.environ.get("RANK", "0"))
+    optimizer = trainer.optimizer
+    while not hasattr(optimizer, "defaults"):  # the torch optimizer inside accelerate's and DeepSpeed's wrappers
+        optimizer = optimizer.optimizer
     weights = float(sum(p.detach().double().abs().sum() for p in model.parameters()))
     (root / "ranks").mkdir(exist_ok=True)
     write_json(root / "ranks" / f"rank{rank}.json",
                {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "device": rank_device(),
                 "local_rank": int(os.environ.get("LOCAL_RANK", "0")), "windows": indices,
-                "weights_abs_sum": weights, "global_step": step, "checkpoint_dir": str(checkpoint_dir),
-                "losses": [h["loss"] for h in history if "loss" in h]})
+                "weights_abs_sum": weights, "global_step": trainer.state.global_step,
+                "checkpoint_dir": str(checkpoint_dir), "losses": [h["loss"] for h in history if "loss" in h],
+                "kernels": {"attention": model.config._attn_implementation,
+                            "mixed_precision": str(trainer.accelerator.mixed_precision),
+                            "fused_adamw": bool(optimizer.defaults.get("fused"))}})
 
 
 def _plot_loss(losses: list[tuple[int, float]], after: dict | None, model_id: str, path: Path) -> None:
