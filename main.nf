@@ -44,8 +44,10 @@ workflow {
             .map { track_meta, path -> annotationTrack(track_meta, path, sheet) }
         : channel.fromList(namedTracks(named))
     def contig_map = params.contig_map ? file(params.contig_map, checkIfExists: true) : null
+    def variants = params.variants ? file(params.variants, checkIfExists: true) : null
 
-    DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, (params.pretrain_nodes as Integer))
+    DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, (params.pretrain_nodes as Integer),
+          variants)
 
     // DNALM_REPORT consumes the versions topic, so it must not emit to it (the run would never end)
     ch_versions = channel.topic('versions')

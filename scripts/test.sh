@@ -11,6 +11,7 @@ command -v bedtools >/dev/null 2>&1 || missing="$missing bedtools"
 command -v slurmctld >/dev/null 2>&1 || missing="$missing slurm-wlm"
 command -v munged >/dev/null 2>&1 || missing="$missing munge"
 command -v groovy >/dev/null 2>&1 || missing="$missing groovy"      # runs the workflow's Groovy helpers in a test
+command -v bcftools >/dev/null 2>&1 || missing="$missing bcftools"  # reads back the VCFs variant-effects writes
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"   # renders the report in a test
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then

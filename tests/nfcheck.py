@@ -647,9 +647,24 @@ def named_output_errors(root: Path) -> list[str]:
     return problems
 
 
+def optional_file_errors(root: Path) -> list[str]:
+    """(r) `file(params.X ...)` only where params.X is set: an optional input (a param null by default, such as
+    --variants) is guarded in the same expression (`params.X ? file(params.X) : null`, or `params.X ?: ...`), and
+    the workflow turns null into an empty channel, so its step runs no task (engine fact 21) instead of
+    failing on file(null)."""
+    defaults, problems = nextflow_params(root), []
+    for path in nf_files(root):
+        for line in strip_comments(path.read_text()).splitlines():
+            for name in re.findall(r"\bfile\(\s*params\.(\w+)", line):
+                if defaults.get(name) is None and not re.search(rf"params\.{name}\s*\?", line):
+                    problems.append(f"{path.relative_to(root)}: file(params.{name}) without `params.{name} ?` in the "
+                                    f"same expression: fails where --{name} is not given")
+    return problems
+
+
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
               report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
-              helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors]
+              helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors, optional_file_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

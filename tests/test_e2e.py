@@ -131,6 +131,9 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     finetuned = run_finetune(run, genome_meta, genome, tracks, selected, models[selected], tfidf)
     meta = {**genome_meta, "id": selected, "genome_id": genome_meta["id"]}
     analyses = run_embeddings(run, genome_meta, meta, models[selected], tokenized[selected], windows[selected], tracks)
+    if params.get("variants"):  # subworkflows/local/variant_effects
+        analyses.append(run.task("DNALM_VARIANT_EFFECTS", meta, model=models[selected], genome=genome,
+                                 variants=Path(params["variants"])))
     reported = [genome, stats, *windows.values(), *(m.parent for m in models.values()), selection, *finetuned,
                 *analyses]
     run.task("DNALM_REPORT", {"id": "report"}, results=sorted(reported), versions=None, workflow_summary=None)
@@ -193,6 +196,8 @@ def pipeline(request, tmp_path_factory) -> Runner:
     params = nfcheck.nextflow_params(ROOT, "conf/test.config")
     params["outdir"] = str(base / "results")
     params["checkpoint_root"] = str(base / "checkpoints")
+    if request.param == "test_profile":
+        params["variants"] = str(snvs(Path(params["genomes"][params["genome"]]["fasta"]), base / "variants.vcf"))
     if request.param == "lambda_phage":
         params["fasta"] = str(LAMBDA)  # swapping genomes: only the FASTA changes
         # one vocabulary of each kind: the test profile's own pipeline runs its whole sweep
@@ -200,10 +205,22 @@ def pipeline(request, tmp_path_factory) -> Runner:
     return run_pipeline(base, params)
 
 
+def snvs(fasta: Path, path: Path) -> Path:
+    """A VCF of SNVs every 20 kb of the first contig (REF from the FASTA, ALT the next base): a format test."""
+    from dnalm.genome.fasta import read_fasta
+
+    record = next(read_fasta(fasta))
+    seq = record.seq.decode()
+    rows = [f"{record.name}\t{pos + 1}\tsnv{pos}\t{seq[pos]}\t{'ACGT'['ACGT'.index(seq[pos]) - 3]}\t.\tPASS\t."
+            for pos in range(1_000, len(seq), 20_000) if seq[pos] in "ACGT"]
+    path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "\n".join(rows) + "\n")
+    return path
+
+
 def documented_outputs() -> list[str]:
     text = (ROOT / "docs" / "output.md").read_text()
     section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
-    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune|embeddings|dnalm_report)/[^`]+)`",
+    return sorted(set(re.findall(r"`((?:genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune|embeddings|variant_effects|dnalm_report)/[^`]+)`",
                                  section)))
 
 
@@ -213,6 +230,8 @@ def test_every_documented_output_is_published(pipeline):
     for pattern in outputs:
         if pattern.startswith(("annotations/", "finetune/")) and pipeline.params["fasta"]:
             continue  # a FASTA swapped in has no annotation, so no task is built from one
+        if pattern.startswith("variant_effects/") and not pipeline.params.get("variants"):
+            continue
         glob = re.sub(r"<[^>]+>", "*", pattern)
         assert list(pipeline.results.glob(glob)), f"{pattern} was not published"
 
@@ -256,6 +275,8 @@ def test_the_chain_uses_the_test_profile_params(pipeline):
     expected = set(nfcheck.subcommand_flags()) - {"task-import"}
     if pipeline.params["fasta"]:  # no annotation, so no task built from one
         expected -= {"prepare-annotation", "task-prom300", "task-promscan", "task-ctcf", "finetune", "finetune-report"}
+    if not pipeline.params.get("variants"):  # no --variants, no variant scoring
+        expected -= {"variant-effects"}
     assert set(commands) == expected
     sweep = commands["vocab-sweep"]
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]

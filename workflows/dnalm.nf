@@ -10,6 +10,7 @@ include { PRETRAIN       } from '../subworkflows/local/pretrain'
 include { NEXTKMER       } from '../subworkflows/local/nextkmer'
 include { FINETUNE       } from '../subworkflows/local/finetune'
 include { EMBEDDINGS     } from '../subworkflows/local/embeddings'
+include { VARIANT_EFFECTS } from '../subworkflows/local/variant_effects'
 
 workflow DNALM {
     take:
@@ -19,6 +20,7 @@ workflow DNALM {
     ch_tracks           // channel: [ meta (id, format, role), track ]
     contig_map          // path of a contig name map for the tracks, or null
     pretrain_nodes      // integer: nodes per pretraining task
+    variants            // path of a VCF to score, or null
 
     main:
     PREPARE_GENOME(ch_fasta)
@@ -40,6 +42,7 @@ workflow DNALM {
              trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf)
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
                ANNOTATIONS.out.tracks)
+    VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, variants)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
@@ -51,8 +54,9 @@ workflow DNALM {
     finetuned   = FINETUNE.out.results
     // every step's result folder the report reads (its *_mqc.* content, pictures and run facts)
     reported    = PREPARE_GENOME.out.genome.mix(VOCABULARIES.out.stats, VOCABULARIES.out.windows, PRETRAIN.out.results,
-                                                NEXTKMER.out.selection, FINETUNE.out.report, EMBEDDINGS.out.results)
+                                                NEXTKMER.out.selection, FINETUNE.out.report, EMBEDDINGS.out.results,
+                                                VARIANT_EFFECTS.out.results)
                       .map { _meta, dir -> dir }
     mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc, FINETUNE.out.mqc,
-                                         EMBEDDINGS.out.mqc)
+                                         EMBEDDINGS.out.mqc, VARIANT_EFFECTS.out.mqc)
 }

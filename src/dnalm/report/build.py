@@ -33,6 +33,9 @@ IMAGES = {
                               "Accuracy of the BPE models against merge cycles per k (± standard error), a fit "
                               "in log cycles with its 95% confidence band, and the references as lines "
                               "(GROVER Fig. 2a-c)."),
+    "mlm_llr.png": ("Variant effects: score distribution",
+                    "Masked-LM log-likelihood ratio of ALT vs REF of every scored allele; left of 0 the model finds "
+                    "ALT less likely than REF."),
 }
 
 
@@ -96,7 +99,8 @@ ORDER = (("dnalm_genome*", 0), ("dnalm_vocab_*", 1), ("dnalm_window_lengths", 2)
          ("dnalm_finetune*", 7), ("dnalm_task_checks", 7), ("dnalm_embeddings", 8), ("dnalm_pc_correlations_*", 9),
          ("window_umap*", 16), ("*_umap*", 10), ("*_dendrogram*", 11), ("dnalm_self_similarity", 12),
          ("self_similarity*", 13), ("dnalm_mask_*", 14), ("dnalm_window_embeddings", 15),
-         ("dnalm_software_versions", 17), ("dnalm_workflow_summary", 18))
+         ("dnalm_variant_effects", 17), ("mlm_llr*", 18), ("dnalm_software_versions", 19),
+         ("dnalm_workflow_summary", 20))
 
 
 def section_ids(staging: Path) -> list[str]:

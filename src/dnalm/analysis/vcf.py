@@ -1,0 +1,149 @@
+"""Variants read from a VCF and checked against the prepared genome; the scores written back as a VCF.
+
+pysam (htslib, what bcftools is built on) reads and writes, so the output reads back in bcftools without
+warnings. What each kind of record becomes:
+- a contig the genome lacks: an error naming the record (chr1 against 1: the VCF needs renaming first);
+- a REF that differs from the genome: an error naming the record (the VCF is for another assembly);
+- several ALT alleles: each scored on its own (one TSV row each; INFO fields with one value per ALT);
+- SNVs, MNVs and indels: scored;
+- an ALT that is not a sequence (`<DEL>`, `*`, breakends, missing), a REF or ALT with bases other than A/C/G/T,
+  or a REF outside the genome's N-free runs (in a gap): kept in both outputs without a score, the reason in
+  the TSV, a count in the log. htslib writes the END it reads a symbolic allele with (POS + len(REF) - 1)
+  into INFO, so such records gain END where they had none, and the header declares END if it did not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from dnalm.core.errors import InputError
+from dnalm.core.outputs import write_tsv
+
+ACGT = re.compile(r"[ACGT]+")
+
+
+@dataclass(frozen=True)
+class Allele:
+    """One ALT allele of one VCF record; `start` is REF's first base, 0-based."""
+
+    record: int
+    alt_index: int
+    chrom: str
+    start: int
+    ref: str
+    alt: str
+    vid: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.chrom}:{self.start + 1} {self.ref}>{self.alt}"
+
+
+def readable(path: Path, scratch: Path) -> Path:
+    """`path`, or a plain copy in `scratch` where it is gzip- rather than bgzip-compressed (htslib reads
+    plain and bgzipped VCFs only)."""
+    with open(path, "rb") as fh:
+        head = fh.read(14)
+    if head[:2] != b"\x1f\x8b" or (len(head) == 14 and head[3] & 4 and head[12:14] == b"BC"):
+        return path
+    plain = Path(scratch) / "variants.vcf"
+    try:
+        with gzip.open(path) as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"--variants {path}: not a readable gzip file ({exc})") from None
+    return plain
+
+
+def read_alleles(path: Path, contigs: set[str], shown: Path) -> tuple[list[Allele], dict[tuple[int, int], str]]:
+    """Every ALT allele of the VCF at `path` (`shown` in messages), and why those that cannot be scored are
+    not (by (record, alt index))."""
+    import pysam
+
+    unscorable: dict[tuple[int, int], str] = {}
+    alleles = []
+    pysam.set_verbosity(0)  # htslib's warnings (contigs missing from the header): the checks here say more
+    try:
+        vcf = pysam.VariantFile(str(path))
+    except (OSError, ValueError, NotImplementedError) as exc:
+        raise InputError(f"--variants {shown}: not a readable VCF ({exc})") from None
+    with vcf:
+        for i, rec in enumerate(vcf):
+            if rec.chrom not in contigs:
+                raise InputError(f"--variants {shown}: record {rec.chrom}:{rec.pos} is on contig {rec.chrom!r}, which "
+                                 f"the genome lacks (it has {', '.join(sorted(contigs)[:5])}"
+                                 f"{', ...' if len(contigs) > 5 else ''})")
+            for j, alt in enumerate(rec.alts or (None,)):
+                ref = rec.ref.upper()
+                reason = _unscorable(ref, alt)
+                if reason:
+                    unscorable[(i, j)] = reason
+                else:
+                    alleles.append(Allele(i, j, rec.chrom, rec.start, ref, alt.upper(), rec.id or "."))
+    return alleles, unscorable
+
+
+def _unscorable(ref: str, alt: str | None) -> str | None:
+    if alt is None or alt in (".", "*") or alt.startswith("<") or "[" in alt or "]" in alt:
+        return "ALT is not a sequence"
+    if not ACGT.fullmatch(ref) or not ACGT.fullmatch(alt.upper()):
+        return "bases other than A/C/G/T"
+    return None
+
+
+def check_ref(path: Path, allele: Allele, genome_bases: bytes) -> None:
+    """The genome's bases where the allele's REF lies must be REF."""
+    if genome_bases.decode() != allele.ref:
+        raise InputError(f"--variants {path}: record {allele.name}: REF {allele.ref} does not match the genome "
+                         f"({genome_bases.decode()}); is the VCF for another assembly?")
+
+
+def write_tsv_table(path: Path, source: Path, fields: list[str], scores: dict[tuple[int, int], dict],
+                    unscorable: dict[tuple[int, int], str]) -> dict[str, int]:
+    """One row per ALT allele: the VCF's CHROM POS ID REF ALT QUAL FILTER, the scores, and `status`; the
+    number of rows of each status."""
+    import pysam
+
+    rows = []
+    with pysam.VariantFile(str(source)) as vcf:
+        for i, rec in enumerate(vcf):
+            for j, alt in enumerate(rec.alts or (".",)):
+                got = scores.get((i, j), {})
+                status = "scored" if (i, j) in scores else unscorable.get((i, j), "not scored")
+                rows.append([rec.chrom, rec.pos, rec.id or ".", rec.ref, alt,
+                             "." if rec.qual is None else rec.qual, ";".join(rec.filter.keys()) or ".",
+                             *[got.get(f, "") for f in fields], status])
+    write_tsv(path, ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", *fields, "status"], rows)
+    return dict(Counter(r[-1] for r in rows).most_common())
+
+
+def write_vcf(path: Path, source: Path, fields: dict[str, str], scores: dict[tuple[int, int], dict],
+              contig_lengths: dict[str, int], symbolic: bool) -> None:
+    """The input VCF with each score as an INFO field (one value per ALT, `.` where not scored), sorted by
+    contig and position, bgzipped and tabix-indexed. `symbolic`: some ALT is symbolic (htslib adds END)."""
+    import pysam
+
+    with pysam.VariantFile(str(source)) as vcf:
+        header = vcf.header
+        for contig, length in contig_lengths.items():
+            if contig not in header.contigs:
+                header.contigs.add(contig, length=length)
+        if symbolic and "END" not in header.info:
+            header.info.add("END", 1, "Integer", "End position of the variant described in this record")
+        for name, description in fields.items():
+            header.info.add(name, "A", "Float", description)
+        records = list(enumerate(vcf))
+    records.sort(key=lambda item: (item[1].rid, item[1].pos, item[0]))
+    with pysam.VariantFile(str(path), "wz", header=header) as out:
+        for i, rec in records:
+            for name in fields:
+                values = [scores.get((i, j), {}).get(name) for j in range(len(rec.alts or ()))]
+                if any(v is not None for v in values):
+                    rec.info[name] = tuple(values)
+            out.write(rec)
+    pysam.tabix_index(str(path), preset="vcf", force=True)

@@ -1,0 +1,152 @@
+"""`dnalm variant-effects` on the bundled hg19 window: VCF records of every documented kind, checked scores."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from helpers import dnalm, dnalm_fails, read_tsv
+
+CONTIG = "chr22_20M_21M"
+GAP = 509_432  # 0-based start of the real 100 kb N gap of the bundled window
+
+
+@pytest.fixture(scope="module")
+def sequence(human_genome) -> dict[int, str]:
+    """The prepared genome's bases by 0-based position, run by run (N gaps absent)."""
+    from dnalm.genome.prepare import iter_runs
+
+    return {run.start: run.seq.decode() for run in iter_runs(human_genome)}
+
+
+def base(sequence: dict[int, str], pos: int, n: int = 1) -> str:
+    start = max(s for s in sequence if s <= pos)
+    return sequence[start][pos - start:pos - start + n]
+
+
+def write_vcf(path, records: list[tuple]) -> None:
+    lines = ["##fileformat=VCFv4.2", f"##contig=<ID={CONTIG},length=1000000>",
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += ["\t".join(map(str, (chrom, pos0 + 1, vid, ref, alt, ".", "PASS", "."))) for chrom, pos0, vid, ref, alt
+              in records]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory, human_genome, pretrained, sequence):
+    """Random SNVs (one record with two ALTs), an insertion, a deletion, a symbolic ALT and a record in the N
+    gap, written out of order."""
+    rng = np.random.default_rng(0)
+    records = []
+    for i, pos in enumerate(sorted(rng.choice(np.arange(1_000, 400_000), size=60, replace=False))):
+        ref = base(sequence, pos)
+        alts = [b for b in "ACGT" if b != ref]
+        records.append((CONTIG, pos, f"snv{i}", ref, alts[i % 3] if i else f"{alts[0]},{alts[1]}"))
+    records += [(CONTIG, 700_000, "ins", base(sequence, 700_000), base(sequence, 700_000) + "GATTACA"),
+                (CONTIG, 700_100, "del", base(sequence, 700_100, 6), base(sequence, 700_100)),
+                (CONTIG, 700_200, "sv", base(sequence, 700_200), "<DEL>"),
+                (CONTIG, GAP + 10, "gap", "N", "A")]
+    records.reverse()
+    tmp = tmp_path_factory.mktemp("variants")
+    write_vcf(tmp / "in.vcf", records)
+    dnalm("variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome, "--variants",
+          tmp / "in.vcf", "--window", 200, "--out", tmp / "out")
+    return tmp, records
+
+
+def test_every_allele_gets_a_row_and_the_unscorable_ones_say_why(scored):
+    tmp, records = scored
+    rows = read_tsv(tmp / "out" / "variant_effects.tsv")
+    assert len(rows) == len(records) + 1  # the two-ALT record gives two rows
+    by_id = {}
+    for r in rows:
+        by_id.setdefault(r["ID"], []).append(r)
+    assert [r["ALT"] for r in by_id["snv0"]] == records[-1][4].split(",") and \
+        all(r["status"] == "scored" for r in by_id["snv0"])
+    assert by_id["sv"][0]["status"] == "ALT is not a sequence" and by_id["sv"][0]["mlm_llr"] == ""
+    assert by_id["gap"][0]["status"] == "bases other than A/C/G/T"
+    assert by_id["ins"][0]["status"] == by_id["del"][0]["status"] == "scored"
+    assert int(by_id["del"][0]["masked_ref_tokens"]) >= 1 and int(by_id["ins"][0]["masked_alt_tokens"]) >= 1
+    # the VCF's own order, as read
+    assert [int(r["POS"]) for r in rows] == [pos + 1 for _, pos, _, _, alt in records for _ in alt.split(",")]
+
+
+def test_the_scored_vcf_is_sorted_indexed_and_reads_back_in_pysam_and_bcftools(scored):
+    import pysam
+
+    tmp, records = scored
+    out = tmp / "out" / "variant_effects.vcf.gz"
+    assert (tmp / "out" / "variant_effects.vcf.gz.tbi").is_file()
+    with pysam.VariantFile(str(out)) as vcf:
+        got = list(vcf)
+        near = list(vcf.fetch(CONTIG, 699_990, 700_110))  # through the index
+    assert [r.pos for r in got] == sorted(r.pos for r in got) and len(got) == len(records)
+    assert [r.id for r in near] == ["ins", "del"]
+    tsv = {(r["ID"], r["ALT"]): r for r in read_tsv(tmp / "out" / "variant_effects.tsv")}
+    for rec in got:
+        for alt, value in zip(rec.alts, rec.info.get("mlm_llr", (None,) * len(rec.alts))):
+            expected = tsv[(rec.id, alt)]["mlm_llr"]
+            assert (value is None and expected == "") or abs(value - float(expected)) < 1e-4
+    if not shutil.which("bcftools"):
+        pytest.skip("bcftools (Debian) is not installed")
+    view = subprocess.run(["bcftools", "view", str(out)], capture_output=True, text=True)
+    assert view.returncode == 0 and view.stderr == "", view.stderr
+    assert "##INFO=<ID=mlm_llr,Number=A,Type=Float" in view.stdout
+
+
+def test_a_one_token_change_scores_as_the_models_log_odds_of_the_two_tokens(scored, pretrained, sequence):
+    """Where REF and ALT differ in one token at one place, the forward score is the model's own log-odds of the
+    ALT token against the REF token at that masked position (an independent forward pass over the window of
+    200 bp centred on the SNV)."""
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    from dnalm.analysis.allele_scores import CLS, MASK, SEP, Tokens
+    from dnalm.vocab.vocabulary import Vocabulary
+
+    tmp, _ = scored
+    model_dir = pretrained / "model" / "model"
+    vocab, model = Vocabulary.load(model_dir), AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    rows = [r for r in read_tsv(tmp / "out" / "variant_effects.tsv")
+            if r["status"] == "scored" and r["masked_ref_tokens"] == r["masked_alt_tokens"] == "1"
+            and len(r["REF"]) == len(r["ALT"]) == 1]
+    assert len(rows) >= 10
+    for r in rows[:10]:
+        pos = int(r["POS"]) - 1
+        window = base(sequence, pos - 99, 199)  # the runs hold these positions (1,000-400,000)
+        alt = window[:99] + r["ALT"] + window[100:]
+        ref_t, alt_t = Tokens.of(vocab, window), Tokens.of(vocab, alt)
+        (i,) = [k for k in range(len(ref_t.ids)) if ref_t.ids[k] != alt_t.ids[k]]
+        ids = torch.tensor([[CLS, *ref_t.ids.tolist(), SEP]])
+        ids[0, i + 1] = MASK
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, i + 1], -1)
+        expected = float(logp[alt_t.ids[i]] - logp[ref_t.ids[i]])
+        assert abs(float(r["mlm_llr_forward"]) - expected) < 1e-4, (r, expected)
+
+
+def test_bad_vcfs_are_one_line_errors(tmp_path, human_genome, pretrained, sequence):
+    model = pretrained / "model" / "model"
+    ref = base(sequence, 5_000)
+    wrong = next(b for b in "ACGT" if b != ref)
+    cases = {"ref": ([(CONTIG, 5_000, "x", wrong, ref)], f"record {CONTIG}:5001 {wrong}>{ref}: REF {wrong} does not "
+                                                          f"match the genome ({ref})"),
+             "contig": ([("chr1", 5_000, "x", "A", "G")], "record chr1:5001 is on contig 'chr1', which the genome "
+                                                          f"lacks (it has {CONTIG})")}
+    for name, (records, message) in cases.items():
+        write_vcf(tmp_path / f"{name}.vcf", records)
+        err = dnalm_fails("variant-effects", "--model", model, "--genome", human_genome, "--variants",
+                          tmp_path / f"{name}.vcf", "--out", tmp_path / name)
+        assert message in err and not (tmp_path / name).exists()
+    (tmp_path / "text.vcf").write_text("not a vcf\n")
+    err = dnalm_fails("variant-effects", "--model", model, "--genome", human_genome, "--variants",
+                      tmp_path / "text.vcf", "--out", tmp_path / "text")
+    assert "--variants" in err and "not a readable VCF" in err
+    with gzip.open(tmp_path / "big.vcf.gz", "wt") as fh:
+        fh.write((tmp_path / "ref.vcf").read_text().replace(f"\t{wrong}\t{ref}\t", f"\t{ref}\t{wrong}\t"))
+    err = dnalm_fails("variant-effects", "--model", model, "--genome", human_genome, "--variants",
+                      tmp_path / "big.vcf.gz", "--window", 5000, "--out", tmp_path / "big", logs=True)
+    assert "--window 5000" in err and "does not fit the model's 512 positions" in err
