@@ -45,9 +45,10 @@ workflow {
         : channel.fromList(namedTracks(named))
     def contig_map = params.contig_map ? file(params.contig_map, checkIfExists: true) : null
     def variants = params.variants ? file(params.variants, checkIfExists: true) : null
+    def mutagenesis_regions = params.mutagenesis_regions ? file(params.mutagenesis_regions, checkIfExists: true) : null
 
     DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, (params.pretrain_nodes as Integer),
-          variants)
+          variants, mutagenesis_regions)
 
     // DNALM_REPORT consumes the versions topic, so it must not emit to it (the run would never end)
     ch_versions = channel.topic('versions')

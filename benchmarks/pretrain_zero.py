@@ -38,7 +38,8 @@ def run(tokenized, windows, preset: str, deepspeed: str, steps: int, batch: int)
     cmd = [sys.executable, "-c", PEAK, *DNALM, "launch", "--procs-per-node", "2", "--", "dnalm", "pretrain",
            "--tokenized", tokenized, "--windows", windows, "--checkpoint-dir", work / "ck", "--preset", preset,
            "--max-steps", steps, "--save-steps", steps, "--batch-size", batch, "--warmup-steps", 1,
-           "--eval-windows", 20, "--eval-batch-size", batch, "--deepspeed", deepspeed, "--device", "cpu", "--out", work / "out"]
+           "--eval-windows", 20, "--eval-batch-size", batch, "--deepspeed", deepspeed, "--device", "cpu",
+           "--out", work / "out"]
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
     if proc.returncode:
         sys.exit(proc.stdout[-3000:])

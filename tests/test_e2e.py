@@ -134,6 +134,9 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     if params.get("variants"):  # subworkflows/local/variant_effects
         analyses.append(run.task("DNALM_VARIANT_EFFECTS", meta, model=models[selected], genome=genome,
                                  variants=Path(params["variants"])))
+    if params.get("mutagenesis_regions"):  # not read by the report
+        run.task("DNALM_SATURATION_MUTAGENESIS", meta, model=models[selected], genome=genome,
+                 regions=Path(params["mutagenesis_regions"]))
     reported = [genome, stats, *windows.values(), *(m.parent for m in models.values()), selection, *finetuned,
                 *analyses]
     run.task("DNALM_REPORT", {"id": "report"}, results=sorted(reported), versions=None, workflow_summary=None)
@@ -198,6 +201,8 @@ def pipeline(request, tmp_path_factory) -> Runner:
     params["checkpoint_root"] = str(base / "checkpoints")
     if request.param == "test_profile":
         params["variants"] = str(snvs(Path(params["genomes"][params["genome"]]["fasta"]), base / "variants.vcf"))
+        (base / "regions.bed").write_text("chr22_20M_21M\t20000\t20040\n")
+        params["mutagenesis_regions"] = str(base / "regions.bed")
     if request.param == "lambda_phage":
         params["fasta"] = str(LAMBDA)  # swapping genomes: only the FASTA changes
         # one vocabulary of each kind: the test profile's own pipeline runs its whole sweep
@@ -276,7 +281,7 @@ def test_the_chain_uses_the_test_profile_params(pipeline):
     if pipeline.params["fasta"]:  # no annotation, so no task built from one
         expected -= {"prepare-annotation", "task-prom300", "task-promscan", "task-ctcf", "finetune", "finetune-report"}
     if not pipeline.params.get("variants"):  # no --variants, no variant scoring
-        expected -= {"variant-effects"}
+        expected -= {"variant-effects", "saturation-mutagenesis"}
     assert set(commands) == expected
     sweep = commands["vocab-sweep"]
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]

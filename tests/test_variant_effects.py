@@ -150,3 +150,47 @@ def test_bad_vcfs_are_one_line_errors(tmp_path, human_genome, pretrained, sequen
     err = dnalm_fails("variant-effects", "--model", model, "--genome", human_genome, "--variants",
                       tmp_path / "big.vcf.gz", "--window", 5000, "--out", tmp_path / "big", logs=True)
     assert "--window 5000" in err and "does not fit the model's 512 positions" in err
+
+
+@pytest.fixture(scope="module")
+def mutagenesis(tmp_path_factory, human_genome, pretrained):
+    tmp = tmp_path_factory.mktemp("mutagenesis")
+    (tmp / "regions.bed").write_text(f"{CONTIG}\t20000\t20030\n{CONTIG}\t300000\t300025\n")
+    dnalm("saturation-mutagenesis", "--model", pretrained / "model" / "model", "--genome", human_genome,
+          "--regions", tmp / "regions.bed", "--window", 200, "--maps", 1, "--out", tmp / "out")
+    return tmp
+
+
+def test_mutagenesis_scores_the_three_snvs_of_every_position_as_variant_effects_does(mutagenesis, human_genome,
+                                                                                     pretrained, sequence):
+    rows = read_tsv(mutagenesis / "out" / "mutagenesis.tsv")
+    assert len(rows) == 3 * (30 + 25)
+    for r in rows:
+        assert r["ref"] == base(sequence, int(r["pos"]) - 1) and r["alt"] != r["ref"]
+    assert {(r["pos"], r["alt"]) for r in rows} == {(r["pos"], b) for r in rows for b in "ACGT" if b != r["ref"]}
+    positions = read_tsv(mutagenesis / "out" / "positions.tsv")
+    assert len(positions) == 55
+    first = [float(r["mlm_llr"]) for r in rows[:3]]
+    assert abs(float(positions[0]["mean_mlm_llr"]) - np.mean(first)) < 1e-4
+    assert [p.name for p in (mutagenesis / "out" / "maps").iterdir()] == [f"{CONTIG}_20000_20030.png"]
+    # the same SNVs through a VCF score the same
+    picked = rows[::17]
+    write_vcf(mutagenesis / "picked.vcf", [(CONTIG, int(r["pos"]) - 1, f"m{i}", r["ref"], r["alt"])
+                                          for i, r in enumerate(picked)])
+    dnalm("variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome, "--variants",
+          mutagenesis / "picked.vcf", "--window", 200, "--out", mutagenesis / "picked")
+    again = read_tsv(mutagenesis / "picked" / "variant_effects.tsv")
+    for r, v in zip(picked, again):
+        assert abs(float(r["mlm_llr"]) - float(v["mlm_llr"])) < 1e-4
+
+
+def test_mutagenesis_refuses_long_regions_and_regions_in_gaps(tmp_path, human_genome, pretrained):
+    model = pretrained / "model" / "model"
+    cases = {"long": (f"{CONTIG}\t1000\t3000\n", f"{CONTIG}:1000-3000 is longer than --max-region-bp 1000"),
+             "gap": (f"{CONTIG}\t{GAP - 10}\t{GAP + 10}\n", f"{CONTIG}:{GAP - 10}-{GAP + 10} is not inside one "
+                                                             "N-free run")}
+    for name, (bed, message) in cases.items():
+        (tmp_path / f"{name}.bed").write_text(bed)
+        err = dnalm_fails("saturation-mutagenesis", "--model", model, "--genome", human_genome, "--regions",
+                          tmp_path / f"{name}.bed", "--out", tmp_path / name)
+        assert message in err

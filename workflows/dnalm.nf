@@ -21,6 +21,7 @@ workflow DNALM {
     contig_map          // path of a contig name map for the tracks, or null
     pretrain_nodes      // integer: nodes per pretraining task
     variants            // path of a VCF to score, or null
+    mutagenesis_regions // path of a BED of regions whose every SNV is scored, or null
 
     main:
     PREPARE_GENOME(ch_fasta)
@@ -42,7 +43,7 @@ workflow DNALM {
              trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf)
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
                ANNOTATIONS.out.tracks)
-    VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, variants)
+    VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, variants, mutagenesis_regions)
 
     emit:
     genome      = PREPARE_GENOME.out.genome

@@ -162,6 +162,17 @@ def add_model_id(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-id", type=identifier, help="name in reports (default: from --model, as model_name)")
 
 
+def add_allele_scoring(p: argparse.ArgumentParser) -> None:
+    """What scoring alleles in their genome window takes (`variant-effects`, `saturation-mutagenesis`)."""
+    p.add_argument("--model", type=Path, required=True, help="dnalm model directory (pretrain's model/)")
+    add_model_id(p)
+    add_genome(p)
+    p.add_argument("--window", type=POSITIVE_INT, default=500,
+                   help="bp of sequence around each variant the model sees (clipped at N gaps and contig ends)")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="alleles per forward pass")
+    add_device(p)
+
+
 def add_model_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, required=True, help="a pretrained dnalm model directory")
     p.add_argument("--tokenized", type=Path, required=True, help="tokenize-genome output of the model's vocabulary")

@@ -5,19 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dnalm.cli.options import POSITIVE_INT, add_device, add_genome, add_model_id, model_name
+from dnalm.cli.options import add_allele_scoring, model_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", type=Path, required=True, help="dnalm model directory (pretrain's model/)")
-    add_model_id(p)
-    add_genome(p)
+    add_allele_scoring(p)
     p.add_argument("--variants", type=Path, required=True,
                    help="VCF or VCF.gz (SNVs, MNVs, short indels; REF is checked against the genome)")
-    p.add_argument("--window", type=POSITIVE_INT, default=500,
-                   help="bp of sequence around each variant the model sees (clipped at N gaps and contig ends)")
-    p.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="alleles per forward pass")
-    add_device(p)
 
 
 def run(args: argparse.Namespace, out: Path) -> None:

@@ -2,8 +2,9 @@
 compilation.
 
 They change how a step computes (rounding; SDPA and eager attention draw dropout differently), not what is
-trained, so none is in the checkpoint fingerprint: a job may resume on another device, or with other kernels. Their defaults (`dnalm pretrain --help`) were chosen by
-`benchmarks/pretrain_throughput.py`; docs/performance.md has the numbers.
+trained, so none is in the checkpoint fingerprint: a job may resume on another device, or with other kernels.
+Their defaults (`dnalm pretrain --help`) were chosen by `benchmarks/pretrain_throughput.py`;
+docs/performance.md has the numbers.
 """
 
 from __future__ import annotations

@@ -1,0 +1,92 @@
+"""`dnalm saturation-mutagenesis`: every possible SNV of some regions, scored as `variant-effects` scores a VCF's
+(masked-LM log-likelihood ratio ALT vs REF, both strands), with a mutation map per region (the kind of DNABERT
+Fig. 6) and a tidy table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dnalm.analysis.genome_scoring import alleles_by_run, check_model, masked_lm, score_in_genome
+from dnalm.analysis.vcf import Allele
+from dnalm.core.errors import InputError
+from dnalm.core.logs import log
+from dnalm.core.outputs import write_json, write_tsv
+from dnalm.core.plotting import figure
+from dnalm.evaluation.genome_tasks import fetch
+from dnalm.genome.bed import read_bed
+
+BASES = "ACGT"
+FIELDS = ["mlm_llr", "mlm_llr_forward", "mlm_llr_reverse"]
+
+
+def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out: Path, *, model_id: str,
+                           window: int, batch_size: int, max_region_bp: int, maps: int) -> dict:
+    """Score the 3 SNVs of every position of every region; write `mutagenesis.tsv` (one row per SNV),
+    `positions.tsv` (per position: the mean score of its 3 SNVs) and `maps/<region>.png` for the first `maps`
+    regions."""
+    check_model(model_dir)
+    intervals = read_bed(regions, "--regions")
+    long = [f"{c}:{s}-{e}" for c, s, e in intervals if e - s > max_region_bp]
+    if long:
+        raise InputError(f"--regions {regions}: {long[0]} is longer than --max-region-bp {max_region_bp} "
+                         f"({len(long)} such regions); 3 SNVs a base add up")
+    sequences = fetch(genome_dir, intervals)
+    missing = [f"{c}:{s}-{e}" for (c, s, e), seq in zip(intervals, sequences) if seq is None]
+    if missing:
+        raise InputError(f"--regions {regions}: {missing[0]} is not inside one N-free run of the genome (an N gap, "
+                         f"a contig end or a contig the genome lacks; {len(missing)} such regions)")
+    alleles = [Allele(record=p, alt_index=j, chrom=c, start=s + i, ref=seq[i], alt=alt, vid=f"{c}:{s}-{e}")
+               for p, ((c, s, e), seq, i) in enumerate((iv, sq, i) for iv, sq in zip(intervals, sequences)
+                                                        for i in range(len(sq)))
+               for j, alt in enumerate(b for b in BASES if b != seq[i])]
+    by_run = alleles_by_run(genome_dir, alleles, {})
+    vocab, model = masked_lm(model_dir)
+    scores = score_in_genome(genome_dir, by_run, model, vocab, window=window, batch_size=batch_size)
+    out.mkdir(parents=True, exist_ok=True)
+    write_tsv(out / "mutagenesis.tsv", ["region", "chrom", "pos", "ref", "alt", *FIELDS],
+              [[a.vid, a.chrom, a.start + 1, a.ref, a.alt, *(scores[(a.record, a.alt_index)][f] for f in FIELDS)]
+               for a in alleles])
+    per_position = _per_position(alleles, scores)
+    write_tsv(out / "positions.tsv", ["region", "chrom", "pos", "ref", "mean_mlm_llr", "min_mlm_llr"], per_position)
+    for (c, s, e), seq in list(zip(intervals, sequences))[:maps]:
+        _map(alleles, scores, f"{c}:{s}-{e}", seq, model_id, out / "maps" / f"{c}_{s}_{e}.png")
+    summary = {"model": model_id, "regions": len(intervals), "snvs": len(alleles), "window": window,
+               "mlm_llr_median": float(np.median([s["mlm_llr"] for s in scores.values()]))}
+    write_json(out / "summary.json", summary)
+    log.info("%s: %d SNVs of %d regions scored", model_id, len(alleles), len(intervals))
+    return summary
+
+
+def _per_position(alleles: list[Allele], scores: dict[tuple[int, int], dict]) -> list[list]:
+    """One row per position: its region, place, REF and the mean and lowest score of its 3 SNVs."""
+    rows: dict[int, list] = {}
+    for a in alleles:
+        value = scores[(a.record, a.alt_index)]["mlm_llr"]
+        row = rows.setdefault(a.record, [a.vid, a.chrom, a.start + 1, a.ref, []])
+        row[4].append(value)
+    return [[*row[:4], float(np.mean(row[4])), float(np.min(row[4]))] for row in rows.values()]
+
+
+def _map(alleles: list[Allele], scores: dict[tuple[int, int], dict], region: str, seq: str, model_id: str,
+         path: Path) -> None:
+    """Rows A, C, G, T, one column per position: the score of that SNV (REF's own cell grey)."""
+    start = next(a.start for a in alleles if a.vid == region)
+    grid = np.full((4, len(seq)), np.nan)
+    for a in alleles:
+        if a.vid == region:
+            grid[BASES.index(a.alt), a.start - start] = scores[(a.record, a.alt_index)]["mlm_llr"]
+    path.parent.mkdir(exist_ok=True)
+    limit = float(np.nanmax(np.abs(grid))) or 1.0
+    with figure(path, figsize=(min(18, 2 + 0.12 * len(seq)), 2.6)) as (fig, ax):
+        from matplotlib import colormaps
+
+        cmap = colormaps["RdBu"].with_extremes(bad="lightgrey")  # REF's own cells
+        image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.set_yticks(range(4), list(BASES))
+        if len(seq) <= 80:
+            ax.set_xticks(range(len(seq)), list(seq), fontsize=6)
+        ax.set(xlabel=f"{region} (REF along the axis)" if len(seq) <= 80 else f"{region}, position",
+               title=f"{model_id}: masked-LM score of each SNV (red: ALT less likely; grey: REF)")
+        fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
