@@ -5,10 +5,11 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import dnalm, dnalm_fails, read_tsv
+from helpers import ASSETS, dnalm, dnalm_fails, read_tsv
 
 CONTIG = "chr22_20M_21M"
 GAP = 509_432  # 0-based start of the real 100 kb N gap of the bundled window
@@ -194,3 +195,54 @@ def test_mutagenesis_refuses_long_regions_and_regions_in_gaps(tmp_path, human_ge
         err = dnalm_fails("saturation-mutagenesis", "--model", model, "--genome", human_genome, "--regions",
                           tmp_path / f"{name}.bed", "--out", tmp_path / name)
         assert message in err
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory, human_genome, pretrained) -> Path:
+    """The CTCF task's classifier, fine-tuned briefly from the pretrained model and saved (finetune --save-model)."""
+    base = tmp_path_factory.mktemp("classifier")
+    annotation = ASSETS / "annotation"
+    dnalm("task-ctcf", "--genome", human_genome, "--motif", annotation / "JASPAR2022_MA0139.1_CTCF.jaspar",
+          "--peaks", annotation / "hg19_chr22_20-21Mb.ctcf_peaks.bed", "--out", base / "ctcf")
+    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", base / "ctcf", "--max-steps", 20,
+          "--save-model", "--out", base / "ft")
+    return base / "ft" / "seed42" / "model"
+
+
+def test_a_saved_classifier_scores_alleles_as_its_own_probabilities_say(scored, classifier, human_genome,
+                                                                        pretrained, sequence):
+    """DNABERT's difference score and log-odds ratio, from an independent forward pass over both strands."""
+    import pysam
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from dnalm.analysis.allele_scores import CLS, SEP
+    from dnalm.evaluation.genome_tasks import reverse_complement
+    from dnalm.vocab.vocabulary import Vocabulary
+
+    tmp, records = scored
+    snvs = [r for r in records if r[2].startswith("snv") and "," not in r[4]][:6]
+    write_vcf(tmp / "few.vcf", snvs)
+    dnalm("variant-effects", "--model", pretrained / "model" / "model", "--classifier", classifier, "--genome",
+          human_genome, "--variants", tmp / "few.vcf", "--window", 200, "--out", tmp / "with_classifier")
+    rows = read_tsv(tmp / "with_classifier" / "variant_effects.tsv")
+    vocab = Vocabulary.load(classifier)
+    model = AutoModelForSequenceClassification.from_pretrained(classifier).eval()
+
+    def p_bound(seq: str) -> float:
+        ids = torch.tensor([[CLS, *vocab.encode(seq).tolist(), SEP]])
+        with torch.no_grad():
+            return float(torch.softmax(model(input_ids=ids).logits[0], -1)[1])
+
+    for r in rows:
+        pos = int(r["POS"]) - 1
+        ref = base(sequence, pos - 99, 199)
+        alt = ref[:99] + r["ALT"] + ref[100:]
+        p = [[p_bound(s) for s in (ref, alt)], [p_bound(reverse_complement(s)) for s in (ref, alt)]]
+        diff = np.mean([p[0][1] - p[0][0], p[1][1] - p[1][0]])
+        logit = lambda x: np.log(x) - np.log(1 - x)  # noqa: E731
+        log_odds = np.mean([logit(p[0][1]) - logit(p[0][0]), logit(p[1][1]) - logit(p[1][0])])
+        assert abs(float(r["cls_diff"]) - diff) < 1e-5 and abs(float(r["cls_log_odds"]) - log_odds) < 1e-4
+        assert r["mlm_llr"] != ""
+    with pysam.VariantFile(str(tmp / "with_classifier" / "variant_effects.vcf.gz")) as vcf:
+        assert {"cls_diff", "cls_log_odds", "mlm_llr"} <= set(vcf.header.info)

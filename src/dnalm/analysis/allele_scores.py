@@ -71,7 +71,7 @@ def differing(ref: Tokens, alt: Tokens) -> tuple[slice, slice]:
 
 
 def masked_rows(ref: Tokens, alt: Tokens) -> list[tuple[np.ndarray, slice]]:
-    """The model inputs of one window pair: [CLS] ids [SEP], with the differing tokens masked (and which)."""
+    """The model inputs of one window pair: [CLS] ids [SEP], and the positions of the differing tokens."""
     rows = []
     for tokens, part in zip((ref, alt), differing(ref, alt)):
         ids = np.concatenate([[CLS], tokens.ids, [SEP]])
@@ -80,32 +80,75 @@ def masked_rows(ref: Tokens, alt: Tokens) -> list[tuple[np.ndarray, slice]]:
     return rows
 
 
+def _padded(rows: list[np.ndarray], batch_size: int):
+    """Batches of rows padded with [PAD]: (index of the first row, ids as a numpy array)."""
+    for lo in range(0, len(rows), batch_size):
+        chunk = rows[lo:lo + batch_size]
+        batch = np.full((len(chunk), max(map(len, chunk))), PAD, dtype=np.int64)
+        for r, ids in enumerate(chunk):
+            batch[r, :len(ids)] = ids
+        yield lo, batch
+
+
+def _logits(model, batch: np.ndarray):
+    import torch
+
+    inputs = torch.from_numpy(batch).to(next(model.parameters()).device)
+    with torch.no_grad():
+        return model(input_ids=inputs, attention_mask=(inputs != PAD).long()).logits.float()
+
+
 def log_likelihoods(model, rows: list[tuple[np.ndarray, slice]], batch_size: int) -> np.ndarray:
     """Summed log-probability of the original tokens at the masked positions of each row."""
     import torch
 
-    device = next(model.parameters()).device
+    masked = []
+    for ids, where in rows:
+        ids = ids.copy()
+        ids[where] = MASK
+        masked.append(ids)
     out = np.empty(len(rows))
-    for lo in range(0, len(rows), batch_size):
-        chunk = rows[lo:lo + batch_size]
-        width = max(len(ids) for ids, _ in chunk)
-        batch = np.full((len(chunk), width), PAD, dtype=np.int64)
-        for r, (ids, where) in enumerate(chunk):
-            batch[r, :len(ids)] = ids
-            batch[r, where] = MASK
-        inputs = torch.from_numpy(batch).to(device)
-        with torch.no_grad():
-            logits = model(input_ids=inputs, attention_mask=(inputs != PAD).long()).logits.float()
-        logp = torch.log_softmax(logits, -1).cpu().numpy()
-        for r, (ids, where) in enumerate(chunk):
+    for lo, batch in _padded(masked, batch_size):
+        logp = torch.log_softmax(_logits(model, batch), -1).cpu().numpy()
+        for r in range(len(batch)):
+            ids, where = rows[lo + r]
             positions = np.arange(where.start, where.stop)
             out[lo + r] = float(logp[r, positions, ids[positions]].sum())
+    return out
+
+
+def positive_probabilities(model, rows: list[np.ndarray], batch_size: int, positive: int) -> np.ndarray:
+    """A classifier's probability of class `positive` for each row of input ids."""
+    import torch
+
+    out = np.empty(len(rows))
+    for lo, batch in _padded(rows, batch_size):
+        out[lo:lo + len(batch)] = torch.softmax(_logits(model, batch), -1)[:, positive].cpu().numpy()
     return out
 
 
 def window_pair(ref_window: str, offset: int, ref: str, alt: str) -> tuple[str, str]:
     """The window with REF (as read) and with ALT in its place at `offset`."""
     return ref_window, ref_window[:offset] + alt + ref_window[offset + len(ref):]
+
+
+def classifier_scores(model, vocab: Vocabulary, pairs: list[tuple[str, str]], batch_size: int, max_tokens: int,
+                      positive: int) -> list[dict]:
+    """DNABERT's scores from a fine-tuned classifier, each the mean of both strands: `cls_diff`, the positive
+    class's probability with ALT minus with REF (negative: ALT lowers it), and `cls_log_odds`, the log-odds
+    ratio logit(p_alt) - logit(p_ref); with `cls_p_ref` and `cls_p_alt`."""
+    rows = []
+    for ref_seq, alt_seq in pairs:
+        for seq in (ref_seq, alt_seq, reverse_complement(ref_seq), reverse_complement(alt_seq)):
+            ids = np.asarray(vocab.encode(seq), dtype=np.int64)
+            if len(ids) + 2 > max_tokens:
+                raise ValueError(f"a window of {len(ids)} tokens does not fit the model's {max_tokens} positions")
+            rows.append(np.concatenate([[CLS], ids, [SEP]]))
+    p = positive_probabilities(model, rows, batch_size, positive).reshape(len(pairs), 2, 2)  # pair, strand, allele
+    logit = np.log(np.clip(p, 1e-7, 1 - 1e-7)) - np.log(np.clip(1 - p, 1e-7, 1))
+    return [{"cls_diff": float((p[i, :, 1] - p[i, :, 0]).mean()),
+             "cls_log_odds": float((logit[i, :, 1] - logit[i, :, 0]).mean()),
+             "cls_p_ref": float(p[i, :, 0].mean()), "cls_p_alt": float(p[i, :, 1].mean())} for i in range(len(pairs))]
 
 
 def score_alleles(model, vocab: Vocabulary, pairs: list[tuple[str, str]], batch_size: int,
@@ -117,7 +160,8 @@ def score_alleles(model, vocab: Vocabulary, pairs: list[tuple[str, str]], batch_
         for ref_strand, alt_strand in ((ref_seq, alt_seq), (reverse_complement(ref_seq), reverse_complement(alt_seq))):
             ref, alt = Tokens.of(vocab, ref_strand), Tokens.of(vocab, alt_strand)
             if max(len(ref.ids), len(alt.ids)) + 2 > max_tokens:
-                raise ValueError(f"{max(len(ref.ids), len(alt.ids))} tokens")
+                raise ValueError(f"a window of {max(len(ref.ids), len(alt.ids))} tokens does not fit the model's "
+                                 f"{max_tokens} positions")
             pair = masked_rows(ref, alt)
             rows += pair
             counts.append([w.stop - w.start for _, w in pair])

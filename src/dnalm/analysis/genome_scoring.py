@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import bisect
 from pathlib import Path
+from typing import Callable
 
-from dnalm.analysis.allele_scores import score_alleles, window_pair
+from dnalm.analysis.allele_scores import classifier_scores, score_alleles, window_pair
 from dnalm.analysis.vcf import Allele
 from dnalm.core.errors import InputError
 from dnalm.core.logs import progress
@@ -17,21 +18,64 @@ from dnalm.genome.prepare import iter_runs, read_runs_bed
 from dnalm.vocab.vocabulary import CONFIG, Vocabulary
 
 
-def check_model(model_dir: Path) -> None:
-    """Before any long step: the masked-LM scores need a dnalm model (its vocabulary gives token spans)."""
+def check_model(model_dir: Path, flag: str = "--model") -> None:
+    """Before any long step: the scores need a dnalm model (its vocabulary gives token spans)."""
     if not (Path(model_dir) / CONFIG).is_file():
-        raise InputError(f"--model {model_dir}: not a dnalm model directory (no {CONFIG}); the masked-LM scores "
-                         "need a dnalm model")
+        raise InputError(f"{flag} {model_dir}: not a dnalm model directory (no {CONFIG}); variant scores need a "
+                         "dnalm model")
 
 
-def masked_lm(model_dir: Path):
-    """A dnalm model's vocabulary and its masked-LM head, on the GPU where there is one."""
+#: Scores a batch of (REF window, ALT window) pairs: one dict of named scores per pair.
+Scorer = Callable[[list[tuple[str, str]]], list[dict]]
+
+
+def _load(model_dir: Path, auto_class: str):
     import torch
-    from transformers import AutoModelForMaskedLM
+    import transformers
 
-    check_model(model_dir)
-    model = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    model = getattr(transformers, auto_class).from_pretrained(model_dir).eval()
     return Vocabulary.load(Path(model_dir)), model.to("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def masked_lm_scorer(model_dir: Path, batch_size: int) -> Scorer:
+    """The masked-LM log-likelihood ratios (`allele_scores.score_alleles`) of a dnalm model."""
+    check_model(model_dir)
+    vocab, model = _load(model_dir, "AutoModelForMaskedLM")
+    return lambda pairs: score_alleles(model, vocab, pairs, batch_size, model.config.max_position_embeddings)
+
+
+def classifier_scorer(model_dir: Path, batch_size: int, positive: int) -> Scorer:
+    """DNABERT's difference score and log-odds ratio (`allele_scores.classifier_scores`) of a fine-tuned dnalm
+    classifier (`finetune --save-model`), for class `positive`."""
+    check_model(model_dir, "--classifier")
+    vocab, model = _load(model_dir, "AutoModelForSequenceClassification")
+    if not 0 <= positive < model.config.num_labels:
+        raise InputError(f"--positive-class {positive}: the classifier in {model_dir} has classes 0.."
+                         f"{model.config.num_labels - 1}")
+    return lambda pairs: classifier_scores(model, vocab, pairs, batch_size, model.config.max_position_embeddings,
+                                           positive)
+
+
+#: The scores and their descriptions (VCF INFO headers): the masked-LM's, and a classifier's when given.
+MLM_FIELDS = {
+    "mlm_llr": "dnalm masked-LM log-likelihood ratio ALT vs REF of the tokens that differ, mean of both strands",
+    "mlm_llr_forward": "dnalm masked-LM log-likelihood ratio ALT vs REF, forward strand",
+    "mlm_llr_reverse": "dnalm masked-LM log-likelihood ratio ALT vs REF, reverse-complement strand",
+}
+CLASSIFIER_FIELDS = {
+    "cls_diff": "fine-tuned classifier: probability of the positive class with ALT minus with REF, mean of strands",
+    "cls_log_odds": "fine-tuned classifier: log-odds ratio of the positive class, ALT vs REF, mean of strands",
+    "cls_p_ref": "fine-tuned classifier: probability of the positive class with REF, mean of strands",
+    "cls_p_alt": "fine-tuned classifier: probability of the positive class with ALT, mean of strands",
+}
+
+
+def scorers(model_dir: Path, classifier: Path | None, positive: int, batch_size: int) -> tuple[list[Scorer], dict]:
+    """The masked-LM's scorer, and the classifier's where one is given; the fields they fill."""
+    found = [masked_lm_scorer(model_dir, batch_size)]
+    if classifier:
+        found.append(classifier_scorer(classifier, batch_size, positive))
+    return found, {**MLM_FIELDS, **(CLASSIFIER_FIELDS if classifier else {})}
 
 
 def alleles_by_run(genome_dir: Path, alleles: list[Allele],
@@ -53,9 +97,9 @@ def alleles_by_run(genome_dir: Path, alleles: list[Allele],
     return found
 
 
-def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], model, vocab: Vocabulary, *, window: int,
+def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: list[Scorer], *, window: int,
                     batch_size: int) -> dict[tuple[int, int], dict]:
-    """The masked-LM scores (`allele_scores.score_alleles`) of every allele, by (record, alt index)."""
+    """Every allele's scores from every scorer, by (record, alt index)."""
     scores: dict[tuple[int, int], dict] = {}
     bar = progress(total=sum(map(len, by_run.values())), desc="scoring alleles", unit="allele")
     for run in iter_runs(genome_dir):
@@ -63,11 +107,11 @@ def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], model, vo
             chunk = by_run[run.index][lo:lo + batch_size]
             pairs = [_window(run, a, window) for a in chunk]
             try:
-                scored = score_alleles(model, vocab, pairs, batch_size, model.config.max_position_embeddings)
+                scored = [scorer(pairs) for scorer in scorers]
             except ValueError as exc:
-                raise InputError(f"--window {window}: a window of {exc} does not fit the model's "
-                                 f"{model.config.max_position_embeddings} positions; give a smaller --window") from None
-            scores.update({(a.record, a.alt_index): s for a, s in zip(chunk, scored)})
+                raise InputError(f"--window {window}: {exc}; give a smaller --window") from None
+            for i, a in enumerate(chunk):
+                scores[(a.record, a.alt_index)] = {k: v for one in scored for k, v in one[i].items()}
             bar.update(len(chunk))
     bar.close()
     return scores

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import alleles_by_run, check_model, masked_lm, score_in_genome
+from dnalm.analysis.genome_scoring import alleles_by_run, check_model, score_in_genome, scorers
 from dnalm.analysis.vcf import Allele
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
@@ -18,15 +18,17 @@ from dnalm.evaluation.genome_tasks import fetch
 from dnalm.genome.bed import read_bed
 
 BASES = "ACGT"
-FIELDS = ["mlm_llr", "mlm_llr_forward", "mlm_llr_reverse"]
 
 
 def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out: Path, *, model_id: str,
-                           window: int, batch_size: int, max_region_bp: int, maps: int) -> dict:
+                           classifier: Path | None, positive: int, window: int, batch_size: int, max_region_bp: int,
+                           maps: int) -> dict:
     """Score the 3 SNVs of every position of every region; write `mutagenesis.tsv` (one row per SNV),
     `positions.tsv` (per position: the mean score of its 3 SNVs) and `maps/<region>.png` for the first `maps`
-    regions."""
+    regions. With `classifier`, its scores too (in the table)."""
     check_model(model_dir)
+    if classifier:
+        check_model(classifier, "--classifier")
     intervals = read_bed(regions, "--regions")
     long = [f"{c}:{s}-{e}" for c, s, e in intervals if e - s > max_region_bp]
     if long:
@@ -42,11 +44,11 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
                                                         for i in range(len(sq)))
                for j, alt in enumerate(b for b in BASES if b != seq[i])]
     by_run = alleles_by_run(genome_dir, alleles, {})
-    vocab, model = masked_lm(model_dir)
-    scores = score_in_genome(genome_dir, by_run, model, vocab, window=window, batch_size=batch_size)
+    found, fields = scorers(model_dir, classifier, positive, batch_size)
+    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size)
     out.mkdir(parents=True, exist_ok=True)
-    write_tsv(out / "mutagenesis.tsv", ["region", "chrom", "pos", "ref", "alt", *FIELDS],
-              [[a.vid, a.chrom, a.start + 1, a.ref, a.alt, *(scores[(a.record, a.alt_index)][f] for f in FIELDS)]
+    write_tsv(out / "mutagenesis.tsv", ["region", "chrom", "pos", "ref", "alt", *fields],
+              [[a.vid, a.chrom, a.start + 1, a.ref, a.alt, *(scores[(a.record, a.alt_index)][f] for f in fields)]
                for a in alleles])
     per_position = _per_position(alleles, scores)
     write_tsv(out / "positions.tsv", ["region", "chrom", "pos", "ref", "mean_mlm_llr", "min_mlm_llr"], per_position)

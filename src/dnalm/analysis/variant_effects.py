@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import alleles_by_run, check_model, masked_lm, score_in_genome
+from dnalm.analysis.genome_scoring import alleles_by_run, check_model, score_in_genome, scorers
 from dnalm.analysis.vcf import check_ref, read_alleles, readable, write_tsv_table, write_vcf
 from dnalm.core import mqc
 from dnalm.core.logs import log
@@ -17,27 +17,25 @@ from dnalm.core.outputs import write_json
 from dnalm.core.plotting import figure
 from dnalm.genome.prepare import iter_runs
 
-#: The INFO fields of the scored VCF (and TSV columns), with their header descriptions.
-FIELDS = {
-    "mlm_llr": "dnalm masked-LM log-likelihood ratio ALT vs REF of the tokens that differ, mean of both strands",
-    "mlm_llr_forward": "dnalm masked-LM log-likelihood ratio ALT vs REF, forward strand",
-    "mlm_llr_reverse": "dnalm masked-LM log-likelihood ratio ALT vs REF, reverse-complement strand",
-}
-TSV_FIELDS = [*FIELDS, "masked_ref_tokens", "masked_alt_tokens"]
+#: TSV columns beside the scores (not in the VCF).
+TOKEN_COUNTS = ["masked_ref_tokens", "masked_alt_tokens"]
 
 
-def variant_effects(model_dir: Path, genome_dir: Path, variants: Path, out: Path, *, model_id: str, window: int,
-                    batch_size: int) -> dict:
+def variant_effects(model_dir: Path, genome_dir: Path, variants: Path, out: Path, *, model_id: str,
+                    classifier: Path | None, positive: int, window: int, batch_size: int) -> dict:
     """Score every ALT allele of `variants`; write `variant_effects.tsv`, `variant_effects.vcf.gz` (+ .tbi),
-    `summary.json` and the distribution of scores (`mlm_llr.png`)."""
+    `summary.json` and the distribution of scores (`mlm_llr.png`). With `classifier`, its scores too."""
     with tempfile.TemporaryDirectory() as scratch:
         return _variant_effects(model_dir, genome_dir, variants, readable(variants, Path(scratch)), out,
-                                model_id=model_id, window=window, batch_size=batch_size)
+                                model_id=model_id, classifier=classifier, positive=positive, window=window,
+                                batch_size=batch_size)
 
 
 def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: Path, out: Path, *, model_id: str,
-                     window: int, batch_size: int) -> dict:
+                     classifier: Path | None, positive: int, window: int, batch_size: int) -> dict:
     check_model(model_dir)
+    if classifier:
+        check_model(classifier, "--classifier")
     lengths = {row["contig"]: row["length"]
                for row in json.loads((Path(genome_dir) / "genome_stats.json").read_text())["per_contig"]}
     alleles, unscorable = read_alleles(variants, set(lengths), shown)
@@ -45,12 +43,12 @@ def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: P
     for run in iter_runs(genome_dir):  # every REF first: a VCF of another assembly fails in seconds
         for a in by_run.get(run.index, []):
             check_ref(shown, a, run.seq[a.start - run.start:a.start - run.start + len(a.ref)])
-    vocab, model = masked_lm(model_dir)
-    scores = score_in_genome(genome_dir, by_run, model, vocab, window=window, batch_size=batch_size)
+    found, fields = scorers(model_dir, classifier, positive, batch_size)
+    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size)
     out.mkdir(parents=True, exist_ok=True)
-    statuses = write_tsv_table(out / "variant_effects.tsv", variants, TSV_FIELDS, scores, unscorable)
+    statuses = write_tsv_table(out / "variant_effects.tsv", variants, [*fields, *TOKEN_COUNTS], scores, unscorable)
     log.info("%s: %s", shown.name, ", ".join(f"{n} {status}" for status, n in statuses.items()))
-    write_vcf(out / "variant_effects.vcf.gz", variants, FIELDS, scores, lengths,
+    write_vcf(out / "variant_effects.vcf.gz", variants, fields, scores, lengths,
               symbolic="ALT is not a sequence" in unscorable.values())
     values = np.array([s["mlm_llr"] for s in scores.values()])
     _plot(values, model_id, out / "mlm_llr.png")

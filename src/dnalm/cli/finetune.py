@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=NON_NEGATIVE_INT, default=3,
                    help="stop after this many epochs without a better validation MCC; 0: no early stopping")
     p.add_argument("--seeds", type=int_list, default=[42], help="one run per seed; mean and sd reported")
+    p.add_argument("--save-model", action="store_true",
+                   help="keep each seed's fine-tuned classifier in seed<N>/model (for variant-effects --classifier)")
 
 
 def run(args: argparse.Namespace, out: Path) -> None:
@@ -31,4 +33,4 @@ def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.evaluation.task_data import load_task
 
     finetune_seeds(args.model, load_task(args.data), out, args.model_id or model_name(args.model), args.seeds,
-                   patience=args.patience, **finetuning_settings(args))
+                   patience=args.patience, save_model=args.save_model, **finetuning_settings(args))

@@ -22,4 +22,4 @@ def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.evaluation.task_data import load_task
 
     finetune(args.model, load_task(args.data, args.k), out, args.model_id or model_name(args.model),
-             seed=args.seed, patience=0, extra={"k": args.k}, **finetuning_settings(args))
+             seed=args.seed, patience=0, save_model=False, extra={"k": args.k}, **finetuning_settings(args))

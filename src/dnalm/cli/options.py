@@ -169,6 +169,11 @@ def add_allele_scoring(p: argparse.ArgumentParser) -> None:
     add_genome(p)
     p.add_argument("--window", type=POSITIVE_INT, default=500,
                    help="bp of sequence around each variant the model sees (clipped at N gaps and contig ends)")
+    p.add_argument("--classifier", type=Path,
+                   help="also score with this fine-tuned dnalm classifier (finetune --save-model's seed<N>/model): "
+                        "DNABERT's difference score and log-odds ratio of --positive-class")
+    p.add_argument("--positive-class", type=NON_NEGATIVE_INT, default=1,
+                   help="the classifier's class whose probability is compared (1: bound, promoter)")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="alleles per forward pass")
     add_device(p)
 

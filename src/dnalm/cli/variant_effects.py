@@ -18,4 +18,5 @@ def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.analysis.variant_effects import variant_effects
 
     variant_effects(args.model, args.genome, args.variants, out, model_id=args.model_id or model_name(args.model),
+                    classifier=args.classifier, positive=args.positive_class,
                     window=args.window, batch_size=args.batch_size)

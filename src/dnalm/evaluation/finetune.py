@@ -23,7 +23,7 @@ from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
 from dnalm.evaluation.task_data import Split, Task
-from dnalm.vocab.vocabulary import CONFIG, SPECIAL_TOKENS, Vocabulary
+from dnalm.vocab.vocabulary import CONFIG, SPECIAL_TOKENS, TOKENIZER_FILES, Vocabulary
 
 
 class SequenceTokenizer:
@@ -198,16 +198,17 @@ def predict(model, data: EncodedSplit, pad_id: int, batch_size: int,
 
 def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: float, max_steps: int,
              batch_size: int, learning_rate: float, dropout: float, warmup_steps: int, weight_decay: float,
-             seed: int, trust_remote_code: bool, patience: int, extra: dict[str, Any] | None = None) -> dict:
+             seed: int, trust_remote_code: bool, patience: int, save_model: bool,
+             extra: dict[str, Any] | None = None) -> dict:
     """Train the model with a new head on `task.train`; write test predictions, metrics and the loss curve.
 
     Settings have no defaults here: the CLI's are the ones the workflow runs, and differ by command. A
     `learning_rate` of 0 is the default for the model's width (`learning_rate_for`).
 
     With `patience` and a validation split, the model is evaluated every epoch on validation MCC; training
-    stops after `patience` epochs without a better one, and the best epoch's weights are tested.
+    stops after `patience` epochs without a better one, and the best epoch's weights are tested. With
+    `save_model`, the classifier is kept in `out/model` (`_save_classifier`).
     """
-    import torch
     from transformers import EarlyStoppingCallback, Trainer, set_seed
 
     tokenizer = SequenceTokenizer(model_ref, trust_remote_code)
@@ -224,22 +225,17 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
     valid = EncodedSplit(task.valid, tokenizer, max_tokens) if stopping else None
     scratch = Path(out) / ".trainer"
 
-    def validation_mcc(prediction) -> dict[str, float]:
-        from sklearn.metrics import matthews_corrcoef
-
-        pooled = pool(torch.softmax(torch.tensor(prediction.predictions).float(), -1).numpy(), valid.owner,
-                      valid.n_sequences)
-        return {"mcc": float(matthews_corrcoef(task.valid.labels, pooled.argmax(1)))}
-
     args = _training_arguments(scratch, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                                learning_rate=learning_rate, weight_decay=weight_decay, warmup_steps=warmup_steps,
                                steps_per_epoch=math.ceil(len(train) / batch_size), stopping=stopping, seed=seed)
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=valid,
                       data_collator=lambda items: pad_batch(items, tokenizer.pad_id),
-                      compute_metrics=validation_mcc if stopping else None,
+                      compute_metrics=_validation_mcc(task, valid) if stopping else None,
                       callbacks=[EarlyStoppingCallback(patience)] if stopping else None)
     trainer.train()
     shutil.rmtree(scratch, ignore_errors=True)
+    if save_model:
+        _save_classifier(trainer.model, model_ref, tokenizer, Path(out) / "model")
     losses = _write_history(Path(out), trainer.state.log_history, stopping)
     ranked, probs = predict(trainer.model, test, tokenizer.pad_id, batch_size, task.n_classes)
     info = {"model": model_id, **tokenizer.describe(model_ref), "task": task.name,
@@ -254,6 +250,32 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
              metrics["accuracy"], f", MCC {metrics['mcc']:.4f}" if "mcc" in metrics else "",
              metrics["majority_baseline"])
     return metrics
+
+
+def _validation_mcc(task: Task, valid: EncodedSplit):
+    """The Trainer's metric for early stopping: MCC of the validation sequences (pieces pooled)."""
+    import torch
+
+    def validation_mcc(prediction) -> dict[str, float]:
+        from sklearn.metrics import matthews_corrcoef
+
+        pooled = pool(torch.softmax(torch.tensor(prediction.predictions).float(), -1).numpy(), valid.owner,
+                      valid.n_sequences)
+        return {"mcc": float(matthews_corrcoef(task.valid.labels, pooled.argmax(1)))}
+
+    return validation_mcc
+
+
+def _save_classifier(model, model_ref: str, tokenizer: SequenceTokenizer, out: Path) -> None:
+    """The classifier's weights and config, with the files its tokenizer is read from, loadable as the model
+    it was fine-tuned from (for `variant-effects --classifier`)."""
+    model.save_pretrained(out)
+    if tokenizer.vocab is not None:
+        for name in TOKENIZER_FILES:
+            if (Path(model_ref) / name).is_file():
+                shutil.copy(Path(model_ref) / name, out / name)
+    else:
+        tokenizer.hf.save_pretrained(out)
 
 
 def _max_tokens(model, tokenizer: SequenceTokenizer) -> int:
