@@ -1,6 +1,7 @@
-"""Zero-shot variant scores from a masked-LM: how much more or less likely the model finds ALT than REF.
+"""Scores of a (REF window, ALT window) pair: zero-shot from a masked-LM (how much more or less likely the model
+finds ALT than REF), and DNABERT's from a fine-tuned classifier (`classifier_scores`).
 
-The score of an allele is the log-likelihood the model gives the tokens where the two alleles' tokenizations
+The masked-LM score of an allele is the log-likelihood the model gives the tokens where the two alleles' tokenizations
 differ, all masked at once, the rest of the window as context: the masked marginal of the Nucleotide
 Transformer and GPN, widened from one token to every token that changes. One base changes several tokens of
 an overlapping k-mer vocabulary, and BPE can segment the bases around a variant differently, so each allele's
