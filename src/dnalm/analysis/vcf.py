@@ -29,7 +29,9 @@ ACGT = re.compile(r"[ACGT]+")
 
 @dataclass(frozen=True)
 class Allele:
-    """One ALT allele of one VCF record; `start` is REF's first base, 0-based."""
+    """One ALT allele of one VCF record (`record`, `alt_index`: where in the VCF; `vid`: its ID); `start` is REF's
+    first base, 0-based. Saturation mutagenesis makes them too: `record` is then the position's index and `vid`
+    its region."""
 
     record: int
     alt_index: int
