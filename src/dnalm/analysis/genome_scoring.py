@@ -103,8 +103,9 @@ def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: 
     scores: dict[tuple[int, int], dict] = {}
     bar = progress(total=sum(map(len, by_run.values())), desc="scoring alleles", unit="allele")
     for run in iter_runs(genome_dir):
-        for lo in range(0, len(by_run.get(run.index, [])), batch_size):
-            chunk = by_run[run.index][lo:lo + batch_size]
+        inside = by_run.get(run.index, [])
+        for lo in range(0, len(inside), batch_size):
+            chunk = inside[lo:lo + batch_size]
             pairs = [_window(run, a, window) for a in chunk]
             try:
                 scored = [scorer(pairs) for scorer in scorers]
