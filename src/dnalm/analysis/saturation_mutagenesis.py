@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import alleles_by_run, check_model, score_in_genome, scorers
+from dnalm.analysis.genome_scoring import alleles_by_run, check_model, kept_scores, score_in_genome, scorers
 from dnalm.analysis.vcf import Allele
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
@@ -22,9 +22,9 @@ BASES = "ACGT"
 
 def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out: Path, *, model_id: str,
                            classifier: Path | None, positive: int, window: int, batch_size: int, max_region_bp: int,
-                           maps: int) -> dict:
+                           maps: int, resume_dir: Path | None = None) -> dict:
     """Score the 3 SNVs of every position of every region; write `mutagenesis.tsv` (one row per SNV),
-    `positions.tsv` (per position: the mean score of its 3 SNVs) and `maps/<region>.png` for the first `maps`
+    `positions.tsv` (per position: the mean score of its 3 SNVs) and `maps/<region>_mutations.png` for the first `maps`
     regions. With `classifier`, its scores too (in the table)."""
     check_model(model_dir)
     if classifier:
@@ -45,7 +45,9 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
                for j, alt in enumerate(b for b in BASES if b != seq[i])]
     by_run = alleles_by_run(genome_dir, alleles, {})
     found, fields = scorers(model_dir, classifier, positive, batch_size)
-    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size)
+    kept = kept_scores(resume_dir, genome_dir, alleles, model_dir, classifier, positive, window,
+                       batch_size) if resume_dir else None
+    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size, kept=kept)
     out.mkdir(parents=True, exist_ok=True)
     write_tsv(out / "mutagenesis.tsv", ["region", "chrom", "pos", "ref", "alt", *fields],
               [[a.vid, a.chrom, a.start + 1, a.ref, a.alt, *(scores[(a.record, a.alt_index)][f] for f in fields)]
@@ -53,7 +55,7 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
     per_position = _per_position(alleles, scores)
     write_tsv(out / "positions.tsv", ["region", "chrom", "pos", "ref", "mean_mlm_llr", "min_mlm_llr"], per_position)
     for (c, s, e), seq in list(zip(intervals, sequences))[:maps]:
-        _map(alleles, scores, f"{c}:{s}-{e}", seq, model_id, out / "maps" / f"{c}_{s}_{e}.png")
+        _map(alleles, scores, f"{c}:{s}-{e}", seq, model_id, out / "maps" / f"{c}_{s}_{e}_mutations.png")
     summary = {"model": model_id, "regions": len(intervals), "snvs": len(alleles), "window": window,
                "mlm_llr_median": float(np.median([s["mlm_llr"] for s in scores.values()]))}
     write_json(out / "summary.json", summary)
@@ -71,24 +73,34 @@ def _per_position(alleles: list[Allele], scores: dict[tuple[int, int], dict]) ->
     return [[*row[:4], float(np.mean(row[4])), float(np.min(row[4]))] for row in rows.values()]
 
 
+#: What each mutation map panel shows: the score, and its colour bar's meaning.
+PANELS = {"mlm_llr": "masked-LM log-likelihood ratio (red: ALT less likely)",
+          "cls_diff": "classifier: change of P(positive class) (red: ALT lowers it)"}
+
+
 def _map(alleles: list[Allele], scores: dict[tuple[int, int], dict], region: str, seq: str, model_id: str,
          path: Path) -> None:
-    """Rows A, C, G, T, one column per position: the score of that SNV (REF's own cell grey)."""
-    start = next(a.start for a in alleles if a.vid == region)
-    grid = np.full((4, len(seq)), np.nan)
-    for a in alleles:
-        if a.vid == region:
-            grid[BASES.index(a.alt), a.start - start] = scores[(a.record, a.alt_index)]["mlm_llr"]
-    path.parent.mkdir(exist_ok=True)
-    limit = float(np.nanmax(np.abs(grid))) or 1.0
-    with figure(path, figsize=(min(18, 2 + 0.12 * len(seq)), 2.6)) as (fig, ax):
-        from matplotlib import colormaps
+    """Rows A, C, G, T, one column per position: the score of that SNV (REF's own cell grey); a panel per score
+    (the classifier's under the masked-LM's where one was given)."""
+    from matplotlib import colormaps
 
-        cmap = colormaps["RdBu"].with_extremes(bad="lightgrey")  # REF's own cells
-        image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_yticks(range(4), list(BASES))
-        if len(seq) <= 80:
-            ax.set_xticks(range(len(seq)), list(seq), fontsize=6)
-        ax.set(xlabel=f"{region} (REF along the axis)" if len(seq) <= 80 else f"{region}, position",
-               title=f"{model_id}: masked-LM score of each SNV (red: ALT less likely; grey: REF)")
-        fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+    start = next(a.start for a in alleles if a.vid == region)
+    panels = [f for f in PANELS if f in next(iter(scores.values()))]
+    path.parent.mkdir(exist_ok=True)
+    with figure(path, len(panels), 1, figsize=(min(18, max(8, 2 + 0.12 * len(seq))), 0.4 + 2.6 * len(panels)),
+                squeeze=False) as (fig, axes):
+        fig.suptitle(f"{model_id}: every SNV of {region} (grey: REF)", fontsize=10)
+        for ax, field in zip(axes[:, 0], panels):
+            grid = np.full((4, len(seq)), np.nan)
+            for a in alleles:
+                if a.vid == region:
+                    grid[BASES.index(a.alt), a.start - start] = scores[(a.record, a.alt_index)][field]
+            limit = float(np.nanmax(np.abs(grid))) or 1.0
+            cmap = colormaps["RdBu"].with_extremes(bad="lightgrey")  # REF's own cells
+            image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_yticks(range(4), list(BASES))
+            if len(seq) <= 80:
+                ax.set_xticks(range(len(seq)), list(seq), fontsize=6)
+            ax.set(xlabel=f"{region} (REF along the axis)" if len(seq) <= 80 else f"{region}, position",
+                   title=PANELS[field])
+            fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01, format="%.2g")  # no offset text over the title

@@ -3,53 +3,56 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import alleles_by_run, check_model, score_in_genome, scorers
-from dnalm.analysis.vcf import check_ref, read_alleles, readable, write_tsv_table, write_vcf
+from dnalm.analysis.genome_scoring import alleles_by_run, check_model, kept_scores, score_in_genome, scorers
+from dnalm.analysis.vcf import SYMBOLIC, Allele, check_ref, read_alleles, readable, write_tsv_table, write_vcf
 from dnalm.core import mqc
 from dnalm.core.logs import log
 from dnalm.core.outputs import write_json
 from dnalm.core.plotting import figure
-from dnalm.genome.prepare import iter_runs
+from dnalm.genome.prepare import iter_runs, read_stats
 
 #: TSV columns beside the scores (not in the VCF).
 TOKEN_COUNTS = ["masked_ref_tokens", "masked_alt_tokens"]
 
 
 def variant_effects(model_dir: Path, genome_dir: Path, variants: Path, out: Path, *, model_id: str,
-                    classifier: Path | None, positive: int, window: int, batch_size: int) -> dict:
+                    classifier: Path | None, positive: int, window: int, batch_size: int,
+                    resume_dir: Path | None = None) -> dict:
     """Score every ALT allele of `variants`; write `variant_effects.tsv`, `variant_effects.vcf.gz` (+ .tbi),
     `summary.json` and the distribution of scores (`mlm_llr.png`). With `classifier`, its scores too."""
     with tempfile.TemporaryDirectory() as scratch:
         return _variant_effects(model_dir, genome_dir, variants, readable(variants, Path(scratch)), out,
                                 model_id=model_id, classifier=classifier, positive=positive, window=window,
-                                batch_size=batch_size)
+                                batch_size=batch_size, resume_dir=resume_dir)
 
 
 def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: Path, out: Path, *, model_id: str,
-                     classifier: Path | None, positive: int, window: int, batch_size: int) -> dict:
+                     classifier: Path | None, positive: int, window: int, batch_size: int,
+                     resume_dir: Path | None) -> dict:
     check_model(model_dir)
     if classifier:
         check_model(classifier, "--classifier")
     lengths = {row["contig"]: row["length"]
-               for row in json.loads((Path(genome_dir) / "genome_stats.json").read_text())["per_contig"]}
+               for row in read_stats(genome_dir)["per_contig"]}
     alleles, unscorable = read_alleles(variants, set(lengths), shown)
     by_run = alleles_by_run(genome_dir, alleles, unscorable)
     for run in iter_runs(genome_dir):  # every REF first: a VCF of another assembly fails in seconds
         for a in by_run.get(run.index, []):
             check_ref(shown, a, run.seq[a.start - run.start:a.start - run.start + len(a.ref)])
     found, fields = scorers(model_dir, classifier, positive, batch_size)
-    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size)
+    kept = kept_scores(resume_dir, genome_dir, alleles, model_dir, classifier, positive, window,
+                       batch_size) if resume_dir else None
+    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size, kept=kept)
     out.mkdir(parents=True, exist_ok=True)
     statuses = write_tsv_table(out / "variant_effects.tsv", variants, [*fields, *TOKEN_COUNTS], scores, unscorable)
     log.info("%s: %s", shown.name, ", ".join(f"{n} {status}" for status, n in statuses.items()))
     write_vcf(out / "variant_effects.vcf.gz", variants, fields, scores, lengths,
-              symbolic="ALT is not a sequence" in unscorable.values())
+              symbolic=SYMBOLIC in unscorable.values())
     values = np.array([s["mlm_llr"] for s in scores.values()])
     _plot(values, model_id, out / "mlm_llr.png")
     summary = {"model": model_id, "model_dir": str(model_dir), "variants": str(shown), "window": window,
@@ -62,7 +65,23 @@ def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: P
                     ["Sample", "scored", "not scored", "median score", "ALT less likely"],
                     [[model_id, len(values), sum(statuses.values()) - len(values), summary["mlm_llr_median"],
                       summary["alt_less_likely"]]], {"ALT less likely": mqc.PERCENT})
+    _top_variants(out / "top_variants_mqc.tsv", alleles, scores, fields, model_id)
     return summary
+
+
+def _top_variants(path: Path, alleles: list[Allele], scores: dict[tuple[int, int], dict], fields: dict[str, str],
+                  model_id: str, n: int = 20) -> None:
+    """The report's table of the `n` alleles the masked-LM finds least likely against REF, with every score."""
+    shown = [f for f in fields if not f.endswith(("_forward", "_reverse"))]
+    ranked = sorted((a for a in alleles if (a.record, a.alt_index) in scores),
+                    key=lambda a: scores[(a.record, a.alt_index)]["mlm_llr"])[:n]
+    mqc.write_table(path, "dnalm_top_variants", "Variant effects: top variants",
+                    f"The {len(ranked)} alleles {model_id}'s masked-LM finds least likely against REF (most negative "
+                    "log-likelihood ratio), with the classifier's scores where one was given (cls_diff: change of "
+                    "the positive class's probability).",
+                    ["Sample", *shown],
+                    [[f"{rank:02d} {a.vid} {a.chrom}:{a.start + 1} {a.ref}>{a.alt}",  # MultiQC sorts rows by name
+                      *(scores[(a.record, a.alt_index)][f] for f in shown)] for rank, a in enumerate(ranked, 1)])
 
 
 def _plot(values: np.ndarray, model_id: str, path: Path) -> None:

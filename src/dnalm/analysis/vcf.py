@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from dnalm.core.errors import InputError
 from dnalm.core.outputs import write_tsv
 
@@ -90,9 +92,13 @@ def read_alleles(path: Path, contigs: set[str], shown: Path) -> tuple[list[Allel
     return alleles, unscorable
 
 
+#: Why a symbolic ALT (<DEL>, a breakend, `*`) is not scored; such a VCF's output declares END.
+SYMBOLIC = "ALT is not a sequence"
+
+
 def _unscorable(ref: str, alt: str | None) -> str | None:
     if alt is None or alt in (".", "*") or alt.startswith("<") or "[" in alt or "]" in alt:
-        return "ALT is not a sequence"
+        return SYMBOLIC
     if not ACGT.fullmatch(ref) or not ACGT.fullmatch(alt.upper()):
         return "bases other than A/C/G/T"
     return None
@@ -103,6 +109,12 @@ def check_ref(path: Path, allele: Allele, genome_bases: bytes) -> None:
     if genome_bases.decode() != allele.ref:
         raise InputError(f"--variants {path}: record {allele.name}: REF {allele.ref} does not match the genome "
                          f"({genome_bases.decode()}); is the VCF for another assembly?")
+
+
+def _qual(qual: float | None) -> str:
+    """QUAL as htslib holds it (a 32-bit float), in the fewest digits that read back as that float: the VCF's
+    own text where it fits, never the 6 significant digits a float cell gets (1307274.62 is not 1.30727e+06)."""
+    return "." if qual is None else np.format_float_positional(np.float32(qual), trim="-")
 
 
 def write_tsv_table(path: Path, source: Path, fields: list[str], scores: dict[tuple[int, int], dict],
@@ -118,7 +130,7 @@ def write_tsv_table(path: Path, source: Path, fields: list[str], scores: dict[tu
                 got = scores.get((i, j), {})
                 status = "scored" if (i, j) in scores else unscorable.get((i, j), "not scored")
                 rows.append([rec.chrom, rec.pos, rec.id or ".", rec.ref, alt,
-                             "." if rec.qual is None else rec.qual, ";".join(rec.filter.keys()) or ".",
+                             _qual(rec.qual), ";".join(rec.filter.keys()) or ".",
                              *[got.get(f, "") for f in fields], status])
     write_tsv(path, ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", *fields, "status"], rows)
     return dict(Counter(r[-1] for r in rows).most_common())

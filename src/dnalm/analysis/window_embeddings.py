@@ -23,10 +23,6 @@ from dnalm.genome.intervals import window_overlaps
 from dnalm.pretraining.data import collate
 from dnalm.vocab.tokenized import INDEX, SPAN_BLOCK, TOKENS, TokenizedGenome
 
-#: Files of a model directory that hold its weights (HF's names and shards); with config.json they are
-#: what the embeddings of a model depend on.
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".index.json")
-
 
 def iter_windows(genome: TokenizedGenome, length: int, min_len: int) -> Iterator[tuple[str, int, int, np.ndarray]]:
     """Consecutive non-overlapping windows of `length` tokens along every run (a last shorter one kept when
@@ -153,16 +149,8 @@ def embedding_inputs(model_dir: Path, tokenized_dir: Path, length: int, min_len:
     tokenized genome, the window settings and the batch size (windows are counted done in whole batches,
     each padded to its longest window). Not in it: the device, library versions, tracks and UMAP settings
     (computed afresh)."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise InputError(f"--model {model_dir}: --resume-dir needs a local model directory (its weights are "
-                         "fingerprinted)")
-    files = [p for p in model_dir.rglob("*") if p.is_file()]
-    chosen = [p for p in files if p.name == "config.json" or p.name.endswith(WEIGHT_SUFFIXES)]
-    if not any(p.name != "config.json" for p in chosen):
-        chosen = files
     tokenized_dir = Path(tokenized_dir)
-    return {"model": fingerprint.files_digest(model_dir, chosen),
+    return {"model": fingerprint.model_digest(model_dir),
             "tokens": fingerprint.file_digest(tokenized_dir / TOKENS),
             "runs": fingerprint.file_digest(tokenized_dir / INDEX),
             "window_tokens": length, "min_tokens": min_len, "batch_size": batch_size}

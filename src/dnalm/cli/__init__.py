@@ -34,7 +34,7 @@ COMMANDS = ("prepare-genome", "prepare-annotation", "vocab-sweep", "kmer-vocab",
             "pretrain", "nextkmer-data", "nextkmer-finetune", "finetune", "tfidf-baseline", "task-prom300",
             "task-promscan", "task-ctcf", "task-import", "select-vocabulary", "finetune-report", "token-embeddings",
             "word2vec", "embedding-report", "self-similarity", "mask-predictions", "window-embeddings", "report",
-            "launch", "vocab-stats", "variant-effects", "saturation-mutagenesis")
+            "launch", "vocab-stats", "variant-effects", "saturation-mutagenesis", "attention-motifs")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -95,6 +95,21 @@ def model_name(ref: str) -> str:
     return ref.replace("/", "_")
 
 
+def classifier_dir(text: str) -> Path:
+    """A fine-tuned dnalm classifier: its directory, or a `finetune --save-model` output, whose lowest seed's
+    `seed<N>/model` it then is (the workflow passes the output)."""
+    from dnalm.vocab.vocabulary import CONFIG
+
+    path = Path(text)
+    if (path / CONFIG).is_file():
+        return path
+    saved = [p for p in path.glob("seed*/model") if p.parent.name[4:].isdigit() and (p / CONFIG).is_file()]
+    if not saved:
+        raise argparse.ArgumentTypeError(f"{text} is neither a dnalm classifier ({CONFIG}) nor a finetune "
+                                         "--save-model output (seed<N>/model)")
+    return min(saved, key=lambda p: int(p.parent.name[4:]))
+
+
 def add_subset(p: argparse.ArgumentParser, flag: str, default: int, what: str) -> None:
     """A cap on the rows a step uses: at most this many, a random subset chosen by --seed."""
     p.add_argument(flag, type=POSITIVE_INT, default=default, help=f"at most this many {what}, a seeded random subset")
@@ -169,12 +184,15 @@ def add_allele_scoring(p: argparse.ArgumentParser) -> None:
     add_genome(p)
     p.add_argument("--window", type=POSITIVE_INT, default=500,
                    help="bp of sequence around each variant the model sees (clipped at N gaps and contig ends)")
-    p.add_argument("--classifier", type=Path,
-                   help="also score with this fine-tuned dnalm classifier (finetune --save-model's seed<N>/model): "
+    p.add_argument("--classifier", type=classifier_dir,
+                   help="also score with this fine-tuned dnalm classifier (finetune --save-model's output or its "
+                        "seed<N>/model): "
                         "DNABERT's difference score and log-odds ratio of --positive-class")
     p.add_argument("--positive-class", type=NON_NEGATIVE_INT, default=1,
                    help="the classifier's class whose probability is compared (1: bound, promoter)")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="alleles per forward pass")
+    p.add_argument("--resume-dir", type=Path,
+                   help="keep the scores here as they are made; a rerun with the same inputs scores only the rest")
     add_device(p)
 
 

@@ -23,4 +23,5 @@ def run(args: argparse.Namespace, out: Path) -> None:
     saturation_mutagenesis(args.model, args.genome, args.regions, out,
                            model_id=args.model_id or model_name(args.model),
                            classifier=args.classifier, positive=args.positive_class, window=args.window,
-                           batch_size=args.batch_size, max_region_bp=args.max_region_bp, maps=args.maps)
+                           batch_size=args.batch_size, max_region_bp=args.max_region_bp, maps=args.maps,
+                           resume_dir=args.resume_dir)

@@ -19,4 +19,4 @@ def run(args: argparse.Namespace, out: Path) -> None:
 
     variant_effects(args.model, args.genome, args.variants, out, model_id=args.model_id or model_name(args.model),
                     classifier=args.classifier, positive=args.positive_class,
-                    window=args.window, batch_size=args.batch_size)
+                    window=args.window, batch_size=args.batch_size, resume_dir=args.resume_dir)

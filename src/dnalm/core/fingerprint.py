@@ -50,6 +50,22 @@ def tree_digest(root: Path) -> str:
     return files_digest(root, [p for p in root.rglob("*") if p.is_file()])
 
 
+#: Files that hold a model's weights, in the formats HF, PyTorch, TensorFlow and Flax save.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".index.json")
+
+
+def model_digest(model_dir: Path, flag: str = "--model") -> str:
+    """BLAKE2b of a local model's weight files and config.json (every file of the directory when it has no
+    weight file we know): what its outputs depend on, not its tokenizer's or README's formatting."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise InputError(f"{flag} {model_dir}: --resume-dir needs a local model directory (its weights are "
+                         "fingerprinted)")
+    files = [p for p in model_dir.rglob("*") if p.is_file()]
+    chosen = [p for p in files if p.name == "config.json" or p.name.endswith(WEIGHT_SUFFIXES)]
+    return files_digest(model_dir, chosen if any(p.name != "config.json" for p in chosen) else files)
+
+
 def json_digest(path: Path) -> str:
     """BLAKE2b of a JSON file's parsed content, so formatting and key order do not count."""
     try:

@@ -16,7 +16,6 @@ inflate its test scores without a word.
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from dnalm.core.errors import InputError
 from dnalm.core.logs import log
 from dnalm.core.outputs import write_json
 from dnalm.genome.annotations import read_track
-from dnalm.genome.prepare import iter_runs, read_runs_bed
+from dnalm.genome.prepare import iter_runs, read_runs_bed, read_stats
 
 SPLITS = {"train": 0.8, "dev": 0.1, "test": 0.1}
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
@@ -39,8 +38,7 @@ def reverse_complement(seq: str) -> str:
 
 def read_tss(path: Path, fmt: str, genome_dir: Path) -> list[tuple[str, int, str, str]]:
     """(contig, position, strand, name) of every TSS, checked against the genome's contigs."""
-    stats = json.loads((Path(genome_dir) / "genome_stats.json").read_text())
-    lengths = stats["fasta_contigs"]
+    lengths = read_stats(genome_dir)["fasta_contigs"]
     tss = []
     for row in read_track(Path(path), fmt, "--tss"):
         contig, start, name = row[0], int(row[1]), row[3] if len(row) > 3 else f"tss{len(tss)}"
@@ -445,7 +443,7 @@ def scan_motif(genome_dir: Path, pwm: np.ndarray, threshold: float = 1e-4) -> li
     """
     from memelite import fimo
 
-    gc = json.loads((Path(genome_dir) / "genome_stats.json").read_text())["genome"]["gc"]
+    gc = read_stats(genome_dir)["genome"]["gc"]
     background = np.array([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2])[:, None]
     adjusted = pwm * 0.25 / background
     code = np.full(256, 4, dtype=np.int64)

@@ -8,7 +8,6 @@ overlap days later.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -79,7 +78,9 @@ def check_jaspar(path: Path) -> int:
 def prepare_annotation(track: Path, name: str, fmt: str, role: str, genome_dir: Path, contig_map: Path | None,
                        out: Path) -> dict:
     """Normalise one annotation track onto the genome's contig names and check it fits the assembly."""
-    stats = json.loads((Path(genome_dir) / "genome_stats.json").read_text())
+    from dnalm.genome.prepare import read_stats  # numpy: not at import, the CLI's parser reads this module
+
+    stats = read_stats(genome_dir)
     fasta_contigs: dict[str, int] = stats["fasta_contigs"]
     kept_contigs = {row["contig"] for row in stats["per_contig"]}
     summary: dict = {"name": name, "format": fmt, "role": role, "source": str(track)}

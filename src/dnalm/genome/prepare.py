@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -259,6 +260,14 @@ def _write_stats(out: Path, genome_id: str, fasta: Path, per_contig: list[Contig
     log.info("%s: %d contigs, %d bp, %d N-free runs kept (%d bp), GC %.3f", genome_id, len(per_contig),
              total.length, total.runs_kept, total.bp_kept, genome_row["gc"])
     return summary
+
+
+def read_stats(genome_dir: Path) -> dict:
+    """genome_stats.json of a prepared genome: contigs, their lengths and the genome's base composition."""
+    path = Path(genome_dir) / "genome_stats.json"
+    if not path.is_file():
+        raise InputError(f"--genome {genome_dir}: not a prepared genome (no {path.name}); run prepare-genome")
+    return json.loads(path.read_text())
 
 
 def read_runs_bed(genome_dir: Path) -> list[tuple[str, int, int]]:

@@ -36,6 +36,16 @@ IMAGES = {
     "mlm_llr.png": ("Variant effects: score distribution",
                     "Masked-LM log-likelihood ratio of ALT vs REF of every scored allele; left of 0 the model finds "
                     "ALT less likely than REF."),
+    "*_mutations.png": ("Mutation map: {}",
+                        "Every possible SNV of the region (rows: ALT base; columns: positions) scored by the "
+                        "masked-LM, and by the classifier where one was given (red: ALT less likely, or lowers the "
+                        "positive class; grey: REF)."),
+    "*_motifs.png": ("Attention motifs: {}",
+                     "Sequence logos of the motifs in the classifier's high-attention regions of positive sequences, "
+                     "enriched against the background, with their closest JASPAR matrix."),
+    "*_attention.png": ("Attention along the sequences: {}",
+                        "Mean attention of the classifier's [CLS] (last layer) along the task's sequences, positives "
+                        "and negatives apart; 1 is uniform."),
 }
 
 
@@ -99,8 +109,9 @@ ORDER = (("dnalm_genome*", 0), ("dnalm_vocab_*", 1), ("dnalm_window_lengths", 2)
          ("dnalm_finetune*", 7), ("dnalm_task_checks", 7), ("dnalm_embeddings", 8), ("dnalm_pc_correlations_*", 9),
          ("window_umap*", 16), ("*_umap*", 10), ("*_dendrogram*", 11), ("dnalm_self_similarity", 12),
          ("self_similarity*", 13), ("dnalm_mask_*", 14), ("dnalm_window_embeddings", 15),
-         ("dnalm_variant_effects", 17), ("mlm_llr*", 18), ("dnalm_software_versions", 19),
-         ("dnalm_workflow_summary", 20))
+         ("dnalm_variant_effects", 17), ("mlm_llr*", 18), ("dnalm_top_variants", 19), ("*_mutations*", 20),
+         ("dnalm_motifs_*", 21), ("*_motifs*", 22), ("*_attention*", 23), ("dnalm_software_versions", 24),
+         ("dnalm_workflow_summary", 25))
 
 
 def section_ids(staging: Path) -> list[str]:

@@ -22,6 +22,7 @@ workflow FINETUNE {
     trust_remote_code   // boolean: allow external models' own code
     external_tasks      // string: comma-separated GUE-style folders or NT-style FASTA files, '' for none
     ch_tfidf_vocabs     // channel: [ meta (id, kind, k, stride), vocab_dir ] of the TF-IDF baselines
+    keep_classifiers    // boolean: keep the selected model's classifiers (for VARIANT_EFFECTS)
 
     main:
     ch_genome_dir = ch_genome.map { _meta, dir -> dir }
@@ -44,8 +45,9 @@ workflow FINETUNE {
     ch_tasks = DNALM_TASK_PROM300.out.task
         .mix(DNALM_TASK_PROMSCAN.out.task, DNALM_TASK_CTCF.out.task, DNALM_TASK_IMPORT.out.task)
 
+    // the selected model's classifiers are kept (finetune --save-model) where VARIANT_EFFECTS reads them
     ch_models = ch_selected
-        .map { meta, dir -> [[id: meta.id], dir] }
+        .map { meta, dir -> [[id: meta.id] + (keep_classifiers ? [save_model: true] : [:]), dir] }
         .mix(channel.fromList(extra_models.tokenize(',').collect { ref -> externalModel(ref.trim(), trust_remote_code) }))
     DNALM_FINETUNE(
         ch_models.combine(ch_tasks).map { meta, model, task_meta, task -> [meta + [task: task_meta.id], model, task] }
@@ -63,8 +65,16 @@ workflow FINETUNE {
         .map { dirs -> [dirs] }
     DNALM_FINETUNE_REPORT(ch_genome.map { meta, _dir -> meta }.combine(ch_results))
 
+    // each kept classifier beside its task's folder
+    ch_classifiers = DNALM_FINETUNE.out.results
+        .filter { meta, _dir -> meta.save_model }
+        .map { meta, dir -> [meta.task, meta, dir] }
+        .combine(ch_tasks.map { meta, dir -> [meta.id, dir] }, by: 0)
+        .map { _task, meta, dir, task_dir -> [meta, dir, task_dir] }
+
     emit:
     tasks   = ch_tasks                                  // channel: [ meta, task_dir ]
+    classifiers = ch_classifiers                        // channel: [ meta (id, task), finetuned_dir, task_dir ]
     results = DNALM_FINETUNE.out.results                // channel: [ meta, results_dir ]
     report  = DNALM_FINETUNE_REPORT.out.report          // channel: [ meta, report_dir ]
     mqc     = DNALM_FINETUNE_REPORT.out.mqc

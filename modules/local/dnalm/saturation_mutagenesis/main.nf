@@ -4,7 +4,7 @@ process DNALM_SATURATION_MUTAGENESIS {
     container "${(params.gpus_per_node as Integer) > 0 ? params.container_image_gpu : params.container_image}"
 
     input:
-    tuple val(meta), path(model), path(genome), path(regions)
+    tuple val(meta), path(model), path(genome), path(regions), path(classifier)
 
     output:
     tuple val(meta), path("${meta.id}_mutagenesis", type: 'dir'),                      emit: results
@@ -15,9 +15,11 @@ process DNALM_SATURATION_MUTAGENESIS {
 
     script:
     def args = task.ext.args ?: ''
+    // no classifier: [] stages nothing and reads as an empty, false list (engine fact 22)
+    def scorer = classifier ? "--classifier ${classifier}" : ''
 
     """
-    dnalm saturation-mutagenesis --model ${model} --genome ${genome} --regions ${regions} --model-id ${meta.id} --out ${meta.id}_mutagenesis ${args}
+    dnalm saturation-mutagenesis --model ${model} --genome ${genome} --regions ${regions} --model-id ${meta.id} ${scorer} --out ${meta.id}_mutagenesis ${args}
     """
 
     stub:

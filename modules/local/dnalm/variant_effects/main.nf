@@ -4,7 +4,7 @@ process DNALM_VARIANT_EFFECTS {
     container "${(params.gpus_per_node as Integer) > 0 ? params.container_image_gpu : params.container_image}"
 
     input:
-    tuple val(meta), path(model), path(genome), path(variants)
+    tuple val(meta), path(model), path(genome), path(variants), path(classifier)
 
     output:
     tuple val(meta), path("${meta.id}_variant_effects", type: 'dir'),                  emit: results
@@ -16,9 +16,11 @@ process DNALM_VARIANT_EFFECTS {
 
     script:
     def args = task.ext.args ?: ''
+    // no classifier: [] stages nothing and reads as an empty, false list (engine fact 22)
+    def scorer = classifier ? "--classifier ${classifier}" : ''
 
     """
-    dnalm variant-effects --model ${model} --genome ${genome} --variants ${variants} --model-id ${meta.id} --out ${meta.id}_variant_effects ${args}
+    dnalm variant-effects --model ${model} --genome ${genome} --variants ${variants} --model-id ${meta.id} ${scorer} --out ${meta.id}_variant_effects ${args}
     """
 
     stub:
