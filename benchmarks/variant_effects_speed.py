@@ -165,17 +165,18 @@ def peer_scores(genome: Path, by_run: dict, model, vocab, window: int) -> dict:
     """The plain HF loop: per allele and strand, REF and ALT each tokenized and run through the model alone."""
     from dnalm.analysis.allele_scores import Tokens, differing
     from dnalm.analysis.genome_scoring import _window
+    from dnalm.analysis.span_tokens import dnalm_tokenizer
     from dnalm.evaluation.genome_tasks import reverse_complement
     from dnalm.genome.prepare import iter_runs
 
-    scores = {}
+    scores, tok = {}, dnalm_tokenizer(vocab)
     for run in iter_runs(genome):
         for allele in by_run.get(run.index, []):
             ref_seq, alt_seq = _window(run, allele, window)  # the same windows as dnalm's
             llr = []
             for ref_strand, alt_strand in ((ref_seq, alt_seq), (reverse_complement(ref_seq),
                                                                 reverse_complement(alt_seq))):
-                ref, alt = Tokens.of(vocab, ref_strand), Tokens.of(vocab, alt_strand)
+                ref, alt = Tokens.of(tok, ref_strand), Tokens.of(tok, alt_strand)
                 ref_part, alt_part = differing(ref, alt)
                 llr.append(_hf_log_likelihood(model, vocab, alt.ids, alt_part)
                            - _hf_log_likelihood(model, vocab, ref.ids, ref_part))
@@ -187,8 +188,9 @@ def _hf_log_likelihood(model, vocab, ids: np.ndarray, part: slice) -> float:
     """Log-likelihood of tokens `part` of one window, all masked at once: a forward pass at batch size 1."""
     import torch
 
-    from dnalm.analysis.allele_scores import CLS, MASK, SEP
+    from dnalm.vocab.vocabulary import SPECIAL_TOKENS
 
+    CLS, SEP, MASK = (SPECIAL_TOKENS.index(t) for t in ("[CLS]", "[SEP]", "[MASK]"))
     row = torch.tensor([CLS, *ids.tolist(), SEP])
     positions = torch.arange(part.start + 1, part.stop + 1)
     masked = row.clone()

@@ -122,11 +122,15 @@ def test_bad_inputs_are_one_line_errors(tmp_path, ctcf_classifier):
                                               "dev": [("ACGTACGTCC", 0)], "test": [("ACGTACGTGG", 0)]})
     with gzip.open(tmp_path / "empty.jaspar.gz", "wt") as fh:
         fh.write("\n")
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "config.json").write_text("{}")  # a HuggingFace model: no dnalm vocabulary
     cases = [(["--jaspar", tmp_path / "bad.jaspar", "--data", ctcf_classifier / "ctcf"], "four rows"),
              (["--jaspar", tmp_path / "empty.jaspar.gz", "--data", ctcf_classifier / "ctcf"], "no JASPAR matrix"),
              (["--jaspar", JASPAR, "--data", one_class, "--splits", "test"], "need sequences of class 1 and of other"),
              (["--jaspar", JASPAR, "--data", ctcf_classifier / "ctcf", "--splits", "train,tset"], "tset is not one"),
-             (["--jaspar", JASPAR, "--data", ctcf_classifier / "ctcf", "--positive-class", "5"], "has classes 0..1")]
+             (["--jaspar", JASPAR, "--data", ctcf_classifier / "ctcf", "--positive-class", "5"], "has classes 0..1"),
+             (["--jaspar", JASPAR, "--data", ctcf_classifier / "ctcf", "--classifier", tmp_path / "hf"],
+              "not a dnalm classifier")]
     for extra, message in cases:
         err = dnalm_fails("attention-motifs", "--classifier", model, *extra, "--out", tmp_path / "out")
         assert message in err and len(err.strip().splitlines()) == 1

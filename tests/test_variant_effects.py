@@ -6,7 +6,6 @@ import gzip
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,12 +105,14 @@ def test_a_one_token_change_scores_as_the_models_log_odds_of_the_two_tokens(scor
     import torch
     from transformers import AutoModelForMaskedLM
 
-    from dnalm.analysis.allele_scores import CLS, MASK, SEP, Tokens
-    from dnalm.vocab.vocabulary import Vocabulary
+    from dnalm.analysis.allele_scores import Tokens
+    from dnalm.analysis.span_tokens import dnalm_tokenizer
+    from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
 
+    CLS, SEP, MASK = (SPECIAL_TOKENS.index(t) for t in ("[CLS]", "[SEP]", "[MASK]"))
     tmp, _ = scored
     model_dir = pretrained / "model" / "model"
-    vocab, model = Vocabulary.load(model_dir), AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    tok, model = dnalm_tokenizer(Vocabulary.load(model_dir)), AutoModelForMaskedLM.from_pretrained(model_dir).eval()
     rows = [r for r in read_tsv(tmp / "out" / "variant_effects.tsv")
             if r["status"] == "scored" and r["masked_ref_tokens"] == r["masked_alt_tokens"] == "1"
             and len(r["REF"]) == len(r["ALT"]) == 1]
@@ -120,7 +121,7 @@ def test_a_one_token_change_scores_as_the_models_log_odds_of_the_two_tokens(scor
         pos = int(r["POS"]) - 1
         window = base(sequence, pos - 99, 199)  # the runs hold these positions (1,000-400,000)
         alt = window[:99] + r["ALT"] + window[100:]
-        ref_t, alt_t = Tokens.of(vocab, window), Tokens.of(vocab, alt)
+        ref_t, alt_t = Tokens.of(tok, window), Tokens.of(tok, alt)
         (i,) = [k for k in range(len(ref_t.ids)) if ref_t.ids[k] != alt_t.ids[k]]
         ids = torch.tensor([[CLS, *ref_t.ids.tolist(), SEP]])
         ids[0, i + 1] = MASK
@@ -174,6 +175,91 @@ def test_a_real_hapmap_exome_vcf_scores_every_allele_and_keeps_its_columns_and_g
         assert len(scores) == len(alts) and all(abs(v - tsv[(vid, alt)]) < 1e-4 for v, alt in zip(scores, alts))
         assert {k: v for k, v in info(rec).items() if k in before} == before  # the caller's own INFO, kept
         assert {s: dict(rec.samples[s].items()) for s in samples} == genotypes
+
+
+def _hf_char_bert(path):
+    """A tiny HuggingFace BERT masked-LM with a one-base-per-token fast tokenizer ([CLS] ... [SEP]): an external
+    model, with a tokenizer of its own."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "A", "C", "G", "T", "N"])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2),
+                                                                                                ("[SEP]", 3)])
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
+                            sep_token="[SEP]", mask_token="[MASK]").save_pretrained(path)
+    import torch
+
+    torch.manual_seed(0)
+    BertForMaskedLM(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=64, max_position_embeddings=512, pad_token_id=0)).save_pretrained(path)
+    return path
+
+
+def test_a_huggingface_masked_lm_scores_alleles_with_its_own_tokenizer(scored, human_genome, sequence, tmp_path):
+    """An external model (no dnalm vocabulary): its fast tokenizer's offsets find the changed token, one base
+    here, and the forward score is the model's own log-odds of ALT's base against REF's at that masked position."""
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    tmp, _ = scored
+    model_dir = _hf_char_bert(tmp_path / "hf_char")
+    dnalm("variant-effects", "--model", model_dir, "--genome", human_genome, "--variants", tmp / "in.vcf", "--window",
+          101, "--out", tmp_path / "out")
+    rows = [r for r in read_tsv(tmp_path / "out" / "variant_effects.tsv") if r["status"] == "scored"]
+    assert len(rows) == 63 and {r["masked_ref_tokens"] for r in rows if len(r["REF"]) == len(r["ALT"]) == 1} == {"1"}
+    tok, model = AutoTokenizer.from_pretrained(model_dir), AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    for r in [r for r in rows if len(r["REF"]) == len(r["ALT"]) == 1][:5]:
+        pos = int(r["POS"]) - 1
+        window = base(sequence, pos - 50, 101)
+        ids = torch.tensor([tok(window)["input_ids"]])
+        assert ids[0, 51] == tok.convert_tokens_to_ids(r["REF"])  # [CLS], then 50 bases before the SNV
+        ids[0, 51] = tok.mask_token_id
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, 51], -1)
+        expected = float(logp[tok.convert_tokens_to_ids(r["ALT"])] - logp[tok.convert_tokens_to_ids(r["REF"])])
+        assert abs(float(r["mlm_llr_forward"]) - expected) < 1e-4, (r, expected)
+
+
+def test_a_huggingface_classifier_scores_alleles_as_its_own_probabilities_say(scored, ctcf_classifier, human_genome,
+                                                                              sequence, tmp_path):
+    """`finetune --save-model` of an external model keeps its tokenizer; `--classifier` reads it: the REF and ALT
+    probabilities are the classifier's own, on both strands (an independent forward pass)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from dnalm.evaluation.genome_tasks import reverse_complement
+
+    tmp, records = scored
+    model_dir = _hf_char_bert(tmp_path / "hf_char")
+    dnalm("finetune", "--model", model_dir, "--data", ctcf_classifier / "ctcf", "--max-steps", 3, "--save-model",
+          "--out", tmp_path / "ft")
+    write_vcf(tmp_path / "few.vcf", [r for r in records if r[2] in ("snv1", "snv2", "snv3")])
+    dnalm("variant-effects", "--model", model_dir, "--classifier", tmp_path / "ft", "--genome", human_genome,
+          "--variants", tmp_path / "few.vcf", "--window", 101, "--out", tmp_path / "out")
+    saved = tmp_path / "ft" / "seed42" / "model"
+    tok, model = AutoTokenizer.from_pretrained(saved), AutoModelForSequenceClassification.from_pretrained(saved).eval()
+    for r in read_tsv(tmp_path / "out" / "variant_effects.tsv"):
+        pos = int(r["POS"]) - 1
+        ref = base(sequence, pos - 50, 101)
+        alt = ref[:50] + r["ALT"] + ref[51:]
+        with torch.no_grad():
+            p = [torch.softmax(model(**tok(s, return_tensors="pt")).logits, -1)[0, 1].item()
+                 for s in (ref, alt, reverse_complement(ref), reverse_complement(alt))]
+        assert abs(float(r["cls_p_ref"]) - (p[0] + p[2]) / 2) < 1e-5
+        assert abs(float(r["cls_p_alt"]) - (p[1] + p[3]) / 2) < 1e-5
+        assert abs(float(r["cls_diff"]) - ((p[1] - p[0]) + (p[3] - p[2])) / 2) < 1e-5
+
+
+def test_a_model_that_is_not_a_masked_lm_is_a_one_line_error(scored, human_genome, tmp_path):
+    from test_nextkmer import _gpt2_char_model
+
+    tmp, _ = scored
+    err = dnalm_fails("variant-effects", "--model", _gpt2_char_model(tmp_path / "gpt2"), "--genome", human_genome,
+                      "--variants", tmp / "in.vcf", "--out", tmp_path / "out")
+    assert "--model" in err and ("mask token" in err or "AutoModelForMaskedLM" in err)
 
 
 def test_scoring_cut_short_resumes_from_its_kept_scores_with_the_same_result(scored, human_genome, pretrained,
@@ -275,10 +361,10 @@ def test_a_saved_classifier_scores_alleles_as_its_own_probabilities_say(scored, 
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from dnalm.analysis.allele_scores import CLS, SEP
     from dnalm.evaluation.genome_tasks import reverse_complement
-    from dnalm.vocab.vocabulary import Vocabulary
+    from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
 
+    CLS, SEP = SPECIAL_TOKENS.index("[CLS]"), SPECIAL_TOKENS.index("[SEP]")
     tmp, records = scored
     classifier = ctcf_classifier / "ft" / "seed42" / "model"
     snvs = [r for r in records if r[2].startswith("snv") and "," not in r[4]][:6]

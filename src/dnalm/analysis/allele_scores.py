@@ -23,10 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dnalm.analysis.span_tokens import SpanTokenizer
 from dnalm.evaluation.genome_tasks import reverse_complement
-from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
-
-CLS, SEP, PAD, MASK = (SPECIAL_TOKENS.index(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[MASK]"))
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,8 @@ class Tokens:
     length: int
 
     @classmethod
-    def of(cls, vocab: Vocabulary, seq: str) -> "Tokens":
-        ids = np.asarray(vocab.encode(seq), dtype=np.int64)
-        starts, ends = vocab.token_spans(ids)
-        return cls(ids, starts, ends, len(seq))
+    def of(cls, tok: SpanTokenizer, seq: str) -> "Tokens":
+        return cls(*tok.spans(seq), len(seq))
 
     def same_from_start(self, other: "Tokens", i: int) -> bool:
         return bool(self.ids[i] == other.ids[i] and self.starts[i] == other.starts[i]
@@ -71,46 +67,50 @@ def differing(ref: Tokens, alt: Tokens) -> tuple[slice, slice]:
     return slice(head, len(ref.ids) - tail), slice(head, len(alt.ids) - tail)
 
 
-def masked_rows(ref: Tokens, alt: Tokens) -> list[tuple[np.ndarray, slice]]:
-    """The model inputs of one window pair: [CLS] ids [SEP], and the positions of the differing tokens."""
+def masked_rows(tok: SpanTokenizer, ref: Tokens, alt: Tokens) -> list[tuple[np.ndarray, slice]]:
+    """The model inputs of one window pair (the tokens with the model's special tokens around them), and the
+    positions of the differing tokens."""
     rows = []
     for tokens, part in zip((ref, alt), differing(ref, alt)):
-        ids = np.concatenate([[CLS], tokens.ids, [SEP]])
-        where = slice(part.start + 1, part.stop + 1)
+        ids = tok.wrap(tokens.ids)
+        where = slice(part.start + len(tok.prefix), part.stop + len(tok.prefix))
         rows.append((ids, where))
     return rows
 
 
-def _padded(rows: list[np.ndarray], batch_size: int):
-    """Batches of rows padded with [PAD]: (index of the first row, ids as a numpy array)."""
+def _padded(rows: list[np.ndarray], batch_size: int, pad: int):
+    """Batches of rows padded with `pad`: (index of the first row, ids as a numpy array, attention mask)."""
     for lo in range(0, len(rows), batch_size):
         chunk = rows[lo:lo + batch_size]
-        batch = np.full((len(chunk), max(map(len, chunk))), PAD, dtype=np.int64)
+        batch = np.full((len(chunk), max(map(len, chunk))), pad, dtype=np.int64)
+        mask = np.zeros(batch.shape, dtype=np.int64)
         for r, ids in enumerate(chunk):
             batch[r, :len(ids)] = ids
-        yield lo, batch
+            mask[r, :len(ids)] = 1  # by length: a model's pad id may be one of its real tokens
+        yield lo, batch, mask
 
 
-def _logits(model, batch: np.ndarray):
+def _logits(model, batch: np.ndarray, mask: np.ndarray):
     import torch
 
-    inputs = torch.from_numpy(batch).to(next(model.parameters()).device)
+    device = next(model.parameters()).device
     with torch.no_grad():
-        return model(input_ids=inputs, attention_mask=(inputs != PAD).long()).logits.float()
+        return model(input_ids=torch.from_numpy(batch).to(device),
+                     attention_mask=torch.from_numpy(mask).to(device)).logits.float()
 
 
-def log_likelihoods(model, rows: list[tuple[np.ndarray, slice]], batch_size: int) -> np.ndarray:
+def log_likelihoods(model, tok: SpanTokenizer, rows: list[tuple[np.ndarray, slice]], batch_size: int) -> np.ndarray:
     """Summed log-probability of the original tokens at the masked positions of each row."""
     import torch
 
     masked = []
     for ids, where in rows:
         ids = ids.copy()
-        ids[where] = MASK
+        ids[where] = tok.mask
         masked.append(ids)
     out = np.empty(len(rows))
-    for lo, batch in _padded(masked, batch_size):
-        logp = torch.log_softmax(_logits(model, batch), -1).cpu().numpy()
+    for lo, batch, mask in _padded(masked, batch_size, tok.pad):
+        logp = torch.log_softmax(_logits(model, batch, mask), -1).cpu().numpy()
         for r in range(len(batch)):
             ids, where = rows[lo + r]
             positions = np.arange(where.start, where.stop)
@@ -118,13 +118,13 @@ def log_likelihoods(model, rows: list[tuple[np.ndarray, slice]], batch_size: int
     return out
 
 
-def positive_probabilities(model, rows: list[np.ndarray], batch_size: int, positive: int) -> np.ndarray:
+def positive_probabilities(model, rows: list[np.ndarray], batch_size: int, positive: int, pad: int) -> np.ndarray:
     """A classifier's probability of class `positive` for each row of input ids."""
     import torch
 
     out = np.empty(len(rows))
-    for lo, batch in _padded(rows, batch_size):
-        out[lo:lo + len(batch)] = torch.softmax(_logits(model, batch), -1)[:, positive].cpu().numpy()
+    for lo, batch, mask in _padded(rows, batch_size, pad):
+        out[lo:lo + len(batch)] = torch.softmax(_logits(model, batch, mask), -1)[:, positive].cpu().numpy()
     return out
 
 
@@ -133,7 +133,7 @@ def window_pair(ref_window: str, offset: int, ref: str, alt: str) -> tuple[str, 
     return ref_window, ref_window[:offset] + alt + ref_window[offset + len(ref):]
 
 
-def classifier_scores(model, vocab: Vocabulary, pairs: list[tuple[str, str]], batch_size: int, max_tokens: int,
+def classifier_scores(model, tok: SpanTokenizer, pairs: list[tuple[str, str]], batch_size: int, max_tokens: int,
                       positive: int) -> list[dict]:
     """DNABERT's scores from a fine-tuned classifier, each the mean of both strands: `cls_diff`, the positive
     class's probability with ALT minus with REF (negative: ALT lowers it), and `cls_log_odds`, the log-odds
@@ -141,32 +141,33 @@ def classifier_scores(model, vocab: Vocabulary, pairs: list[tuple[str, str]], ba
     rows = []
     for ref_seq, alt_seq in pairs:
         for seq in (ref_seq, alt_seq, reverse_complement(ref_seq), reverse_complement(alt_seq)):
-            ids = np.asarray(vocab.encode(seq), dtype=np.int64)
-            if len(ids) + 2 > max_tokens:
-                raise ValueError(f"a window of {len(ids)} tokens does not fit the model's {max_tokens} positions")
-            rows.append(np.concatenate([[CLS], ids, [SEP]]))
-    p = positive_probabilities(model, rows, batch_size, positive).reshape(len(pairs), 2, 2)  # pair, strand, allele
+            row = tok.wrap(tok.spans(seq)[0])
+            if len(row) > max_tokens:
+                raise ValueError(f"a window of {len(row)} tokens does not fit the model's {max_tokens} positions")
+            rows.append(row)
+    p = positive_probabilities(model, rows, batch_size, positive, tok.pad)
+    p = p.reshape(len(pairs), 2, 2)  # pair, strand, allele
     logit = np.log(np.clip(p, 1e-7, 1 - 1e-7)) - np.log(np.clip(1 - p, 1e-7, 1))
     return [{"cls_diff": float((p[i, :, 1] - p[i, :, 0]).mean()),
              "cls_log_odds": float((logit[i, :, 1] - logit[i, :, 0]).mean()),
              "cls_p_ref": float(p[i, :, 0].mean()), "cls_p_alt": float(p[i, :, 1].mean())} for i in range(len(pairs))]
 
 
-def score_alleles(model, vocab: Vocabulary, pairs: list[tuple[str, str]], batch_size: int,
+def score_alleles(model, tok: SpanTokenizer, pairs: list[tuple[str, str]], batch_size: int,
                   max_tokens: int) -> list[dict]:
     """`mlm_llr` (mean of both strands), `mlm_llr_forward`, `mlm_llr_reverse` and the masked token counts of
     each (REF window, ALT window) pair."""
     rows, counts = [], []
     for ref_seq, alt_seq in pairs:
         for ref_strand, alt_strand in ((ref_seq, alt_seq), (reverse_complement(ref_seq), reverse_complement(alt_seq))):
-            ref, alt = Tokens.of(vocab, ref_strand), Tokens.of(vocab, alt_strand)
-            if max(len(ref.ids), len(alt.ids)) + 2 > max_tokens:
-                raise ValueError(f"a window of {max(len(ref.ids), len(alt.ids))} tokens does not fit the model's "
+            ref, alt = Tokens.of(tok, ref_strand), Tokens.of(tok, alt_strand)
+            pair = masked_rows(tok, ref, alt)
+            if max(len(ids) for ids, _ in pair) > max_tokens:
+                raise ValueError(f"a window of {max(len(ids) for ids, _ in pair)} tokens does not fit the model's "
                                  f"{max_tokens} positions")
-            pair = masked_rows(ref, alt)
             rows += pair
             counts.append([w.stop - w.start for _, w in pair])
-    ll = log_likelihoods(model, rows, batch_size).reshape(len(pairs), 2, 2)  # pair, strand, (ref, alt)
+    ll = log_likelihoods(model, tok, rows, batch_size).reshape(len(pairs), 2, 2)  # pair, strand, (ref, alt)
     llr = ll[:, :, 1] - ll[:, :, 0]
     counts_ = np.asarray(counts).reshape(len(pairs), 2, 2)
     return [{"mlm_llr": float(llr[i].mean()), "mlm_llr_forward": float(llr[i, 0]),

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.allele_scores import CLS, PAD, SEP, _padded
+from dnalm.analysis.allele_scores import _padded
 from dnalm.core.logs import progress
-from dnalm.vocab.vocabulary import Vocabulary
+from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
+
+CLS, SEP, PAD = (SPECIAL_TOKENS.index(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
 
 
 def load_classifier(model_dir: Path):
@@ -27,14 +29,15 @@ def load_classifier(model_dir: Path):
     return model.to("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _cls_attention(model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cls_attention(model, batch: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the last layer's attention from [CLS] to each position, summed over heads; and the class
     probabilities."""
     import torch
 
-    inputs = torch.from_numpy(batch).to(next(model.parameters()).device)
+    device = next(model.parameters()).device
     with torch.no_grad():
-        out = model(input_ids=inputs, attention_mask=(inputs != PAD).long(), output_attentions=True)
+        out = model(input_ids=torch.from_numpy(batch).to(device), attention_mask=torch.from_numpy(mask).to(device),
+                    output_attentions=True)
     attention = out.attentions[-1][:, :, 0, :].sum(1).float().cpu().numpy()
     return attention, torch.softmax(out.logits.float(), -1).cpu().numpy()
 
@@ -56,9 +59,9 @@ def base_attention(model, vocab: Vocabulary, sequences: list[str], batch_size: i
     totals = [np.zeros(len(seq)) for seq in sequences]
     counts = [np.zeros(len(seq)) for seq in sequences]
     probs, owners = [], []
-    batches = _padded([ids for _, ids, _, _ in pieces], batch_size)
-    for lo, batch in progress(batches, total=-(-len(pieces) // batch_size), desc="attention", unit="batch"):
-        attention, p = _cls_attention(model, batch)
+    batches = _padded([ids for _, ids, _, _ in pieces], batch_size, PAD)
+    for lo, batch, mask in progress(batches, total=-(-len(pieces) // batch_size), desc="attention", unit="batch"):
+        attention, p = _cls_attention(model, batch, mask)
         for r in range(len(batch)):
             n, ids, starts, ends = pieces[lo + r]
             token = attention[r, 1:len(ids) - 1]

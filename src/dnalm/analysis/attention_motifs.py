@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from dnalm.analysis.attention import base_attention, high_attention_regions, load_classifier
-from dnalm.analysis.genome_scoring import check_model
 from dnalm.analysis.motifs import (
     Motif,
     best_matches,
@@ -43,7 +42,7 @@ from dnalm.core.outputs import write_json, write_tsv
 from dnalm.core.plotting import figure
 from dnalm.evaluation.genome_tasks import reverse_complement
 from dnalm.evaluation.task_data import load_task
-from dnalm.vocab.vocabulary import Vocabulary
+from dnalm.vocab.vocabulary import CONFIG, Vocabulary
 
 SPLITS = ("train", "valid", "test")
 
@@ -236,7 +235,9 @@ def discover(data: Sequences, regions: list[list[tuple[int, int]]], kmers: list[
 def _check_classifier(classifier: Path, positive: int) -> None:
     from transformers import AutoConfig
 
-    check_model(classifier, "--classifier")
+    if not (Path(classifier) / CONFIG).is_file():
+        raise InputError(f"--classifier {classifier}: not a dnalm classifier (no {CONFIG}); attention per base needs "
+                         "a dnalm vocabulary's token spans")
     labels = AutoConfig.from_pretrained(classifier).num_labels
     if not 0 <= positive < labels:
         raise InputError(f"--positive-class {positive}: the classifier in {classifier} has classes 0..{labels - 1}")

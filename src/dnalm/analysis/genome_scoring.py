@@ -14,58 +14,79 @@ from pathlib import Path
 from typing import Callable
 
 from dnalm.analysis.allele_scores import classifier_scores, score_alleles, window_pair
+from dnalm.analysis.span_tokens import SpanTokenizer, span_tokenizer
 from dnalm.analysis.vcf import Allele
 from dnalm.core import fingerprint
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import atomic_file
 from dnalm.genome.prepare import RUNS_BED, RUNS_FASTA, iter_runs, read_runs_bed
-from dnalm.vocab.vocabulary import CONFIG, Vocabulary
+from dnalm.vocab.vocabulary import CONFIG
 
 
-def check_model(model_dir: Path, flag: str = "--model") -> None:
-    """Before any long step: the scores need a dnalm model (its vocabulary gives token spans)."""
-    if not (Path(model_dir) / CONFIG).is_file():
-        raise InputError(f"{flag} {model_dir}: not a dnalm model directory (no {CONFIG}); variant scores need a "
-                         "dnalm model")
+def check_classifier(model_dir: Path) -> None:
+    """Before any long step: a classifier is a local model directory, dnalm's or HuggingFace's."""
+    if not ((Path(model_dir) / CONFIG).is_file() or (Path(model_dir) / "config.json").is_file()):
+        raise InputError(f"--classifier {model_dir}: not a model directory (no {CONFIG} or config.json)")
+
+
+def check_masked_lm(model_ref: Path) -> None:
+    """Before any long step: the masked-LM is a dnalm model directory, a HuggingFace model directory, or a hub
+    id (`org/name`, read by HuggingFace)."""
+    path = Path(model_ref)
+    if not ((path / CONFIG).is_file() or (path / "config.json").is_file()
+            or (not path.exists() and str(model_ref).count("/") == 1)):
+        raise InputError(f"--model {model_ref}: neither a dnalm nor a HuggingFace model directory (no {CONFIG} or "
+                         "config.json) nor a hub id")
 
 
 #: Scores a batch of (REF window, ALT window) pairs: one dict of named scores per pair.
 Scorer = Callable[[list[tuple[str, str]]], list[dict]]
 
 
-def _load(model_dir: Path, auto_class: str):
+def _load(model_ref: Path, auto_class: str, flag: str):
     import torch
     import transformers
 
-    model = getattr(transformers, auto_class).from_pretrained(model_dir).eval()
-    return Vocabulary.load(Path(model_dir)), model.to("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        model = getattr(transformers, auto_class).from_pretrained(str(model_ref)).eval()
+    except (OSError, ValueError, KeyError) as exc:  # what transformers raises for a model of another kind
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{flag} {model_ref}: cannot load it as {auto_class} ({first})") from None
+    return model.to("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def masked_lm_scorer(model_dir: Path, batch_size: int) -> Scorer:
-    """The masked-LM log-likelihood ratios (`allele_scores.score_alleles`) of a dnalm model."""
-    check_model(model_dir)
-    vocab, model = _load(model_dir, "AutoModelForMaskedLM")
-    return lambda pairs: score_alleles(model, vocab, pairs, batch_size, model.config.max_position_embeddings)
+def _max_tokens(model, tok: SpanTokenizer) -> int:
+    return min(getattr(model.config, "max_position_embeddings", None) or tok.max_tokens, tok.max_tokens)
+
+
+def masked_lm_scorer(model_ref: Path, batch_size: int) -> Scorer:
+    """The masked-LM log-likelihood ratios (`allele_scores.score_alleles`) of a dnalm or HuggingFace model."""
+    check_masked_lm(model_ref)
+    tok = span_tokenizer(model_ref)
+    if tok.mask is None:
+        raise InputError(f"--model {model_ref}: its tokenizer has no mask token; the scores need a masked-LM")
+    model = _load(model_ref, "AutoModelForMaskedLM", "--model")
+    return lambda pairs: score_alleles(model, tok, pairs, batch_size, _max_tokens(model, tok))
 
 
 def classifier_scorer(model_dir: Path, batch_size: int, positive: int) -> Scorer:
-    """DNABERT's difference score and log-odds ratio (`allele_scores.classifier_scores`) of a fine-tuned dnalm
-    classifier (`finetune --save-model`), for class `positive`."""
-    check_model(model_dir, "--classifier")
-    vocab, model = _load(model_dir, "AutoModelForSequenceClassification")
+    """DNABERT's difference score and log-odds ratio (`allele_scores.classifier_scores`) of a fine-tuned
+    classifier (`finetune --save-model`, of a dnalm or a HuggingFace model), for class `positive`."""
+    check_classifier(model_dir)
+    tok = span_tokenizer(model_dir, "--classifier")
+    model = _load(model_dir, "AutoModelForSequenceClassification", "--classifier")
     if not 0 <= positive < model.config.num_labels:
         raise InputError(f"--positive-class {positive}: the classifier in {model_dir} has classes 0.."
                          f"{model.config.num_labels - 1}")
-    return lambda pairs: classifier_scores(model, vocab, pairs, batch_size, model.config.max_position_embeddings,
-                                           positive)
+    return lambda pairs: classifier_scores(model, tok, pairs, batch_size, _max_tokens(model, tok), positive)
 
 
 #: The scores and their descriptions (VCF INFO headers): the masked-LM's, and a classifier's when given.
 MLM_FIELDS = {
-    "mlm_llr": "dnalm masked-LM log-likelihood ratio ALT vs REF of the tokens that differ, mean of both strands",
-    "mlm_llr_forward": "dnalm masked-LM log-likelihood ratio ALT vs REF, forward strand",
-    "mlm_llr_reverse": "dnalm masked-LM log-likelihood ratio ALT vs REF, reverse-complement strand",
+    "mlm_llr": "masked-LM log-likelihood ratio ALT vs REF of the tokens that differ, mean of both strands",
+    "mlm_llr_forward": "masked-LM log-likelihood ratio ALT vs REF, forward strand",
+    "mlm_llr_reverse": "masked-LM log-likelihood ratio ALT vs REF, reverse-complement strand",
 }
 CLASSIFIER_FIELDS = {
     "cls_diff": "fine-tuned classifier: probability of the positive class with ALT minus with REF, mean of strands",

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import alleles_by_run, check_model, kept_scores, score_in_genome, scorers
+from dnalm.analysis.genome_scoring import (
+    alleles_by_run,
+    check_classifier,
+    check_masked_lm,
+    kept_scores,
+    score_in_genome,
+    scorers,
+)
 from dnalm.analysis.vcf import Allele
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
@@ -26,9 +33,9 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
     """Score the 3 SNVs of every position of every region; write `mutagenesis.tsv` (one row per SNV),
     `positions.tsv` (per position: the mean score of its 3 SNVs) and `maps/<region>_mutations.png` for the first `maps`
     regions. With `classifier`, its scores too (in the table)."""
-    check_model(model_dir)
+    check_masked_lm(model_dir)
     if classifier:
-        check_model(classifier, "--classifier")
+        check_classifier(classifier)
     intervals = read_bed(regions, "--regions")
     long = [f"{c}:{s}-{e}" for c, s, e in intervals if e - s > max_region_bp]
     if long:

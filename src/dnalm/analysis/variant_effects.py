@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import alleles_by_run, check_model, kept_scores, score_in_genome, scorers
+from dnalm.analysis.genome_scoring import (
+    alleles_by_run,
+    check_classifier,
+    check_masked_lm,
+    kept_scores,
+    score_in_genome,
+    scorers,
+)
 from dnalm.analysis.vcf import SYMBOLIC, Allele, check_ref, read_alleles, readable, write_tsv_table, write_vcf
 from dnalm.core import mqc
 from dnalm.core.logs import log
@@ -34,9 +41,9 @@ def variant_effects(model_dir: Path, genome_dir: Path, variants: Path, out: Path
 def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: Path, out: Path, *, model_id: str,
                      classifier: Path | None, positive: int, window: int, batch_size: int,
                      resume_dir: Path | None) -> dict:
-    check_model(model_dir)
+    check_masked_lm(model_dir)
     if classifier:
-        check_model(classifier, "--classifier")
+        check_classifier(classifier)
     lengths = {row["contig"]: row["length"]
                for row in read_stats(genome_dir)["per_contig"]}
     alleles, unscorable = read_alleles(variants, set(lengths), shown)

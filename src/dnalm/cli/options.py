@@ -96,16 +96,14 @@ def model_name(ref: str) -> str:
 
 
 def classifier_dir(text: str) -> Path:
-    """A fine-tuned dnalm classifier: its directory, or a `finetune --save-model` output, whose lowest seed's
+    """A fine-tuned classifier: its directory, or a `finetune --save-model` output, whose lowest seed's
     `seed<N>/model` it then is (the workflow passes the output)."""
-    from dnalm.vocab.vocabulary import CONFIG
-
     path = Path(text)
-    if (path / CONFIG).is_file():
+    if (path / "config.json").is_file():
         return path
-    saved = [p for p in path.glob("seed*/model") if p.parent.name[4:].isdigit() and (p / CONFIG).is_file()]
+    saved = [p for p in path.glob("seed*/model") if p.parent.name[4:].isdigit() and (p / "config.json").is_file()]
     if not saved:
-        raise argparse.ArgumentTypeError(f"{text} is neither a dnalm classifier ({CONFIG}) nor a finetune "
+        raise argparse.ArgumentTypeError(f"{text} is neither a model directory (config.json) nor a finetune "
                                          "--save-model output (seed<N>/model)")
     return min(saved, key=lambda p: int(p.parent.name[4:]))
 
@@ -185,7 +183,7 @@ def add_allele_scoring(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=POSITIVE_INT, default=500,
                    help="bp of sequence around each variant the model sees (clipped at N gaps and contig ends)")
     p.add_argument("--classifier", type=classifier_dir,
-                   help="also score with this fine-tuned dnalm classifier (finetune --save-model's output or its "
+                   help="also score with this fine-tuned classifier (finetune --save-model's output or its "
                         "seed<N>/model): "
                         "DNABERT's difference score and log-odds ratio of --positive-class")
     p.add_argument("--positive-class", type=NON_NEGATIVE_INT, default=1,
