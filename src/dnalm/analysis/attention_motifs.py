@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,26 @@ class Sequences:
     seqs: list[str]
     positive: np.ndarray
 
-    def kmer_sets(self, k: int) -> list[set[str]]:
-        return [{canonical(s[i:i + k]) for i in range(len(s) - k + 1)} for s in self.seqs]
+    def kmer_sets(self, k: int) -> Iterator[set[str]]:
+        return ({canonical(s[i:i + k]) for i in range(len(s) - k + 1)} for s in self.seqs)
+
+
+#: Where each canonical k-mer lies in the high-attention regions of the positives: (sequence, start, strand),
+#: strand "+" where the k-mer reads as itself, "-" where as its reverse complement. Built once, so finding a
+#: k-mer's instances is a lookup, not a scan of every region.
+RegionIndex = dict[str, list[tuple[int, int, str]]]
+
+
+def region_index(data: Sequences, regions: list[list[tuple[int, int]]], k: int) -> RegionIndex:
+    index: RegionIndex = {}
+    for n in np.flatnonzero(data.positive):
+        seq = data.seqs[n]
+        for s, e in regions[n]:
+            for i in range(s, e - k + 1):
+                word = seq[i:i + k]
+                key = canonical(word)
+                index.setdefault(key, []).append((int(n), i, "+" if word == key else "-"))
+    return index
 
 
 @dataclass
@@ -142,28 +161,25 @@ def read_sequences(data: Path, splits: list[str], positive: int) -> Sequences:
     return Sequences(seqs, np.asarray(labels))
 
 
-def enriched_kmers(data: Sequences, regions: list[list[tuple[int, int]]], k: int,
-                   min_sequences: int) -> list[dict]:
+def enriched_kmers(data: Sequences, index: RegionIndex, k: int, min_sequences: int) -> list[dict]:
     """Each candidate k-mer (in high-attention regions of `min_sequences` positives) with its counts and
     hypergeometric p-value and BH q-value, most significant first."""
     from scipy.stats import false_discovery_control, hypergeom
 
-    in_regions: Counter[str] = Counter()
-    for n in np.flatnonzero(data.positive):
-        seq = data.seqs[n]
-        in_regions.update({canonical(seq[i:i + k]) for s, e in regions[n] for i in range(s, e - k + 1)})
-    candidates = [kmer for kmer, count in in_regions.items() if count >= min_sequences]
+    in_regions = {kmer: len({n for n, _, _ in where}) for kmer, where in index.items()}
+    candidates = {kmer for kmer, count in in_regions.items() if count >= min_sequences}
     if not candidates:
         return []
-    sets = data.kmer_sets(k)
+    with_pos: Counter[str] = Counter()
+    with_neg: Counter[str] = Counter()
+    for kmers, is_positive in zip(data.kmer_sets(k), data.positive):
+        (with_pos if is_positive else with_neg).update(kmers & candidates)
     total, positives = len(data.seqs), int(data.positive.sum())
     rows = []
-    for kmer in candidates:
-        has = np.fromiter((kmer in s for s in sets), dtype=bool, count=total)
-        with_pos = int((has & data.positive).sum())
-        p = float(hypergeom.sf(with_pos - 1, total, positives, int(has.sum())))
-        rows.append({"kmer": kmer, "positives_in_regions": in_regions[kmer], "positives_with": with_pos,
-                     "negatives_with": int(has.sum()) - with_pos, "p_value": p})
+    for kmer in sorted(candidates):
+        p = float(hypergeom.sf(with_pos[kmer] - 1, total, positives, with_pos[kmer] + with_neg[kmer]))
+        rows.append({"kmer": kmer, "positives_in_regions": in_regions[kmer], "positives_with": with_pos[kmer],
+                     "negatives_with": with_neg[kmer], "p_value": p})
     for row, q in zip(rows, false_discovery_control([r["p_value"] for r in rows])):
         row["q_value"] = float(q)
     return sorted(rows, key=lambda r: (r["p_value"], r["kmer"]))
@@ -173,59 +189,47 @@ def _mismatches(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b))
 
 
-def _instances(data: Sequences, regions: list[list[tuple[int, int]]], kmers: set[str],
-               k: int) -> list[tuple[int, int, int, str]]:
-    """Occurrences (sequence, start, end, oriented k-mer) of `kmers` (either strand) inside high-attention
-    regions of positives; the oriented k-mer is the one of `kmers` read there."""
-    found = []
-    for n in np.flatnonzero(data.positive):
-        seq = data.seqs[n]
-        for s, e in regions[n]:
-            for i in range(s, e - k + 1):
-                word = seq[i:i + k]
-                if word in kmers:
-                    found.append((int(n), i, i + k, "+"))
-                elif reverse_complement(word) in kmers:
-                    found.append((int(n), i, i + k, "-"))
-    return found
-
-
-def build_motif(data: Sequences, regions: list[list[tuple[int, int]]], seed: str, kept: list[str], k: int,
-                flank: int, min_bits: float) -> Found | None:
+def build_motif(data: Sequences, index: RegionIndex, seed: str, kept: list[str], k: int, flank: int,
+                min_bits: float) -> Found | None:
     """The motif of `seed` and the kept k-mers one mismatch from it, oriented as the seed."""
     near = [m for m in kept if min(_mismatches(m, seed), _mismatches(reverse_complement(m), seed)) <= 1]
-    oriented = {m if _mismatches(m, seed) <= 1 else reverse_complement(m) for m in near}
     windows, instances = [], []
-    for n, s, e, strand in _instances(data, regions, oriented, k):
+    for m in near:
+        as_seed = "+" if _mismatches(m, seed) <= 1 else "-"  # which reading of m is the seed's orientation
+        for n, s, strand in index[m]:
+            windows.append((n, s, "+" if strand == as_seed else "-"))
+    for n, s, strand in sorted(windows):
+        e = s + k
         lo, hi = s - flank, e + flank
         if lo < 0 or hi > len(data.seqs[n]):
             continue
         window = data.seqs[n][lo:hi]
-        windows.append(window if strand == "+" else reverse_complement(window))
-        instances.append((n, s, e))
-    if not windows:
+        instances.append((n, s, e, window if strand == "+" else reverse_complement(window)))
+    if not instances:
         return None
-    found = Found(seed, near, instances, trimmed(pwm_of(windows), min_bits))
-    found.covered = {(n, i) for n, s, e in instances for i in range(s, e)}
+    found = Found(seed, near, [i[:3] for i in instances], trimmed(pwm_of([i[3] for i in instances]), min_bits))
+    found.covered = {(n, i) for n, s, e in found.instances for i in range(s, e)}
     return found
 
 
-def discover(data: Sequences, regions: list[list[tuple[int, int]]], kmers: list[dict], *, k: int, flank: int,
-             alpha: float, max_motifs: int, min_bits: float) -> list[Found]:
+def discover(data: Sequences, index: RegionIndex, kmers: list[dict], *, k: int, flank: int, alpha: float,
+             max_motifs: int, min_bits: float) -> list[Found]:
     """Motifs from the kept k-mers, most significant seed first (module docstring, step 4)."""
     kept = [r["kmer"] for r in kmers if r["q_value"] < alpha]
     motifs: list[Found] = []
     merged: set[str] = set()
     for kmer in kept:
-        if kmer in merged or len(motifs) >= max_motifs:
+        if len(motifs) >= max_motifs:
+            break
+        if kmer in merged:
             continue
-        here = {(n, i) for n, s, e, _ in _instances(data, regions, {kmer}, k) for i in range(s, e)}
+        here = {(n, i) for n, s, _ in index[kmer] for i in range(s, s + k)}
         home = next((m for m in motifs if here and len(here & m.covered) >= len(here) / 2), None)
         if home is not None:
             home.kmers.append(kmer)
             merged.add(kmer)
             continue
-        found = build_motif(data, regions, kmer, [m for m in kept if m not in merged], k, flank, min_bits)
+        found = build_motif(data, index, kmer, [m for m in kept if m not in merged], k, flank, min_bits)
         if found is not None:
             motifs.append(found)
             merged.update(found.kmers)
@@ -261,8 +265,9 @@ def attention_motifs(classifier: Path, data: Path, out: Path, *, model_id: str, 
     if background == "shuffled":
         tested = shuffled_background(sequences, seed)
         regions = [r for r, p in zip(regions, sequences.positive) if p] + [[]] * int(sequences.positive.sum())
-    kmers = enriched_kmers(tested, regions, seed_length, min_sequences)
-    found = discover(tested, regions, kmers, k=seed_length, flank=flank, alpha=alpha, max_motifs=max_motifs,
+    index = region_index(tested, regions, seed_length)
+    kmers = enriched_kmers(tested, index, seed_length, min_sequences)
+    found = discover(tested, index, kmers, k=seed_length, flank=flank, alpha=alpha, max_motifs=max_motifs,
                      min_bits=min_bits)
     matches = best_matches([f.pwm for f in found], targets, top=3) if found else []
     out.mkdir(parents=True, exist_ok=True)
