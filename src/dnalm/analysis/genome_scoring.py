@@ -17,7 +17,7 @@ from dnalm.analysis.allele_scores import classifier_scores, score_alleles, windo
 from dnalm.analysis.span_tokens import SpanTokenizer, span_tokenizer
 from dnalm.analysis.vcf import Allele
 from dnalm.core import fingerprint
-from dnalm.core.errors import InputError
+from dnalm.core.errors import InputError, first_line
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import atomic_file
 from dnalm.genome.prepare import RUNS_BED, RUNS_FASTA, iter_runs, read_runs_bed
@@ -51,8 +51,7 @@ def _load(model_ref: Path, auto_class: str, flag: str):
     try:
         model = getattr(transformers, auto_class).from_pretrained(str(model_ref)).eval()
     except (OSError, ValueError, KeyError) as exc:  # what transformers raises for a model of another kind
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{flag} {model_ref}: cannot load it as {auto_class} ({first})") from None
+        raise InputError(f"{flag} {model_ref}: cannot load it as {auto_class} ({first_line(exc)})") from None
     return model.to("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -96,12 +95,31 @@ CLASSIFIER_FIELDS = {
 }
 
 
+def check_models(model_dir: Path, classifier: Path | None) -> None:
+    """Before reading any input: the masked-LM, and the classifier where one is given."""
+    check_masked_lm(model_dir)
+    if classifier:
+        check_classifier(classifier)
+
+
 def scorers(model_dir: Path, classifier: Path | None, positive: int, batch_size: int) -> tuple[list[Scorer], dict]:
     """The masked-LM's scorer, and the classifier's where one is given; the fields they fill."""
     found = [masked_lm_scorer(model_dir, batch_size)]
     if classifier:
         found.append(classifier_scorer(classifier, batch_size, positive))
     return found, {**MLM_FIELDS, **(CLASSIFIER_FIELDS if classifier else {})}
+
+
+def score_with_models(genome_dir: Path, alleles: list[Allele], by_run: dict[int, list[Allele]], *,
+                      model_dir: Path, classifier: Path | None, positive: int, window: int, batch_size: int,
+                      resume_dir: Path | None) -> tuple[dict[tuple[int, int], dict], dict]:
+    """What `variant-effects` and `saturation-mutagenesis` share once their alleles are known: the models
+    loaded, the scores kept in `resume_dir` where given, the genome streamed; every allele's scores and the
+    fields they fill."""
+    found, fields = scorers(model_dir, classifier, positive, batch_size)
+    kept = kept_scores(resume_dir, genome_dir, alleles, model_dir, classifier, positive, window,
+                       batch_size) if resume_dir else None
+    return score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size, kept=kept), fields
 
 
 def alleles_by_run(genome_dir: Path, alleles: list[Allele],
@@ -132,9 +150,10 @@ class KeptScores:
     def __init__(self, directory: Path, sync_every: float = 60.0):
         self.path, self.sync_every, self.synced = Path(directory) / self.FILE, sync_every, time.monotonic()
         self.done: dict[tuple[int, int], dict] = {}
-        whole = []
         if self.path.is_file():
-            for line in self.path.read_text().splitlines(keepends=True):
+            lines = self.path.read_text().splitlines(keepends=True)
+            whole = []
+            for line in lines:
                 try:
                     batch = json.loads(line) if line.endswith("\n") else None
                 except ValueError:
@@ -143,8 +162,9 @@ class KeptScores:
                     break  # the last line, cut short
                 self.done.update({(r, a): s for r, a, s in batch})
                 whole.append(line)
-            with atomic_file(self.path) as tmp:  # without the cut line, so new lines start on their own
-                tmp.write_text("".join(whole))
+            if len(whole) < len(lines):
+                with atomic_file(self.path) as tmp:  # without the cut line, so new lines start on their own
+                    tmp.write_text("".join(whole))
         self.fh = open(self.path, "a")
         if self.done:
             log.info("%d alleles already scored in %s", len(self.done), self.path)

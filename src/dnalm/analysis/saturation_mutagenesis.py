@@ -8,14 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import (
-    alleles_by_run,
-    check_classifier,
-    check_masked_lm,
-    kept_scores,
-    score_in_genome,
-    scorers,
-)
+from dnalm.analysis.genome_scoring import alleles_by_run, check_models, score_with_models
 from dnalm.analysis.vcf import Allele
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
@@ -33,9 +26,7 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
     """Score the 3 SNVs of every position of every region; write `mutagenesis.tsv` (one row per SNV),
     `positions.tsv` (per position: the mean score of its 3 SNVs) and `maps/<region>_mutations.png` for the first `maps`
     regions. With `classifier`, its scores too (in the table)."""
-    check_masked_lm(model_dir)
-    if classifier:
-        check_classifier(classifier)
+    check_models(model_dir, classifier)
     intervals = read_bed(regions, "--regions")
     long = [f"{c}:{s}-{e}" for c, s, e in intervals if e - s > max_region_bp]
     if long:
@@ -51,10 +42,9 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
                                                         for i in range(len(sq)))
                for j, alt in enumerate(b for b in BASES if b != seq[i])]
     by_run = alleles_by_run(genome_dir, alleles, {})
-    found, fields = scorers(model_dir, classifier, positive, batch_size)
-    kept = kept_scores(resume_dir, genome_dir, alleles, model_dir, classifier, positive, window,
-                       batch_size) if resume_dir else None
-    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size, kept=kept)
+    scores, fields = score_with_models(genome_dir, alleles, by_run, model_dir=model_dir, classifier=classifier,
+                                       positive=positive, window=window, batch_size=batch_size,
+                                       resume_dir=resume_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_tsv(out / "mutagenesis.tsv", ["region", "chrom", "pos", "ref", "alt", *fields],
               [[a.vid, a.chrom, a.start + 1, a.ref, a.alt, *(scores[(a.record, a.alt_index)][f] for f in fields)]

@@ -8,14 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnalm.analysis.genome_scoring import (
-    alleles_by_run,
-    check_classifier,
-    check_masked_lm,
-    kept_scores,
-    score_in_genome,
-    scorers,
-)
+from dnalm.analysis.genome_scoring import alleles_by_run, check_models, score_with_models
 from dnalm.analysis.vcf import SYMBOLIC, Allele, check_ref, read_alleles, readable, write_tsv_table, write_vcf
 from dnalm.core import mqc
 from dnalm.core.logs import log
@@ -41,9 +34,7 @@ def variant_effects(model_dir: Path, genome_dir: Path, variants: Path, out: Path
 def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: Path, out: Path, *, model_id: str,
                      classifier: Path | None, positive: int, window: int, batch_size: int,
                      resume_dir: Path | None) -> dict:
-    check_masked_lm(model_dir)
-    if classifier:
-        check_classifier(classifier)
+    check_models(model_dir, classifier)
     lengths = {row["contig"]: row["length"]
                for row in read_stats(genome_dir)["per_contig"]}
     alleles, unscorable = read_alleles(variants, set(lengths), shown)
@@ -51,10 +42,9 @@ def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: P
     for run in iter_runs(genome_dir):  # every REF first: a VCF of another assembly fails in seconds
         for a in by_run.get(run.index, []):
             check_ref(shown, a, run.seq[a.start - run.start:a.start - run.start + len(a.ref)])
-    found, fields = scorers(model_dir, classifier, positive, batch_size)
-    kept = kept_scores(resume_dir, genome_dir, alleles, model_dir, classifier, positive, window,
-                       batch_size) if resume_dir else None
-    scores = score_in_genome(genome_dir, by_run, found, window=window, batch_size=batch_size, kept=kept)
+    scores, fields = score_with_models(genome_dir, alleles, by_run, model_dir=model_dir, classifier=classifier,
+                                       positive=positive, window=window, batch_size=batch_size,
+                                       resume_dir=resume_dir)
     out.mkdir(parents=True, exist_ok=True)
     statuses = write_tsv_table(out / "variant_effects.tsv", variants, [*fields, *TOKEN_COUNTS], scores, unscorable)
     log.info("%s: %s", shown.name, ", ".join(f"{n} {status}" for status, n in statuses.items()))

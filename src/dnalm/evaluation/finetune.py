@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dnalm.core.errors import InputError
+from dnalm.core.errors import InputError, first_line
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
@@ -46,8 +46,7 @@ class SequenceTokenizer:
         try:
             self.hf = AutoTokenizer.from_pretrained(model_ref, trust_remote_code=trust_remote_code)
         except Exception as exc:  # transformers raises OSError, ValueError or KeyError by case
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"--model {model_ref}: cannot load its tokenizer ({first})") from None
+            raise InputError(f"--model {model_ref}: cannot load its tokenizer ({first_line(exc)})") from None
         pad = self.hf.pad_token_id
         self.pad_id = pad if pad is not None else (self.hf.eos_token_id or 0)
         self.name, self.size = type(self.hf).__name__, len(self.hf)
@@ -116,9 +115,8 @@ def load_classifier(model_ref: str, n_labels: int, dropout: float, pad_id: int, 
         return AutoModelForSequenceClassification.from_pretrained(model_ref, config=config,
                                                                   trust_remote_code=trust_remote_code)
     except Exception as exc:  # an edited config: sizes the architecture rejects or the weights do not have
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"--model {model_ref}: cannot build the model from its config and weights "
-                         f"({first})") from None
+                         f"({first_line(exc)})") from None
 
 
 class EncodedSplit:
