@@ -33,12 +33,14 @@ def test_attention_per_base_is_the_cls_rows_attention_spread_over_each_tokens_ba
     from transformers import AutoModelForSequenceClassification
 
     from dnalm.analysis.attention import base_attention, load_classifier
+    from dnalm.analysis.span_tokens import dnalm_tokenizer
     from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
 
     model_dir = ctcf_classifier / "ft" / "seed42" / "model"
     seqs = [r["sequence"] for r in rows(ctcf_classifier / "ctcf", "test")[:3]]
     vocab = Vocabulary.load(model_dir)
-    scores, probs = base_attention(load_classifier(model_dir), vocab, seqs, batch_size=2, positive=1)
+    scores, probs = base_attention(load_classifier(model_dir), dnalm_tokenizer(vocab), seqs, batch_size=2,
+                                   positive=1)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").eval()
     for seq, score, prob in zip(seqs, scores, probs):
         ids = vocab.encode(seq).tolist()

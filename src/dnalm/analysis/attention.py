@@ -14,10 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from dnalm.analysis.allele_scores import _padded
+from dnalm.analysis.span_tokens import SpanTokenizer
 from dnalm.core.logs import progress
-from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
-
-CLS, SEP, PAD = (SPECIAL_TOKENS.index(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
 
 
 def load_classifier(model_dir: Path):
@@ -42,29 +40,29 @@ def _cls_attention(model, batch: np.ndarray, mask: np.ndarray) -> tuple[np.ndarr
     return attention, torch.softmax(out.logits.float(), -1).cpu().numpy()
 
 
-def _pieces(vocab: Vocabulary, seq: str, width: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The sequence's tokens in pieces of at most `width`: (ids with [CLS]/[SEP], token starts, token ends)."""
-    ids = np.asarray(vocab.encode(seq), dtype=np.int64)
-    starts, ends = vocab.token_spans(ids)
-    return [(np.concatenate([[CLS], ids[lo:lo + width], [SEP]]), starts[lo:lo + width], ends[lo:lo + width])
+def _pieces(tok: SpanTokenizer, seq: str, width: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The sequence's tokens in pieces of at most `width`: (ids with the special tokens, token starts, ends)."""
+    ids, starts, ends = tok.spans(seq)
+    return [(tok.wrap(ids[lo:lo + width]), starts[lo:lo + width], ends[lo:lo + width])
             for lo in range(0, len(ids), width)]
 
 
-def base_attention(model, vocab: Vocabulary, sequences: list[str], batch_size: int,
+def base_attention(model, tok: SpanTokenizer, sequences: list[str], batch_size: int,
                    positive: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Each sequence's attention per base (sums to 1 within each piece's tokens before spreading), and the
-    classifier's probability of class `positive` (the mean over pieces). Sequences must be A/C/G/T only."""
-    width = model.config.max_position_embeddings - 2
-    pieces = [(n, *piece) for n, seq in enumerate(sequences) for piece in _pieces(vocab, seq, width)]
+    classifier's probability of class `positive` (the mean over pieces). Sequences must be A/C/G/T only; the
+    tokenizer's first special token is the [CLS] whose attention is read."""
+    width = model.config.max_position_embeddings - len(tok.prefix) - len(tok.suffix)
+    pieces = [(n, *piece) for n, seq in enumerate(sequences) for piece in _pieces(tok, seq, width)]
     totals = [np.zeros(len(seq)) for seq in sequences]
     counts = [np.zeros(len(seq)) for seq in sequences]
     probs, owners = [], []
-    batches = _padded([ids for _, ids, _, _ in pieces], batch_size, PAD)
+    batches = _padded([ids for _, ids, _, _ in pieces], batch_size, tok.pad)
     for lo, batch, mask in progress(batches, total=-(-len(pieces) // batch_size), desc="attention", unit="batch"):
         attention, p = _cls_attention(model, batch, mask)
         for r in range(len(batch)):
             n, ids, starts, ends = pieces[lo + r]
-            token = attention[r, 1:len(ids) - 1]
+            token = attention[r, len(tok.prefix):len(ids) - len(tok.suffix)]
             token = token / token.sum() if token.sum() > 0 else token
             for a, s, e in zip(token, starts, ends):
                 totals[n][s:e] += a

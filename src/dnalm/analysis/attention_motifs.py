@@ -36,6 +36,7 @@ from dnalm.analysis.motifs import (
     trimmed,
     write_meme,
 )
+from dnalm.analysis.span_tokens import dnalm_tokenizer
 from dnalm.core import mqc
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log
@@ -259,7 +260,8 @@ def attention_motifs(classifier: Path, data: Path, out: Path, *, model_id: str, 
     targets = read_jaspar_collection(jaspar, "--jaspar")
     sequences = read_sequences(data, splits, positive)
     model = load_classifier(classifier)
-    scores, probs = base_attention(model, Vocabulary.load(classifier), sequences.seqs, batch_size, positive)
+    scores, probs = base_attention(model, dnalm_tokenizer(Vocabulary.load(classifier)), sequences.seqs, batch_size,
+                                   positive)
     regions = [high_attention_regions(s, min_region) if p else [] for s, p in zip(scores, sequences.positive)]
     tested = sequences
     if background == "shuffled":
