@@ -54,9 +54,10 @@ workflow {
     DNALM(ch_fasta, holdout_regions, params.kmer_vocabs, ch_tracks, contig_map, (params.pretrain_nodes as Integer),
           variants, mutagenesis_regions, motif_database)
 
-    // DNALM_REPORT consumes the versions topic, so it must not emit to it (the run would never end)
+    // DNALM_REPORT consumes the versions topic, so it must not emit to it (the run would never end). A tool's
+    // version line may start with its name (`dnalm --version`: 'dnalm 0.1.0'), which the table does not repeat
     ch_versions = channel.topic('versions')
-        .map { process, tool, version -> "${process.tokenize(':').last()}\t${tool}\t${version}" }
+        .map { process, tool, version -> "${process.tokenize(':').last()}\t${tool}\t${version.toString().replaceFirst("^${tool} ", '')}" }
         .unique()
         .collectFile(name: 'software_versions.tsv', storeDir: "${params.outdir}/pipeline_info", sort: true, newLine: true)
 

@@ -114,7 +114,8 @@ def section(text: str, name: str) -> str:
 
 def process_errors(root: Path) -> list[str]:
     """(c) every process has tag, label, container (multi-node excepted), stub and a versions topic (except
-    the consumer of that topic, see topic_errors)."""
+    the consumer of that topic, see topic_errors), and its script names `task.ext.dnalm_code`, the package's
+    digest, so that -resume reruns it after the package changed (engine fact 27)."""
     problems = []
     consumers = topic_consumers(root).get("versions", set())
     for path in module_files(root):
@@ -136,6 +137,9 @@ def process_errors(root: Path) -> list[str]:
             problems.append(f"{rel}: {proc.name} has no stub block")
         if "topic: versions" not in section(text, "output") and proc.name not in consumers:
             problems.append(f"{rel}: {proc.name} has no output on the versions topic")
+        if "${task.ext.dnalm_code}" not in section(text, "script"):
+            problems.append(f"{rel}: {proc.name}'s script does not name task.ext.dnalm_code: its hash would not "
+                            "cover the package")
     return problems
 
 
@@ -372,17 +376,21 @@ def _block(text: str, selector: str) -> str:
 
 
 def gpu_errors(root: Path) -> list[str]:
-    """(i) process_gpu tasks get GPUs and the container engine's GPU flag in conf/base.config, whatever the
-    profile; their container is the GPU image, and their dnalm step is told to use a GPU (`--device cuda`,
+    """(i) process_gpu tasks get GPUs, and through them the container engine's GPU flag, in conf/base.config,
+    whatever the profile; their container is the GPU image, and their dnalm step is told to use a GPU (`--device cuda`,
     which stops when none is visible), whenever GPUs are requested."""
     base = strip_comments((root / "conf" / "base.config").read_text())
     gpu = _block(base, r"withLabel:\s*'process_gpu'")
     problems = []
     if not re.search(r"accelerator\s*=.*params\.gpus_per_node", gpu):
         problems.append("conf/base.config: process_gpu sets no accelerator from params.gpus_per_node")
-    options = re.search(r"containerOptions\s*=(.*)", gpu)
-    if not options or "--nv" not in options.group(1) or "--gpus all" not in options.group(1):
-        problems.append("conf/base.config: process_gpu has no container GPU flags (--nv, --gpus all)")
+    options = re.search(r"^    containerOptions\s*=\s*\{(.*?)^    \}", base, re.S | re.M)
+    if not options or not all(flag in options.group(1) for flag in ("task.accelerator", "--nv", "--gpus all")):
+        problems.append("conf/base.config: containerOptions gives tasks with GPUs (task.accelerator) no container "
+                        "GPU flags (--nv, --gpus all)")
+    for path in config_files(root):  # a selector's containerOptions would replace the one above, mounts and all
+        if re.search(r"^[ \t]{8,}containerOptions\s*=", strip_comments(path.read_text()), re.M):
+            problems.append(f"{path.relative_to(root)}: a selector sets containerOptions, replacing conf/base.config's")
     device = "--device ${(params.gpus_per_node as Integer) ? 'cuda' : 'cpu'}"
     options = ext_options(root)
     for path in module_files(root):
@@ -439,7 +447,8 @@ SHELL_CHARACTERS = " \t\n'\"`$;&|<>(){}\\*?[]#~!"
 # meta keys that reach task command lines, and what validates each
 META_VALIDATORS = {
     "id": "safe-id", "task": "safe-id", "genome_id": "safe-id",
-    "k": "integer", "max_k": "integer", "stride": "integer",
+    "candidates": "safe-id",  # this run's model ids, joined by ','
+    "k": "integer", "max_k": "integer", "stride": "integer", "next_k": "integer",
     "kind": [("nextflow_schema.json", "kmer_vocabs"), ("nextflow_schema.json", "tfidf_vocabs")],
     "format": [("assets/schema_annotations.json", "format")],
     "role": [("assets/schema_annotations.json", "role")],
@@ -681,10 +690,44 @@ def null_file_errors(root: Path) -> list[str]:
     return problems
 
 
+def closure_call_errors(root: Path) -> list[str]:
+    """(t) no variable holding a closure is called like a function (`def f = { ... }; f(x)`): Groovy runs it,
+    but the strict syntax parser (the default from Nextflow 26.04) resolves `f(x)` only against functions the
+    script defines or includes and stops the run at compile time, "`f` is not defined" (engine fact 25)."""
+    problems = []
+    for path in nf_files(root) + config_files(root):
+        text = strip_comments(path.read_text())
+        functions = set(re.findall(r"^def (\w+)\s*\(", text, re.M))
+        for name in set(re.findall(r"\b(?:def\s+)?(\w+)\s*=\s*\{", text)) - functions:
+            for match in re.finditer(rf"(?<![\w.$]){name}\s*\(", text):
+                line = text[:match.start()].count("\n") + 1
+                problems.append(f"{path.relative_to(root)}:{line}: the closure variable `{name}` is called like a "
+                                f"function; the strict syntax parser refuses it: define `def {name}(...)` instead")
+    return problems
+
+
+def eval_pipe_errors(root: Path) -> list[str]:
+    """(u) an `eval()` output runs one command, no pipe: Nextflow runs it without pipefail, so in `a | b` the
+    failure of `a` (a host Python that cannot import dnalm) is lost and the task records an empty version
+    (engine fact 26)."""
+    return [f"{path.relative_to(root)}: eval({command}) pipes; a failure of its first command would be hidden"
+            for path in module_files(root)
+            for command in re.findall(r"\beval\((['\"].*?['\"])\)", section(path.read_text(), "output"))
+            if "|" in command]
+
+
+def stub_command_errors(root: Path) -> list[str]:
+    """(v) a stub runs no `dnalm` command: `-stub` checks the wiring where the Python environment is absent
+    (the versions' `dnalm --version` needs only a Python 3 standard library, dnalm/__main__.py)."""
+    return [f"{path.relative_to(root)}: its stub runs `dnalm`; a -stub run needs no Python environment"
+            for path in module_files(root)
+            if re.search(r"(?m)^\s*dnalm\s", section(path.read_text(), "stub"))]
+
+
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
               report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
               helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors, optional_file_errors,
-              null_file_errors]
+              null_file_errors, closure_call_errors, eval_pipe_errors, stub_command_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

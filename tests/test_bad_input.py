@@ -168,6 +168,14 @@ def test_integer_valued_labels_are_one_class(vocabs, tmp_path):
     assert json.loads((tmp_path / "tfidf" / "metrics.json").read_text())["n_classes"] == 2
 
 
+def test_k_is_refused_for_a_task_with_its_own_labels(vocabs, tmp_path):
+    """--k is the next k nt to predict: a labelled task given one (the workflow once passed the TF-IDF
+    vocabulary's k) would be recorded with a k it does not have."""
+    task = write_task(tmp_path / "csv", {s: _lambda_rows(["0", "1"] * 4) for s in ("train", "test")})
+    for step, model in (("tfidf-baseline", ["--vocab", vocabs["kmer4"]]), ("nextkmer-finetune", ["--model", "m"])):
+        error = dnalm_fails(step, "--data", task, *model, "--k", "2", "--out", tmp_path / step)
+        assert f"--k 2: --data {task} is a labelled task with its own labels" in error
+
 @pytest.mark.parametrize("label", ["1.5", "cat"])
 def test_a_label_that_is_not_an_integer_gets_one_line(label, tmp_path):
     train = _lambda_rows(["0", "1", "0", label, "1"])

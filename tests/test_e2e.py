@@ -125,7 +125,7 @@ def run_pipeline(base: Path, params: dict) -> Runner:
         windows[name] = run.task("DNALM_MAKE_WINDOWS", meta, tokenized=tokenized[name], holdout_regions=holdout)
         models[name] = run.task("DNALM_PRETRAIN", meta, tokenized=tokenized[name], windows=windows[name]) / "model"
     stats = run.task("DNALM_VOCAB_STATS", genome_meta, tokenized=sorted(tokenized.values()))
-    tfidf = list(kmer_vocabularies(run, "DNALM_TFIDF_VOCAB", params["tfidf_vocabs"], {}).values())  # once, for both
+    tfidf = list(kmer_vocabularies(run, "DNALM_KMER_VOCAB", params["tfidf_vocabs"], {}).values())  # once, for both
     selection = run_nextkmer(run, genome_meta, genome, holdout, models, tfidf)
     selected = (selection / "selected_model.txt").read_text().strip()
     finetuned, classifiers = run_finetune(run, genome_meta, genome, tracks, selected, models[selected], tfidf)
@@ -184,7 +184,7 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
             results.append(run.task("DNALM_NEXTKMER_FINETUNE", {"id": name}, model=model, data=data, k=k))
     for meta, vocab in tfidf:
         for k in ks:
-            results.append(run.task("DNALM_TFIDF_BASELINE", {**meta, "k": k, "task": f"next{k}mer"}, vocab=vocab,
+            results.append(run.task("DNALM_TFIDF_BASELINE", {**meta, "next_k": k, "task": f"next{k}mer"}, vocab=vocab,
                                     data=data))
     return run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
 

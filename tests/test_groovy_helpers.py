@@ -17,6 +17,7 @@ import pytest
 from helpers import ROOT, dnalm
 
 from dnalm.cli.options import identifier, model_name
+from dnalm.cli.pretrain import DEEPSPEED_NAMES
 from dnalm.core.errors import InputError
 from dnalm.genome.annotations import FORMATS, ROLES
 from dnalm.genome.prepare import check_genome_id, genome_id_from_name
@@ -104,6 +105,16 @@ def test_model_ids_are_the_same_in_the_workflow_and_the_cli(tmp_path):
     assert all(identifier(row["value"][0]["id"]) for row in rows)  # what --model-id accepts
     assert rows[2]["value"][0]["id"] == "bpe_600_pretrained"
 
+
+def test_deepspeed_names_and_files_are_the_clis(tmp_path):
+    """--pretrain_deepspeed: what `dnalm pretrain --deepspeed` takes as a name stays a name, anything else is a
+    file the workflow stages into the task (issue 29, defect 9), or a one-line error where it does not exist."""
+    config = tmp_path / "ds.json"
+    config.write_text("{}")
+    rows = groovy(*[f"deepspeedFile('{name}')" for name in DEEPSPEED_NAMES], f"deepspeedFile('{config}')",
+                  "deepspeedFile(null)", f"deepspeedFile('{tmp_path}/absent.json')")
+    assert [row["value"] for row in rows[:len(DEEPSPEED_NAMES) + 2]] == [[]] * len(DEEPSPEED_NAMES) + [str(config), []]
+    assert "absent.json" in rows[-1]["error"]
 
 def test_hub_ids_and_local_models(tmp_path):
     (tmp_path / "DNABERT-2-117M").mkdir()

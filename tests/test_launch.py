@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shlex
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import DNALM, ROOT
 
+from dnalm import __version__
 from dnalm.core.errors import InputError
 from dnalm.pretraining.launch import (
     Allocation,
@@ -85,6 +87,22 @@ def test_launch_needs_only_the_standard_library(tmp_path):
     assert probe.returncode != 0  # the check above really ran without the installed packages
     assert (ROOT / "src" / "dnalm" / "pretraining" / "launch.py").read_text().count("import numpy") == 0
 
+
+def test_the_version_needs_only_a_python_3_6_standard_library():
+    """Every task reports `dnalm --version`, the multi-node task on the host's Python (RHEL 8: 3.6), and a -stub
+    run where the package's dependencies are absent: it reads dnalm/__init__.py alone. Through the CLI it failed
+    there (`from __future__ import annotations` is 3.7+), and a pipe into sed hid the failure (issue 29, 6)."""
+    probe = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); sys.argv = ['dnalm', '--version']\n"
+             "try:\n    runpy.run_module('dnalm', run_name='__main__')\nexcept SystemExit as exit:\n"
+             "    print(exit.code, sorted(m for m in sys.modules if m.startswith('dnalm')))")
+    proc = subprocess.run([sys.executable, "-S", "-c", probe, str(ROOT / "src")], capture_output=True, text=True)
+    assert proc.stdout.splitlines() == [f"dnalm {__version__}", "0 ['dnalm']"], proc.stdout + proc.stderr
+    for name in ("__init__.py", "__main__.py"):
+        text = (ROOT / "src" / "dnalm" / name).read_text()
+        ast.parse(text, feature_version=(3, 6))
+        assert "from __future__ import annotations" not in text
+    version = subprocess.run([sys.executable, "-S", str(DNALM), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout == f"dnalm {__version__}\n"
 
 SLURM2 = {"SLURM_JOB_ID": "123456", "SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_NNODES": "2"}
 

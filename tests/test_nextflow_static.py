@@ -51,8 +51,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 WINDOWS = "modules/local/dnalm/make_windows/main.nf"
 REPORT = "modules/local/dnalm/report/main.nf"
 EMBEDDINGS = "subworkflows/local/embeddings/main.nf"
-# VOCABULARIES' input of the TF-IDF vocabularies
-TFIDF_SPECS = "channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerSpec(spec) })"
+# VOCABULARIES' input of the k-mer vocabularies
+KMER_SPECS = "channel.fromList((pretrain_specs + tfidf_specs).unique())"
 DEFECTS = {
     "unterminated string": (nfcheck.parse_errors, WINDOWS, "label 'process_low'", "label 'process_low", WINDOWS),
     "broken config block": (nfcheck.parse_errors, "conf/base.config", "withLabel: 'process_low' {",
@@ -76,6 +76,17 @@ DEFECTS = {
                                   "no container"),
     "process without stub": (nfcheck.process_errors, WINDOWS, "    stub:\n", "    // stub removed\n", "no stub"),
     "process without versions": (nfcheck.process_errors, WINDOWS, ", topic: versions", "", "versions topic"),
+    "script outside the package's hash": (nfcheck.process_errors, WINDOWS, "    # dnalm code ${task.ext.dnalm_code}\n",
+                                          "", "does not name task.ext.dnalm_code"),
+    # strict syntax (the default parser from Nextflow 26.04), each defect found by its language checker
+    "closure called like a function": (nfcheck.closure_call_errors, "subworkflows/local/utils_dnalm_pipeline/main.nf",
+                                       "    def html = '<dl", "    def escape = { v -> v.toString() }\n    "
+                                       "def html = escape('') + '<dl", "`escape` is called like a function"),
+    "version eval through a pipe": (nfcheck.eval_pipe_errors, WINDOWS, "eval('dnalm --version')",
+                                    "eval('dnalm --version | cut -d \\' \\' -f 2')", "pipes"),
+    "stub that runs dnalm": (nfcheck.stub_command_errors, "modules/local/dnalm/kmer_vocab/main.nf",
+                             "    mkdir -p ${name}\n", "    dnalm kmer-vocab --kind ${meta.kind} --k ${meta.k}\n",
+                             "its stub runs `dnalm`"),
     "unknown flag in a script": (nfcheck.flag_errors, WINDOWS, "--tokenized ${tokenized}",
                                  "--tokens ${tokenized}", "--tokens"),
     "threads on one CPU": (nfcheck.thread_errors, "modules/local/dnalm/vocab_sweep/main.nf", "label 'process_medium'",
@@ -113,9 +124,12 @@ DEFECTS = {
                                           ".toList()", "unsorted toList()"),
     "unsorted collect feeding the report": (nfcheck.unsorted_list_errors, "main.nf", ".collect(sort: true), ch_versions",
                                             ".collect(), ch_versions", "main.nf"),
-    "GPU label without container GPU flags": (
-        nfcheck.gpu_errors, "conf/base.config", "containerOptions = { (params.gpus_per_node as Integer) > 0 ?",
-        "containerOptionz = { (params.gpus_per_node as Integer) > 0 ?", "no container GPU flags"),
+    "GPU task without container GPU flags": (nfcheck.gpu_errors, "conf/base.config", "${task.accelerator ? ' --nv' : ''}",
+                                             "", "no container GPU flags"),
+    "containerOptions replaced for one label": (
+        nfcheck.gpu_errors, "conf/base.config", "        accelerator      = { (params.gpus_per_node as Integer) > 0 ? 1 : null }\n",
+        "        accelerator      = { (params.gpus_per_node as Integer) > 0 ? 1 : null }\n        containerOptions = '--nv'\n",
+        "a selector sets containerOptions"),
     "GPU label without accelerator": (nfcheck.gpu_errors, "conf/base.config",
                                       "accelerator      = { (params.gpus_per_node as Integer) > 0 ? 1 : null }", "",
                                       "no accelerator"),
@@ -147,7 +161,7 @@ DEFECTS = {
                                         "defines firstTrack()"),
     "vocabularies built twice": (nfcheck.duplicate_call_errors, "subworkflows/local/nextkmer/main.nf",
                                  "    DNALM_TFIDF_BASELINE(\n",
-                                 f"    DNALM_TFIDF_VOCAB({TFIDF_SPECS})\n    DNALM_TFIDF_BASELINE(\n",
+                                 f"    DNALM_KMER_VOCAB({KMER_SPECS})\n    DNALM_TFIDF_BASELINE(\n",
                                  "on the same input as"),
     "glob output without arity": (nfcheck.output_arity_errors, "modules/local/dnalm/kmer_vocab/main.nf",
                                   "path(\"*\", type: 'dir', arity: '1')", "path(\"*\", type: 'dir')",

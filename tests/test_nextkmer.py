@@ -167,6 +167,15 @@ def test_selection_ranks_by_mean_accuracy_over_k_and_breaks_ties_to_fewer_cycles
         rank_candidates([r for r in results if not (r["model"] == "bpe_100" and r["k"] == 3)])
 
 
+def test_only_the_named_candidates_can_be_selected():
+    """A dnalm model of an earlier run, given as a reference (--nextkmer_models), is ranked against but never
+    chosen: the workflow's later steps need the tokenized genome and windows of this run's vocabularies."""
+    results = [_row("bpe_100", 2, 0.10, 100), _row("bpe_600", 2, 0.09, 600), _row("old_bpe_50", 2, 0.90, 50)]
+    assert rank_candidates(results)[0]["model"] == "old_bpe_50"
+    assert [c["model"] for c in rank_candidates(results, ["bpe_100", "bpe_600"])] == ["bpe_100", "bpe_600"]
+    with pytest.raises(InputError, match="--candidates: no next-k-mer result for kmer4"):
+        rank_candidates(results, ["bpe_100", "kmer4"])
+
 def test_a_selection_by_tie_or_at_the_baseline_is_flagged():
     def rows(accuracies: dict[str, float], majority: float) -> list[dict]:
         return [{**_row(m, 2, a, int(m.split("_")[1])), "accuracy_se": 0.01, "majority_baseline": majority}

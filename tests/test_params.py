@@ -92,6 +92,16 @@ def test_bad_command_line_values_fail_validation(parser, name, value):
     assert list(validator().iter_errors(delivered({name: value}, parser)))
 
 
+@pytest.mark.parametrize("parser", ["legacy", "strict"])
+def test_the_checkpoint_root_is_any_absolute_path(parser):
+    """Issue 29, defect 1: the default, built from the launch folder, failed for a folder with a space or
+    `~ ( ) ! #` in its path, and a relative path (a different folder in each task) passed."""
+    for good in ("/home/me/my runs (2024)/checkpoints", "/scratch/~user/#1!/ckpt"):
+        assert not list(validator().iter_errors(delivered({"checkpoint_root": good}, parser))), good
+    for bad in ("ckpt", "./ckpt", "~/ckpt", "/it's/here"):
+        errors = list(validator().iter_errors(delivered({"checkpoint_root": bad}, parser)))
+        assert errors, bad
+
 def test_every_typed_schema_param_is_converted_where_groovy_uses_it():
     """The matching declaration of each integer/number/boolean param: Groovy converts it (nfcheck (l))."""
     typed = nfcheck.typed_params(ROOT)

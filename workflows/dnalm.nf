@@ -43,16 +43,16 @@ workflow DNALM {
     // the selected model's classifiers are read by attention motifs and --variant_classifier_task
     def classifier_task = params.variant_classifier_task ? params.variant_classifier_task.toString() : ''
     def keep_classifiers = motif_database != null || (classifier_task && (variants || mutagenesis_regions))
-    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out.tracks, NEXTKMER.out.selected, params.finetune_models.toString(),
+    FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out, NEXTKMER.out.selected, params.finetune_models.toString(),
              trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf, keep_classifiers as boolean)
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
-               ANNOTATIONS.out.tracks)
+               ANNOTATIONS.out)
     VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, FINETUNE.out.classifiers, variants,
                     mutagenesis_regions, classifier_task, motif_database)
 
     emit:
     genome      = PREPARE_GENOME.out.genome
-    tracks      = ANNOTATIONS.out.tracks        // channel: [ meta (id, format, role), track file ]
+    tracks      = ANNOTATIONS.out               // channel: [ meta (id, format, role), track file ]
     tokenized   = VOCABULARIES.out.tokenized
     windows     = VOCABULARIES.out.windows
     models      = PRETRAIN.out.models

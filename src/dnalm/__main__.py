@@ -3,6 +3,12 @@ the standard library of Python 3.6 or later (a cluster node's host Python cannot
 
 import sys
 
+if sys.argv[1:] == ["--version"]:  # what every workflow task reports, also on a host Python or in a -stub run
+    from dnalm import __version__
+
+    print("dnalm " + __version__)
+    raise SystemExit(0)
+
 if sys.argv[1:2] == ["launch"]:
     from dnalm.pretraining.launch import main as launch_main
 

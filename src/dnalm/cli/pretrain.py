@@ -18,14 +18,15 @@ ZERO2 = Path(__file__).parent.parent / "pretraining" / "deepspeed_zero2.json"
 ZERO2_PRESETS = ("base",)
 
 
+#: The --deepspeed values that name no file: '' (none), 'auto' (resolved by `deepspeed_for`), 'zero2' (ZERO2).
+#: The workflow stages any other value as a file (deepspeedFile in subworkflows/local/utils_dnalm_pipeline).
+DEEPSPEED_NAMES = ("", "auto", "zero2")
+
+
 def _deepspeed_config(text: str) -> Path | str | None:
-    """'' (none), 'auto' (kept, resolved by `deepspeed_for`), 'zero2' (ZERO2) or a JSON file."""
-    if not text:
-        return None
-    if text == "auto":
-        return text
-    if text == "zero2":
-        return ZERO2
+    """One of DEEPSPEED_NAMES or a JSON file."""
+    if text in DEEPSPEED_NAMES:
+        return {"": None, "auto": text, "zero2": ZERO2}[text]
     if not Path(text).is_file():
         raise argparse.ArgumentTypeError(f"not 'zero2' and no such file: {text!r}")
     return Path(text)

@@ -1,9 +1,10 @@
 """Choose the vocabulary: next-k-mer accuracy of every pretrained model, against the references.
 
-Rule: among dnalm's pretrained models, the one with the highest mean top-1 next-k-mer accuracy over all k
-wins; on a tie the smaller vocabulary (fewer BPE merge cycles) wins, as the simpler one. Every candidate
-must have a result for every k, so the means are comparable. External models and TF-IDF baselines are
-references: they appear in the table and plot, never as the choice (GROVER Fig. 2).
+Rule: among the pretrained dnalm models (those of this run, which the workflow names), the one with the
+highest mean top-1 next-k-mer accuracy over all k wins; on a tie the smaller vocabulary (fewer BPE merge
+cycles) wins, as the simpler one. Every candidate must have a result for every k, so the means are
+comparable. External models (also a dnalm model of an earlier run) and TF-IDF baselines are references: they
+appear in the table and plot, never as the choice (GROVER Fig. 2).
 """
 
 from __future__ import annotations
@@ -43,17 +44,26 @@ def read_results(dirs: list[Path]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["kind"], r["vocab_size"], r["model"], r["k"]))
 
 
-def rank_candidates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def is_candidate(row: dict[str, Any], candidates: list[str] | None) -> bool:
+    """A result the choice is made among: a dnalm model's, and one of `candidates` where they are named (a
+    dnalm model from an earlier run, given as a reference, is not this run's vocabulary)."""
+    return row["kind"] == "dnalm" and (candidates is None or row["model"] in candidates)
+
+
+def rank_candidates(rows: list[dict[str, Any]], candidates: list[str] | None = None) -> list[dict[str, Any]]:
     """Pretrained dnalm models by mean accuracy over k (best first), with the tie rule applied."""
-    ks = sorted({r["k"] for r in rows if r["kind"] == "dnalm"})
+    ks = sorted({r["k"] for r in rows if is_candidate(r, candidates)})
     by_model: dict[str, dict[int, dict]] = {}
     for r in rows:
-        if r["kind"] == "dnalm":
+        if is_candidate(r, candidates):
             if r["k"] in by_model.setdefault(r["model"], {}):
                 raise InputError(f"--results: two results for model {r['model']} and k={r['k']}")
             by_model[r["model"]][r["k"]] = r
     if not by_model:
         raise InputError("--results: no result of a pretrained dnalm model to choose from")
+    absent = sorted(set(candidates or []) - set(by_model))
+    if absent:
+        raise InputError(f"--candidates: no next-k-mer result for {', '.join(absent)}")
     ranking = []
     for model, per_k in by_model.items():
         missing = [k for k in ks if k not in per_k]
@@ -133,15 +143,16 @@ def _plot_bpe(ax: Any, bpe: list[dict[str, Any]], selected: str) -> None:
             ax.plot(r["merges"], r["accuracy"], marker="*", markersize=16, color="tab:red", label="selected")
 
 
-def select_vocabulary(result_dirs: list[Path], out: Path) -> dict[str, Any]:
-    """Gather next-k-mer results, rank the pretrained models, plot and write `selected.json`."""
+def select_vocabulary(result_dirs: list[Path], out: Path, candidates: list[str] | None = None) -> dict[str, Any]:
+    """Gather next-k-mer results, rank the pretrained models (`candidates` only, where named), plot and write
+    `selected.json`."""
     rows = read_results(result_dirs)
-    ranking = rank_candidates(rows)
+    ranking = rank_candidates(rows, candidates)
     best = ranking[0]
     write_tsv(out / "nextkmer_results.tsv", COLUMNS, [[r.get(c) for c in COLUMNS] for r in rows])
     header = list(ranking[0])
     write_tsv(out / "ranking.tsv", ["rank"] + header, [[i + 1] + [c[h] for h in header] for i, c in enumerate(ranking)])
-    ks = sorted({r["k"] for r in rows if r["kind"] == "dnalm"})
+    ks = sorted({r["k"] for r in rows if is_candidate(r, candidates)})
     selected = {"model": best["model"], "vocabulary": best["vocabulary"], "vocab_kind": best["vocab_kind"],
                 "merges": best["merges"], "vocab_size": best["vocab_size"], "mean_accuracy": best["mean_accuracy"],
                 "k": ks, "rule": RULE, "candidates": [c["model"] for c in ranking],

@@ -55,6 +55,9 @@ def load_task(path: Path, k: int | None = None) -> Task:
             raise InputError(f"--data {path}: next-k-mer data needs --k")
         return _nextkmer_task(path, k)
     if (path / "train.csv").is_file():
+        if k is not None:  # a k here would be recorded as the task's, which has none
+            raise InputError(f"--k {k}: --data {path} is a labelled task with its own labels; --k is for "
+                             "next-k-mer data only")
         return _csv_task(path)
     raise InputError(f"--data {path}: neither next-k-mer data ({SUMMARY}) nor a folder with train.csv")
 

@@ -19,5 +19,5 @@ workflow ANNOTATIONS {
     )
 
     emit:
-    tracks = DNALM_PREPARE_ANNOTATION.out.track     // channel: [ meta (id, format, role), track (.bed, .jaspar) ]
+    DNALM_PREPARE_ANNOTATION.out.track      // channel: [ meta (id, format, role), track (.bed, .jaspar) ]
 }

@@ -44,7 +44,7 @@ workflow NEXTKMER {
         ch_tfidf_vocabs
             .combine(ch_data)
             .combine(ch_k)
-            .map { meta, vocab, data, k -> [meta + [k: k, task: safeId("next${k}mer", 'next-k-mer task')], vocab, data] }
+            .map { meta, vocab, data, k -> [meta + [next_k: k, task: safeId("next${k}mer", 'next-k-mer task')], vocab, data] }
     )
 
     ch_results = DNALM_NEXTKMER_FINETUNE.out.results
@@ -52,9 +52,15 @@ workflow NEXTKMER {
         .map { _meta, dir -> dir }
         .collect(sort: true)
         .map { dirs -> [dirs] }
-    DNALM_SELECT_VOCABULARY(ch_genome.map { meta, _dir -> meta }.combine(ch_results))
+    // the choice is among this run's pretrained models; external ones (an earlier run's dnalm model too) are
+    // references, since the later steps need the tokenized genome and windows of the selected vocabulary
+    ch_candidates = ch_models.map { meta, _dir -> meta.id }.collect(sort: true).map { ids -> [ids.join(',')] }
+    DNALM_SELECT_VOCABULARY(
+        ch_genome.map { meta, _dir -> meta }.combine(ch_results).combine(ch_candidates)
+            .map { meta, dirs, candidates -> [meta + [candidates: candidates], dirs] }
+    )
 
-    // The selected model, one of the pretrained ones, goes on to fine-tuning and embedding analysis
+    // The selected model, one of this run's pretrained ones, goes on to fine-tuning and embedding analysis
     ch_selected = ch_models
         .combine(DNALM_SELECT_VOCABULARY.out.selected.map { _meta, txt -> txt.text.trim() })
         .filter { meta, _dir, selected -> meta.id == selected }

@@ -6,6 +6,7 @@
 
 include { DNALM_PRETRAIN           } from '../../../modules/local/dnalm/pretrain'
 include { DNALM_PRETRAIN_MULTINODE } from '../../../modules/local/dnalm/pretrain_multinode'
+include { deepspeedFile            } from '../utils_dnalm_pipeline'
 
 workflow PRETRAIN {
     take:
@@ -14,7 +15,8 @@ workflow PRETRAIN {
     nodes               // integer: nodes per model (1: one process, no SLURM allocation of its own)
 
     main:
-    ch_input = ch_tokenized.join(ch_windows)
+    // a DeepSpeed config file (--pretrain_deepspeed) is staged into every task; [[]]: none (engine fact 22)
+    ch_input = ch_tokenized.join(ch_windows).combine(channel.value([deepspeedFile(params.pretrain_deepspeed)]))
     if (nodes > 1) {
         DNALM_PRETRAIN_MULTINODE(ch_input)
         ch_out = DNALM_PRETRAIN_MULTINODE.out

@@ -46,9 +46,26 @@ def namedTracks(named) {
         .collect { role -> [[id: safeId(role, 'track role'), format: role == 'motif' ? 'jaspar' : 'bed', role: role], file(named[role], checkIfExists: true)] }
 }
 
-// The first track of a role in a channel of [meta (id, format, role), track], as a file
+// The track of a role in a channel of [meta (id, format, role), track], as a file: of several, the first by
+// id, whatever order their tasks finish in (`.first()` would take the first to finish, so the tasks built on
+// it would differ between runs and -resume would rerun them); nothing where the role has no track
 def firstTrack(ch_tracks, role) {
-    return ch_tracks.filter { meta, _track -> meta.role == role }.first().map { _meta, track -> track }
+    return ch_tracks
+        .filter { meta, _track -> meta.role == role }
+        .collect(flat: false, sort: { a, b -> a[0].id <=> b[0].id })
+        .map { tracks ->
+            if (tracks.size() > 1) {
+                log.warn("${tracks.size()} '${role}' tracks: the tasks use '${tracks[0][0].id}', the first by name")
+            }
+            tracks[0][1]
+        }
+}
+
+// --pretrain_deepspeed as a file to stage ([] for a name dnalm knows: dnalm.cli.pretrain.DEEPSPEED_NAMES, tied by
+// tests/test_groovy_helpers.py): staged, a config file is inside the task's container and part of its hash
+def deepspeedFile(value) {
+    def text = value?.toString() ?: ''
+    return text in ['', 'auto', 'zero2'] ? [] : file(text, checkIfExists: true)
 }
 
 // 'kind:k[:stride]' -> the flags of `dnalm kmer-vocab`; the vocabulary's id is the name of the directory
@@ -91,9 +108,14 @@ def workflowSummary(wf) {
         'Container engine': wf.containerEngine ?: 'none', 'Launch directory': wf.launchDir.toString(),
         'Work directory': wf.workDir.toString(), 'Started': wf.start.toString(), 'Nextflow': wf.nextflow.version.toString()
     ]
-    def escape = { v -> v.toString().replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;') }
-    def html = '<dl class="dl-horizontal">' + rows.collect { k, v -> "<dt>${k}</dt><dd><samp>${escape(v)}</samp></dd>" }.join('') + '</dl>'
+    def html = '<dl class="dl-horizontal">' + rows.collect { k, v -> "<dt>${k}</dt><dd><samp>${htmlEscape(v)}</samp></dd>" }.join('') + '</dl>'
     return groovy.json.JsonOutput.toJson([id: 'dnalm_workflow_summary', section_name: 'Workflow summary',
                                           description: 'How this run was started (filled by Nextflow).',
                                           plot_type: 'html', data: html])
+}
+
+// Text as HTML shows it (a command line holds '<', '>' and '&'). A function, not a closure variable: the
+// strict syntax parser resolves a call `name(...)` only against functions (docs/architecture.md, fact 25)
+def htmlEscape(value) {
+    return value.toString().replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
 }

@@ -1,12 +1,11 @@
 /*
  * VOCABULARIES: one BPE sweep + fixed k-mer vocabularies, each tokenized over the genome and cut into
  * pretraining windows, plus one statistics table across all of them; and the k-mer vocabularies of the
- * TF-IDF baselines, built once for NEXTKMER and FINETUNE.
+ * TF-IDF baselines for NEXTKMER and FINETUNE. Each k-mer vocabulary is built once, for all who use it.
  */
 
 include { DNALM_VOCAB_SWEEP                     } from '../../../modules/local/dnalm/vocab_sweep'
 include { DNALM_KMER_VOCAB                      } from '../../../modules/local/dnalm/kmer_vocab'
-include { DNALM_KMER_VOCAB as DNALM_TFIDF_VOCAB } from '../../../modules/local/dnalm/kmer_vocab'
 include { DNALM_TOKENIZE_GENOME                 } from '../../../modules/local/dnalm/tokenize_genome'
 include { DNALM_MAKE_WINDOWS                    } from '../../../modules/local/dnalm/make_windows'
 include { DNALM_VOCAB_STATS                     } from '../../../modules/local/dnalm/vocab_stats'
@@ -25,13 +24,16 @@ workflow VOCABULARIES {
     ch_bpe = DNALM_VOCAB_SWEEP.out.vocabs
         .flatMap { meta, dirs -> dirs.collect { dir -> namedByDir(meta + [genome_id: meta.id], dir, 'BPE vocabulary') } }
 
-    DNALM_KMER_VOCAB(
-        ch_genome
-            .map { meta, _dir -> meta }
-            .combine(channel.fromList(kmer_vocabs.tokenize(',')))
-            .map { meta, spec -> meta + [genome_id: meta.id] + kmerSpec(spec) }
-    )
-    ch_kmer = DNALM_KMER_VOCAB.out.vocab.map { meta, dir -> namedByDir(meta, dir, 'k-mer vocabulary') }
+    // Every k-mer vocabulary is built once, whether pretraining (kmer_vocabs), the TF-IDF baselines
+    // (tfidf_vocabs) or both use it; it does not depend on the genome
+    def pretrain_specs = kmer_vocabs.tokenize(',').collect { spec -> kmerSpec(spec) }
+    def tfidf_specs = tfidf_vocabs.tokenize(',').collect { spec -> kmerSpec(spec) }
+    DNALM_KMER_VOCAB(channel.fromList((pretrain_specs + tfidf_specs).unique()))
+    ch_kmer_vocabs = DNALM_KMER_VOCAB.out.vocab.map { spec, dir -> namedByDir(spec, dir, 'k-mer vocabulary') }
+    ch_kmer = ch_kmer_vocabs
+        .filter { meta, _dir -> meta.subMap(['kind', 'k', 'stride']) in pretrain_specs }
+        .combine(ch_genome.map { meta, _dir -> meta })
+        .map { meta, dir, genome -> [genome + [genome_id: genome.id] + meta, dir] }
 
     ch_vocabs = ch_bpe.mix(ch_kmer)
     DNALM_TOKENIZE_GENOME(ch_vocabs.combine(ch_genome.map { _meta, dir -> dir }))
@@ -44,8 +46,7 @@ workflow VOCABULARIES {
         .map { dirs -> [dirs] }
     DNALM_VOCAB_STATS(ch_genome.map { meta, _dir -> meta }.combine(ch_all_tokenized))
 
-    DNALM_TFIDF_VOCAB(channel.fromList(tfidf_vocabs.tokenize(',').collect { spec -> kmerSpec(spec) }))
-    ch_tfidf = DNALM_TFIDF_VOCAB.out.vocab.map { meta, dir -> namedByDir(meta, dir, 'k-mer vocabulary') }
+    ch_tfidf = ch_kmer_vocabs.filter { meta, _dir -> meta.subMap(['kind', 'k', 'stride']) in tfidf_specs }
 
     emit:
     vocabs    = ch_vocabs                                   // channel: [ meta, vocab_dir ]

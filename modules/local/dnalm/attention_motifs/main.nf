@@ -9,7 +9,7 @@ process DNALM_ATTENTION_MOTIFS {
     output:
     tuple val(meta), path("${meta.task}_${meta.id}_motifs", type: 'dir'),              emit: results
     path "${meta.task}_${meta.id}_motifs/*_mqc.*", optional: true,                     emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -17,6 +17,7 @@ process DNALM_ATTENTION_MOTIFS {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm attention-motifs --classifier ${classifier} --data ${data} --jaspar ${jaspar} --model-id ${meta.task}_${meta.id} --out ${meta.task}_${meta.id}_motifs ${args}
     """
 

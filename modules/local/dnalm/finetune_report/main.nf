@@ -9,7 +9,7 @@ process DNALM_FINETUNE_REPORT {
     output:
     tuple val(meta), path("${meta.id}_finetune_report", type: 'dir'),           emit: report
     path "${meta.id}_finetune_report/*_mqc.*",                                  emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -17,6 +17,7 @@ process DNALM_FINETUNE_REPORT {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm finetune-report --results ${results} --out ${meta.id}_finetune_report ${args}
     """
 

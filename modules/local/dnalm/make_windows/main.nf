@@ -9,7 +9,7 @@ process DNALM_MAKE_WINDOWS {
     output:
     tuple val(meta), path("${meta.id}_windows", type: 'dir'),                 emit: windows
     path "${meta.id}_windows/*_mqc.*",                                        emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_MAKE_WINDOWS {
     def args = task.ext.args ?: ''
     def regions = holdout_regions ? "--holdout-regions ${holdout_regions}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm make-windows --tokenized ${tokenized} ${regions} --out ${meta.id}_windows ${args}
     """
 

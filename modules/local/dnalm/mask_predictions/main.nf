@@ -9,7 +9,7 @@ process DNALM_MASK_PREDICTIONS {
     output:
     tuple val(meta), path("${meta.id}_mask_predictions", type: 'dir'),                 emit: results
     path "${meta.id}_mask_predictions/*_mqc.*", optional: true,                         emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_MASK_PREDICTIONS {
     def args = task.ext.args ?: ''
 
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm mask-predictions --model ${model} --tokenized ${tokenized} --windows ${windows} --out ${meta.id}_mask_predictions ${args}
     """
 

@@ -8,7 +8,7 @@ process DNALM_NEXTKMER_DATA {
 
     output:
     tuple val(meta), path("${meta.id}_nextkmer_data", type: 'dir'),             emit: data
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -17,6 +17,7 @@ process DNALM_NEXTKMER_DATA {
     def args = task.ext.args ?: ''
     def regions = holdout_regions ? "--holdout-regions ${holdout_regions}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm nextkmer-data --genome ${genome} ${regions} --out ${meta.id}_nextkmer_data ${args}
     """
 

@@ -8,7 +8,7 @@ process DNALM_NEXTKMER_FINETUNE {
 
     output:
     tuple val(meta), path("${meta.id}_next${k}mer", type: 'dir'),               emit: results
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -20,6 +20,7 @@ process DNALM_NEXTKMER_FINETUNE {
     def hub_model = meta.hub_id ? "--model ${meta.hub_id}" : ''
     def trust = meta.trust_remote_code ? "--trust-remote-code" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm nextkmer-finetune ${local_model} ${hub_model} ${trust} --data ${data} --k ${k} --model-id ${meta.id} --out ${meta.id}_next${k}mer ${args}
     """
 

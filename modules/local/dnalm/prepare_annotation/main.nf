@@ -10,7 +10,7 @@ process DNALM_PREPARE_ANNOTATION {
     // dnalm names the track file (<name>.bed, JASPAR motifs <name>.jaspar): the workflow takes the file it wrote
     tuple val(meta), path("${meta.id}_annotation/*.{bed,jaspar}", arity: '1'), emit: track
     tuple val(meta), path("${meta.id}_annotation/annotation.json"),          emit: summary
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -19,12 +19,15 @@ process DNALM_PREPARE_ANNOTATION {
     def args = task.ext.args ?: ''
     def mapping = contig_map ? "--contig-map ${contig_map}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm prepare-annotation --track ${track} --name ${meta.id} --format ${meta.format} --role ${meta.role} --genome ${genome} ${mapping} --out ${meta.id}_annotation ${args}
     """
 
     stub:
+    // JASPAR motifs stay JASPAR, every other format becomes BED, as in dnalm.genome.annotations.prepare_annotation
+    def suffix = meta.format == 'jaspar' ? 'jaspar' : 'bed'
     """
     mkdir -p ${meta.id}_annotation
-    touch ${meta.id}_annotation/${meta.id}.bed ${meta.id}_annotation/annotation.json
+    touch ${meta.id}_annotation/${meta.id}.${suffix} ${meta.id}_annotation/annotation.json
     """
 }

@@ -10,7 +10,7 @@ process DNALM_PREPARE_GENOME {
     tuple val(meta), path("${meta.id}", type: 'dir'),                 emit: genome
     tuple val(meta), path("${meta.id}/holdout_default.bed"),          emit: holdout_default
     path "${meta.id}/*_mqc.*",                                        emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_PREPARE_GENOME {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm prepare-genome --fasta ${fasta} --genome-id ${meta.id} --out ${meta.id} ${args}
     """
 

@@ -21,6 +21,7 @@ process DNALM_REPORT {
     def versions_arg = versions ? "--versions ${versions}" : ''
     def summary_arg = workflow_summary ? "--workflow-summary ${workflow_summary}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm report --results results ${versions_arg} ${summary_arg} --out dnalm_report ${args}
     """
 

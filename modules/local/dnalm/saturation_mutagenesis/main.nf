@@ -8,7 +8,7 @@ process DNALM_SATURATION_MUTAGENESIS {
 
     output:
     tuple val(meta), path("${meta.id}_mutagenesis", type: 'dir'),                      emit: results
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -19,6 +19,7 @@ process DNALM_SATURATION_MUTAGENESIS {
     def scorer = classifier ? "--classifier ${classifier}" : ''
 
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm saturation-mutagenesis --model ${model} --genome ${genome} --regions ${regions} --model-id ${meta.id} ${scorer} --out ${meta.id}_mutagenesis ${args}
     """
 

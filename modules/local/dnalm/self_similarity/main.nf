@@ -9,7 +9,7 @@ process DNALM_SELF_SIMILARITY {
     output:
     tuple val(meta), path("${meta.id}_self_similarity", type: 'dir'),                 emit: results
     path "${meta.id}_self_similarity/*_mqc.*", optional: true,                         emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_SELF_SIMILARITY {
     def args = task.ext.args ?: ''
 
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm self-similarity --model ${model} --tokenized ${tokenized} --windows ${windows} --out ${meta.id}_self_similarity ${args}
     """
 

@@ -8,7 +8,7 @@ process DNALM_TASK_CTCF {
 
     output:
     tuple val(meta), path("${meta.id}_task", type: 'dir'),                      emit: task
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -16,6 +16,7 @@ process DNALM_TASK_CTCF {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm task-ctcf --genome ${genome} --motif ${motif} --peaks ${peaks} --out ${meta.id}_task ${args}
     """
 

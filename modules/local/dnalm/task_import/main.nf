@@ -8,7 +8,7 @@ process DNALM_TASK_IMPORT {
 
     output:
     tuple val(meta), path("${meta.id}_task", type: 'dir'),                      emit: task
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -16,6 +16,7 @@ process DNALM_TASK_IMPORT {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm task-import --source ${source} --name ${meta.id} --out ${meta.id}_task ${args}
     """
 

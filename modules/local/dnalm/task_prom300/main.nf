@@ -8,7 +8,7 @@ process DNALM_TASK_PROM300 {
 
     output:
     tuple val(meta), path("${meta.id}_task", type: 'dir'),                      emit: task
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -17,6 +17,7 @@ process DNALM_TASK_PROM300 {
     def args = task.ext.args ?: ''
     def vocab_arg = vocab ? "--vocab ${vocab}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm task-prom300 --genome ${genome} --tss ${tss} ${vocab_arg} --out ${meta.id}_task ${args}
     """
 

@@ -9,7 +9,7 @@ process DNALM_TOKEN_EMBEDDINGS {
     output:
     tuple val(meta), path("${meta.id}_token_embeddings", type: 'dir'),                 emit: results
     path "${meta.id}_token_embeddings/*_mqc.*", optional: true,                         emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_TOKEN_EMBEDDINGS {
     def args = task.ext.args ?: ''
     def repeats_arg = repeats ? "--repeats ${repeats}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm token-embeddings --model ${model} --tokenized ${tokenized} ${repeats_arg} --name ${meta.id} --out ${meta.id}_token_embeddings ${args}
     """
 

@@ -8,7 +8,7 @@ process DNALM_TOKENIZE_GENOME {
 
     output:
     tuple val(meta), path("${meta.id}_tokenized", type: 'dir'),       emit: tokenized
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -16,6 +16,7 @@ process DNALM_TOKENIZE_GENOME {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm tokenize-genome --genome ${genome} --vocab ${vocab} --out ${meta.id}_tokenized ${args}
     """
 

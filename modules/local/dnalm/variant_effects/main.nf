@@ -9,7 +9,7 @@ process DNALM_VARIANT_EFFECTS {
     output:
     tuple val(meta), path("${meta.id}_variant_effects", type: 'dir'),                  emit: results
     path "${meta.id}_variant_effects/*_mqc.*", optional: true,                          emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -20,6 +20,7 @@ process DNALM_VARIANT_EFFECTS {
     def scorer = classifier ? "--classifier ${classifier}" : ''
 
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm variant-effects --model ${model} --genome ${genome} --variants ${variants} --model-id ${meta.id} ${scorer} --out ${meta.id}_variant_effects ${args}
     """
 

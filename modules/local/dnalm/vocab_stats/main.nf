@@ -9,7 +9,7 @@ process DNALM_VOCAB_STATS {
     output:
     tuple val(meta), path("${meta.id}_vocab_stats", type: 'dir'),                 emit: stats
     path "${meta.id}_vocab_stats/*_mqc.*",                                        emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -17,6 +17,7 @@ process DNALM_VOCAB_STATS {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm vocab-stats --tokenized ${tokenized} --out ${meta.id}_vocab_stats ${args}
     """
 

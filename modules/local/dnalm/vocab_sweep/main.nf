@@ -10,7 +10,7 @@ process DNALM_VOCAB_SWEEP {
     output:
     tuple val(meta), path("${meta.id}_vocabularies/bpe_*", type: 'dir', arity: '1..*'), emit: vocabs
     tuple val(meta), path("${meta.id}_vocabularies/*.{tsv,json}", arity: '1..*'),       emit: summary
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_VOCAB_SWEEP {
     script:
     def args = task.ext.args ?: ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm vocab-sweep --genome ${genome} --out ${meta.id}_vocabularies ${args}
     """
 

@@ -9,7 +9,7 @@ process DNALM_WINDOW_EMBEDDINGS {
     output:
     tuple val(meta), path("${meta.id}_window_embeddings", type: 'dir'),                 emit: results
     path "${meta.id}_window_embeddings/*_mqc.*", optional: true,                         emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_WINDOW_EMBEDDINGS {
     def args = task.ext.args ?: ''
     def tracks_arg = tracks ? "--tracks ${tracks}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm window-embeddings --model ${model} --tokenized ${tokenized} ${tracks_arg} --out ${meta.id}_window_embeddings ${args}
     """
 

@@ -9,7 +9,7 @@ process DNALM_WORD2VEC {
     output:
     tuple val(meta), path("word2vec_${meta.id}", type: 'dir'),                 emit: results
     path "word2vec_${meta.id}/*_mqc.*", optional: true,                         emit: mqc
-    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version | sed "s/^dnalm //"'), emit: versions_dnalm, topic: versions
+    tuple val("${task.process}"), val('dnalm'), eval('dnalm --version'), emit: versions_dnalm, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +18,7 @@ process DNALM_WORD2VEC {
     def args = task.ext.args ?: ''
     def repeats_arg = repeats ? "--repeats ${repeats}" : ''
     """
+    # dnalm code ${task.ext.dnalm_code}
     dnalm word2vec --tokenized ${tokenized} --windows ${windows} ${repeats_arg} --name word2vec_${meta.id} --out word2vec_${meta.id} ${args}
     """
 
