@@ -8,7 +8,7 @@
 include { DNALM                                                  } from './workflows/dnalm'
 include { DNALM_REPORT                                           } from './modules/local/dnalm/report'
 include { validateParameters; paramsSummaryLog; samplesheetToList } from 'plugin/nf-schema'
-include { namedGenome; namedTracks; genomeId; safeId; annotationTrack; workflowSummary } from './subworkflows/local/utils_dnalm_pipeline'
+include { namedGenome; namedTracks; genomeId; safeId; annotationTrack; workflowSummary; logCompletion } from './subworkflows/local/utils_dnalm_pipeline'
 
 workflow {
     main:
@@ -66,10 +66,9 @@ workflow {
         .collectFile(name: 'workflow_summary_mqc.yaml')
     DNALM_REPORT(DNALM.out.reported.collect(sort: true), ch_versions, ch_summary)
 
-    // A handler rather than an `onComplete:` section, which only the strict syntax parser reads
+    // A handler rather than an `onComplete:` section, which only the strict syntax parser reads; it calls a
+    // function, since names in the handler resolve against a binding without `workflow` (engine fact 29)
     workflow.onComplete {
-        log.info(workflow.success
-            ? "dnalm finished: results in ${params.outdir}"
-            : "dnalm failed: fix the error above and rerun with -resume to continue where it stopped")
+        logCompletion()
     }
 }

@@ -115,7 +115,7 @@ def section(text: str, name: str) -> str:
 def process_errors(root: Path) -> list[str]:
     """(c) every process has tag, label, container (multi-node excepted), stub and a versions topic (except
     the consumer of that topic, see topic_errors), and its script names `task.ext.dnalm_code`, the package's
-    digest, so that -resume reruns it after the package changed (engine fact 27)."""
+    digest, so that -resume reruns it after the package changed (engine fact 28)."""
     problems = []
     consumers = topic_consumers(root).get("versions", set())
     for path in module_files(root):
@@ -693,7 +693,7 @@ def null_file_errors(root: Path) -> list[str]:
 def closure_call_errors(root: Path) -> list[str]:
     """(t) no variable holding a closure is called like a function (`def f = { ... }; f(x)`): Groovy runs it,
     but the strict syntax parser (the default from Nextflow 26.04) resolves `f(x)` only against functions the
-    script defines or includes and stops the run at compile time, "`f` is not defined" (engine fact 25)."""
+    script defines or includes and stops the run at compile time, "`f` is not defined" (engine fact 26)."""
     problems = []
     for path in nf_files(root) + config_files(root):
         text = strip_comments(path.read_text())
@@ -706,10 +706,25 @@ def closure_call_errors(root: Path) -> list[str]:
     return problems
 
 
+def handler_errors(root: Path) -> list[str]:
+    """(w) a `workflow.onComplete`/`onError` handler only calls functions: Nextflow resolves the names in it
+    against the script's binding, where the strict syntax parser puts no `workflow`, so `workflow.success`
+    there fails when the run ends (engine fact 29); a function reads them as any script does."""
+    problems = []
+    for path in nf_files(root):
+        text = strip_comments(path.read_text())
+        for match in re.finditer(r"workflow\.on(?:Complete|Error)\s*\{", text):
+            body = text[match.end():text.index("\n    }", match.end())]
+            for name in sorted(set(re.findall(r"(?<![\w.])(workflow|params|log|session)\.", body))):
+                line = text[:match.start()].count("\n") + 1
+                problems.append(f"{path.relative_to(root)}:{line}: the {match.group(0)[:-1].strip()} handler reads "
+                                f"`{name}.`, which is null there under the strict parser; call a function instead")
+    return problems
+
 def eval_pipe_errors(root: Path) -> list[str]:
     """(u) an `eval()` output runs one command, no pipe: Nextflow runs it without pipefail, so in `a | b` the
     failure of `a` (a host Python that cannot import dnalm) is lost and the task records an empty version
-    (engine fact 26)."""
+    (engine fact 27)."""
     return [f"{path.relative_to(root)}: eval({command}) pipes; a failure of its first command would be hidden"
             for path in module_files(root)
             for command in re.findall(r"\beval\((['\"].*?['\"])\)", section(path.read_text(), "output"))
@@ -727,7 +742,7 @@ def stub_command_errors(root: Path) -> list[str]:
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
               report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
               helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors, optional_file_errors,
-              null_file_errors, closure_call_errors, eval_pipe_errors, stub_command_errors]
+              null_file_errors, closure_call_errors, handler_errors, eval_pipe_errors, stub_command_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

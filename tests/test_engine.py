@@ -20,8 +20,14 @@ from helpers import ROOT
 from dnalm import __version__
 
 NEXTFLOW = shutil.which("nextflow")
-pytestmark = [pytest.mark.engine, pytest.mark.skipif(NEXTFLOW is None, reason="nextflow is not on PATH: the "
-                                                     "pipeline's engine tests are not run")]
+# The runs are offline (NXF_OFFLINE): the plugin the pipeline pins must be where Nextflow looks for plugins
+PLUGIN = re.search(r"id '(nf-schema@[\d.]+)'", (ROOT / "nextflow.config").read_text()).group(1).replace("@", "-")
+PLUGINS = Path(os.environ.get("NXF_PLUGINS_DIR") or Path(os.environ.get("NXF_HOME") or Path.home() / ".nextflow") / "plugins")
+pytestmark = [pytest.mark.engine,
+              pytest.mark.skipif(NEXTFLOW is None, reason="nextflow is not on PATH: the pipeline's engine tests are "
+                                                          "not run"),
+              pytest.mark.skipif(NEXTFLOW is not None and not (PLUGINS / PLUGIN).is_dir(),
+                                 reason=f"{PLUGIN} is not in {PLUGINS} (NXF_PLUGINS_DIR): the engine tests run offline")]
 
 PIPELINE = ["main.nf", "nextflow.config", "nextflow_schema.json", "conf", "modules", "subworkflows", "workflows",
             "bin", "assets", "src"]
@@ -43,9 +49,10 @@ def bare_path() -> str:
     return path
 
 
-def nextflow(cwd: Path, *args: str, env: dict[str, str] | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+def nextflow(cwd: Path, *args: str, env: dict[str, str] | None = None, ok: bool = True,
+             binary: str | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "NXF_OFFLINE": "true", "NXF_ANSI_LOG": "false", **(env or {})}
-    proc = subprocess.run([NEXTFLOW, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run([binary or NEXTFLOW, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=1500)
     if ok:
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc
@@ -67,10 +74,16 @@ def work_dirs(root: Path, rows: list[dict[str, str]], name: str) -> list[Path]:
     return [next((root / "work").glob(row["hash"] + "*")) for row in rows if process(row) == name]
 
 
+# CLI values of every type: a number in scientific notation, a fraction, integers, a comma list
+TYPED_VALUES = ["--pretrain_learning_rate", "1e-4", "--mlm_probability", "0.2", "--pretrain_steps", "5",
+                "--pretrain_nodes", "1", "--finetune_seeds", "1,2"]
+
+
 @pytest.fixture(scope="module")
 def stub_run(tmp_path_factory):
     """`-stub -profile test` on a PATH without the Python environment, with a reference model from an earlier
-    run, TF-IDF vocabularies that pretraining also builds, and a DeepSpeed config file."""
+    run, TF-IDF vocabularies that pretraining also builds, a DeepSpeed config file and CLI values of every
+    type, under the default (strict) parser, which passes them as strings: `false` is a true string there."""
     base = tmp_path_factory.mktemp("engine")
     root = copy_pipeline(base / "pipeline")
     earlier = base / "aaa_pretrained" / "model"  # named to sort before this run's models
@@ -79,15 +92,18 @@ def stub_run(tmp_path_factory):
     deepspeed = base / "ds.json"
     deepspeed.write_text('{"train_micro_batch_size_per_gpu": "auto"}')
     args = ["run", "main.nf", "-stub", "-profile", "test", "--outdir", str(base / "results"),
-            "--tfidf_vocabs", "kmer:2,kmer:4", "--nextkmer_models", str(earlier), "--pretrain_deepspeed", str(deepspeed)]
+            "--tfidf_vocabs", "kmer:2,kmer:4", "--nextkmer_models", str(earlier), "--pretrain_deepspeed", str(deepspeed),
+            *TYPED_VALUES, "--skip_attention_motifs", "false"]
     proc = nextflow(root, *args, env={"PATH": bare_path()})
-    return root, base / "results", trace(base / "results"), args, proc
+    return root, base / "results", trace(base / "results"), proc
 
 
 def test_a_stub_run_needs_no_python_environment(stub_run):
     """Defect 5 of issue 29: stubs ran `dnalm kmer-vocab`, and every task's version `eval` needed the package."""
-    _root, results, rows, _args, _proc = stub_run
+    _root, results, rows, proc = stub_run
     assert rows and all(row["status"] == "COMPLETED" for row in rows)
+    assert f"dnalm finished: results in {results}" in proc.stdout  # the completion handler ran (engine fact 29)
+    assert "DNALM_ATTENTION_MOTIFS" in {process(row) for row in rows}  # --skip_attention_motifs false
     versions = (results / "pipeline_info" / "software_versions.tsv").read_text().splitlines()
     assert versions and all(line.split("\t")[1:] == ["dnalm", __version__] for line in versions)
 
@@ -102,9 +118,9 @@ def test_each_kmer_vocabulary_is_built_once(stub_run):
 def test_a_reference_dnalm_model_is_never_the_selected_vocabulary(stub_run):
     """Defect 3: an earlier run's model given in --nextkmer_models could win the selection, and then no task was
     fine-tuned and no embedding computed (its id is not among this run's models)."""
-    _root, results, rows, _args, _proc = stub_run
+    _root, results, rows, _proc = stub_run
     names = [process(row) for row in rows]
-    assert names.count("DNALM_NEXTKMER_FINETUNE") == 6 * 2  # 5 vocabularies and the reference, k = 2, 3
+    assert names.count("DNALM_NEXTKMER_FINETUNE") == (names.count("DNALM_PRETRAIN") + 1) * 2  # and the reference
     selected = (results / "nextkmer" / "hg19_chr22_window_vocabulary_selection" / "selected_model.txt").read_text()
     assert selected.strip() != "aaa_pretrained"
     assert names.count("DNALM_FINETUNE") == 3 and "DNALM_TOKEN_EMBEDDINGS" in names
@@ -121,9 +137,9 @@ def test_the_annotation_stub_writes_what_the_step_writes(stub_run):
 def test_a_deepspeed_config_file_is_staged_into_pretraining(stub_run):
     """Defect 9: `--pretrain_deepspeed /path/ds.json` reached the command line as a host path, invisible inside
     a container, and outside the task's hash."""
-    root, _results, rows, _args, _proc = stub_run
+    root, _results, rows, _proc = stub_run
     dirs = work_dirs(root, rows, "DNALM_PRETRAIN")
-    assert len(dirs) == 5 and all((d / "ds.json").is_symlink() for d in dirs)
+    assert dirs and all((d / "ds.json").is_symlink() for d in dirs)
 
 
 KMER_VOCAB = """
@@ -136,7 +152,7 @@ workflow {
 
 
 def test_resume_reruns_a_step_after_the_package_changed(tmp_path):
-    """Defect 8: a task's hash covered its script and bin/dnalm's text, not src/, so -resume reused results
+    """Defect 8: a task's hash covered its script and bin/dnalm, not src/, so -resume reused results
     that older code computed. One real step (kmer-vocab, a fraction of a second), run three times."""
     root = copy_pipeline(tmp_path / "pipeline")
     (root / "kmer_vocab.nf").write_text(KMER_VOCAB)
@@ -187,7 +203,7 @@ def test_the_first_track_of_a_role_is_the_first_by_name(tmp_path):
 PROBE = """
 process CPU_TASK {
     label 'process_single'
-    container 'dnalm:0.1.0'
+    container params.probe_image
 
     script:
     "true"
@@ -195,7 +211,7 @@ process CPU_TASK {
 
 process GPU_TASK {
     label 'process_gpu'
-    container 'dnalm:0.1.0'
+    container params.probe_image
 
     script:
     "true"
@@ -216,8 +232,12 @@ def test_containers_get_the_checkpoint_root_the_run_has_and_the_allocated_gpus(e
     root = copy_pipeline(tmp_path / "pipeline")
     (root / "probe.nf").write_text(PROBE)
     checkpoints = tmp_path / "check points"
-    (tmp_path / "site.config").write_text(f"params.checkpoint_root = '{checkpoints}'\n")
-    nextflow(root, "run", "probe.nf", "-profile", f"{engine},gpu", "-c", str(tmp_path / "site.config"), ok=False)
+    # a site's config, read after the profiles; failed tasks do not stop the others here
+    (tmp_path / "site.config").write_text(f"params.checkpoint_root = '{checkpoints}'\n"
+                                          "process.errorStrategy = 'ignore'\n")
+    image = "dnalm:0.1.0" if engine == "docker" else str(tmp_path / "dnalm.sif")  # a .sif path: no pull first
+    nextflow(root, "run", "probe.nf", "-profile", f"test,{engine},gpu", "-c", str(tmp_path / "site.config"),
+             "--probe_image", image, ok=False)
     runs = {path.parent.name: path.read_text() for path in (root / "work").glob("*/*/.command.run")}
     assert len(runs) == 2
     commands = {name: next(line for line in text.splitlines() if re.search(rf"\b{engine} (run|exec)\b", line))
@@ -243,3 +263,23 @@ def test_a_relative_checkpoint_root_is_refused_before_any_task(tmp_path):
     assert proc.returncode != 0
     assert re.search(r"--checkpoint_root.*must be an absolute path", proc.stdout + proc.stderr)
     assert not (root / "work").exists() or not list((root / "work").iterdir())
+
+
+# Nextflow 25.10, where installed beside the current release under this name, runs its default (legacy) parser
+NEXTFLOW_25 = shutil.which("nextflow-25.10.7")
+
+
+@pytest.mark.parametrize("parser", ["v1", "25.10"])
+def test_command_line_values_of_every_type_under_the_legacy_parser(parser, tmp_path):
+    """The legacy parser (v1, the default of 25.10) types numbers and booleans itself (CmdRun.parseParamValue),
+    where the strict one passes strings (the stub run above). Both validate against the schema and reach the
+    workflow's decisions alike: a boolean that skips a step, a number in scientific notation, comma lists."""
+    if parser == "25.10" and NEXTFLOW_25 is None:
+        pytest.skip("nextflow-25.10.7 is not on PATH")
+    root = copy_pipeline(tmp_path / "pipeline")
+    nextflow(root, "run", "main.nf", "-stub", "-profile", "test", "--outdir", str(tmp_path / "results"),
+             *TYPED_VALUES, "--skip_attention_motifs", "true", "--nextkmer_k", "2", "--kmer_vocabs", "kmer:3,kmer:5",
+             env={} if parser == "25.10" else {"NXF_SYNTAX_PARSER": parser}, binary=NEXTFLOW_25 if parser == "25.10" else None)
+    names = [process(row) for row in trace(tmp_path / "results")]
+    assert "DNALM_ATTENTION_MOTIFS" not in names and names.count("DNALM_KMER_VOCAB") == 3  # kmer:2 for TF-IDF
+    assert names.count("DNALM_NEXTKMER_FINETUNE") == names.count("DNALM_PRETRAIN") == 3  # bpe_100 and two k-mer

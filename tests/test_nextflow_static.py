@@ -82,6 +82,9 @@ DEFECTS = {
     "closure called like a function": (nfcheck.closure_call_errors, "subworkflows/local/utils_dnalm_pipeline/main.nf",
                                        "    def html = '<dl", "    def escape = { v -> v.toString() }\n    "
                                        "def html = escape('') + '<dl", "`escape` is called like a function"),
+    "completion handler reading workflow": (nfcheck.handler_errors, "main.nf", "        logCompletion()\n",
+                                            "        log.info(workflow.success ? 'done' : 'failed')\n",
+                                            "reads `workflow.`"),
     "version eval through a pipe": (nfcheck.eval_pipe_errors, WINDOWS, "eval('dnalm --version')",
                                     "eval('dnalm --version | cut -d \\' \\' -f 2')", "pipes"),
     "stub that runs dnalm": (nfcheck.stub_command_errors, "modules/local/dnalm/kmer_vocab/main.nf",

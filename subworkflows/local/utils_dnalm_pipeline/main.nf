@@ -115,7 +115,14 @@ def workflowSummary(wf) {
 }
 
 // Text as HTML shows it (a command line holds '<', '>' and '&'). A function, not a closure variable: the
-// strict syntax parser resolves a call `name(...)` only against functions (docs/architecture.md, fact 25)
+// strict syntax parser resolves a call `name(...)` only against functions (docs/architecture.md, engine fact 26)
 def htmlEscape(value) {
     return value.toString().replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('"', '&quot;')
+}
+
+// The run's last line: where the results are, or how to go on
+def logCompletion() {
+    log.info(workflow.success
+        ? "dnalm finished: results in ${params.outdir}"
+        : "dnalm failed: fix the error above and rerun with -resume to continue where it stopped")
 }
