@@ -779,19 +779,19 @@ def render_command(root: Path, process: str, values: dict) -> list[str]:
     """The argv a task of `process` runs, from its module's script line and its ext options.
 
     `values` holds the task's inputs by name, `meta` and `params`. Supports exactly the forms the
-    modules use: `${a.b}` interpolation and `def x = cond ? "..." : ''`.
+    modules use: `${a.b}` interpolation and `def x = cond ? "..." : ''` (or `: "..."`).
     """
     command, template, defs = module_script(module_of(root, process))
     local = dict(values)
     for name, expr in defs.items():
-        conditional = re.fullmatch(r"([\w.]+) \? \"(.*)\" : ''", expr.strip())
+        conditional = re.fullmatch(r"([\w.]+) \? \"(.*?)\" : (?:''|\"(.*)\")", expr.strip())
         if name == "args" or not conditional:
             continue
         try:
             cond = _interpolate("${" + conditional.group(1) + "}", local)
         except KeyError:  # Groovy: a missing map key is null, so the condition is false
             cond = ""
-        local[name] = _interpolate(conditional.group(2), local) if _truthy(cond) else ""
+        local[name] = _interpolate(conditional.group(2) if _truthy(cond) else conditional.group(3) or "", local)
     for key, ext_template in ext_options(root).get(process, {}).items():
         local[key] = _interpolate(ext_template, local)
     local.setdefault("args", "")

@@ -186,7 +186,8 @@ def run_nextkmer(run: Runner, genome_meta: dict, genome: Path, holdout: Path | N
         for k in ks:
             results.append(run.task("DNALM_TFIDF_BASELINE", {**meta, "next_k": k, "task": f"next{k}mer"}, vocab=vocab,
                                     data=data))
-    return run.task("DNALM_SELECT_VOCABULARY", genome_meta, results=sorted(results))
+    return run.task("DNALM_SELECT_VOCABULARY", {**genome_meta, "candidates": ",".join(sorted(models))},
+                    results=sorted(results))
 
 
 def run_finetune(run: Runner, genome_meta: dict, genome: Path, tracks: dict[str, Path], selected: str,

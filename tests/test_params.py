@@ -95,10 +95,11 @@ def test_bad_command_line_values_fail_validation(parser, name, value):
 @pytest.mark.parametrize("parser", ["legacy", "strict"])
 def test_the_checkpoint_root_is_any_absolute_path(parser):
     """Issue 29, defect 1: the default, built from the launch folder, failed for a folder with a space or
-    `~ ( ) ! #` in its path, and a relative path (a different folder in each task) passed."""
+    `~ ( ) ! #` in its path, and a relative path (a different folder in each task) passed; `:` and `,` split
+    container bind options."""
     for good in ("/home/me/my runs (2024)/checkpoints", "/scratch/~user/#1!/ckpt"):
         assert not list(validator().iter_errors(delivered({"checkpoint_root": good}, parser))), good
-    for bad in ("ckpt", "./ckpt", "~/ckpt", "/it's/here"):
+    for bad in ("ckpt", "./ckpt", "~/ckpt", "/it's/here", "/a:b/ckpt", "/a,b/ckpt"):
         errors = list(validator().iter_errors(delivered({"checkpoint_root": bad}, parser)))
         assert errors, bad
 

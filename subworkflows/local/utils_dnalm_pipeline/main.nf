@@ -62,7 +62,8 @@ def firstTrack(ch_tracks, role) {
 }
 
 // --pretrain_deepspeed as a file to stage ([] for a name dnalm knows: dnalm.cli.pretrain.DEEPSPEED_NAMES, tied by
-// tests/test_groovy_helpers.py): staged, a config file is inside the task's container and part of its hash
+// tests/test_groovy_helpers.py): staged, a config file is part of the task's hash and inside its container (the
+// multi-node task copies it into its work directory, which the containers on every node see)
 def deepspeedFile(value) {
     def text = value?.toString() ?: ''
     return text in ['', 'auto', 'zero2'] ? [] : file(text, checkIfExists: true)

@@ -1,5 +1,5 @@
 process DNALM_KMER_VOCAB {
-    tag "${meta.kind}:${meta.k}"
+    tag "${meta.kind}:${meta.k}${meta.stride ? ":${meta.stride}" : ''}"
     label 'process_single'
     container "${params.container_image}"
 

@@ -22,8 +22,13 @@ process DNALM_PRETRAIN_MULTINODE {
     def launch_args = task.ext.launch_args ?: ''
     // a staged DeepSpeed config file, else --pretrain_deepspeed names one of dnalm's choices ('', auto, zero2)
     def deepspeed = deepspeed_config ? "--deepspeed ${deepspeed_config}" : "--deepspeed '${params.pretrain_deepspeed}'"
+    // No container of its own (conf/base.config's containerOptions): `dnalm launch` passes DNALM_CACHE_DIR on to
+    // the containers it starts on each node, which see the work directory, not where a staged file's link points
+    def copy_deepspeed = deepspeed_config ? "cp --remove-destination \"\$(readlink -f ${deepspeed_config})\" ${deepspeed_config}" : ''
     """
     # dnalm code ${task.ext.dnalm_code}
+    export DNALM_CACHE_DIR='${params.checkpoint_root}/.cache'
+    ${copy_deepspeed}
     dnalm launch ${launch_args} -- dnalm pretrain --tokenized ${tokenized} --windows ${windows} --model-id ${meta.id} --out ${meta.id}_pretrained ${deepspeed} ${args}
     """
 
