@@ -742,7 +742,8 @@ def stub_command_errors(root: Path) -> list[str]:
 ALL_CHECKS = [typed_param_errors, parse_errors, include_errors, process_errors, flag_errors, param_errors, topic_errors,
               report_file_errors, unsorted_list_errors, gpu_errors, shell_value_errors, meta_id_errors, thread_errors,
               helper_errors, duplicate_call_errors, output_arity_errors, named_output_errors, optional_file_errors,
-              null_file_errors, closure_call_errors, handler_errors, eval_pipe_errors, stub_command_errors]
+              null_file_errors, closure_call_errors, handler_errors, eval_pipe_errors,
+              stub_command_errors]
 
 
 # `${a.b}`, `${(a.b as Integer)}`, `${a.b ?: default}` (a word or a value such as task.cpus) and

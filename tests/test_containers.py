@@ -251,7 +251,8 @@ def test_every_container_engine_binds_the_checkpoint_root():
     """Where Nextflow runs, tests/test_engine.py reads the container commands it writes; here, the one
     containerOptions closure of conf/base.config, read per task (engine fact 25), and no profile's runOptions
     fixed when the config is read."""
-    options = re.search(r"^    containerOptions = \{(.*?)^    \}", (ROOT / "conf" / "base.config").read_text(), re.S | re.M)
+    base = (ROOT / "conf" / "base.config").read_text()
+    options = re.search(r"^    containerOptions = \{(.*?)^    \}", base, re.S | re.M)
     for flag, mount in [("-v", "'${params.checkpoint_root}:${params.checkpoint_root}'"),
                         ("--bind", "'${params.checkpoint_root}'")]:
         assert f"{flag} {mount}" in options.group(1)

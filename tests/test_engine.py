@@ -22,12 +22,14 @@ from dnalm import __version__
 NEXTFLOW = shutil.which("nextflow")
 # The runs are offline (NXF_OFFLINE): the plugin the pipeline pins must be where Nextflow looks for plugins
 PLUGIN = re.search(r"id '(nf-schema@[\d.]+)'", (ROOT / "nextflow.config").read_text()).group(1).replace("@", "-")
-PLUGINS = Path(os.environ.get("NXF_PLUGINS_DIR") or Path(os.environ.get("NXF_HOME") or Path.home() / ".nextflow") / "plugins")
+NXF_HOME = Path(os.environ.get("NXF_HOME") or Path.home() / ".nextflow")
+PLUGINS = Path(os.environ.get("NXF_PLUGINS_DIR") or NXF_HOME / "plugins")
 pytestmark = [pytest.mark.engine,
               pytest.mark.skipif(NEXTFLOW is None, reason="nextflow is not on PATH: the pipeline's engine tests are "
                                                           "not run"),
               pytest.mark.skipif(NEXTFLOW is not None and not (PLUGINS / PLUGIN).is_dir(),
-                                 reason=f"{PLUGIN} is not in {PLUGINS} (NXF_PLUGINS_DIR): the engine tests run offline")]
+                                 reason=f"{PLUGIN} is not in {PLUGINS} (NXF_PLUGINS_DIR): the engine tests run "
+                                        "offline")]
 
 PIPELINE = ["main.nf", "nextflow.config", "nextflow_schema.json", "conf", "modules", "subworkflows", "workflows",
             "bin", "assets", "src"]
@@ -52,7 +54,8 @@ def bare_path() -> str:
 def nextflow(cwd: Path, *args: str, env: dict[str, str] | None = None, ok: bool = True,
              binary: str | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "NXF_OFFLINE": "true", "NXF_ANSI_LOG": "false", **(env or {})}
-    proc = subprocess.run([binary or NEXTFLOW, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run([binary or NEXTFLOW, *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=1500)
     if ok:
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc
@@ -92,8 +95,8 @@ def stub_run(tmp_path_factory):
     deepspeed = base / "ds.json"
     deepspeed.write_text('{"train_micro_batch_size_per_gpu": "auto"}')
     args = ["run", "main.nf", "-stub", "-profile", "test", "--outdir", str(base / "results"),
-            "--tfidf_vocabs", "kmer:2,kmer:4", "--nextkmer_models", str(earlier), "--pretrain_deepspeed", str(deepspeed),
-            *TYPED_VALUES, "--skip_attention_motifs", "false"]
+            "--tfidf_vocabs", "kmer:2,kmer:4", "--nextkmer_models", str(earlier),
+            "--pretrain_deepspeed", str(deepspeed), *TYPED_VALUES, "--skip_attention_motifs", "false"]
     proc = nextflow(root, *args, env={"PATH": bare_path()})
     return root, base / "results", trace(base / "results"), proc
 
@@ -246,7 +249,8 @@ def test_containers_get_the_checkpoint_root_the_run_has_and_the_allocated_gpus(e
     assert len(gpu) == 1, commands
     for command in commands.values():
         if engine == "docker":
-            assert f"-v '{checkpoints}:{checkpoints}'" in command and f"-e DNALM_CACHE_DIR='{checkpoints}/.cache'" in command
+            assert f"-v '{checkpoints}:{checkpoints}'" in command
+            assert f"-e DNALM_CACHE_DIR='{checkpoints}/.cache'" in command
             assert '-e "CUDA_VISIBLE_DEVICES"' in command
         else:
             assert f"--bind '{checkpoints}'" in command and f"--env DNALM_CACHE_DIR='{checkpoints}/.cache'" in command
@@ -279,7 +283,35 @@ def test_command_line_values_of_every_type_under_the_legacy_parser(parser, tmp_p
     root = copy_pipeline(tmp_path / "pipeline")
     nextflow(root, "run", "main.nf", "-stub", "-profile", "test", "--outdir", str(tmp_path / "results"),
              *TYPED_VALUES, "--skip_attention_motifs", "true", "--nextkmer_k", "2", "--kmer_vocabs", "kmer:3,kmer:5",
-             env={} if parser == "25.10" else {"NXF_SYNTAX_PARSER": parser}, binary=NEXTFLOW_25 if parser == "25.10" else None)
+             env={} if parser == "25.10" else {"NXF_SYNTAX_PARSER": parser},
+             binary=NEXTFLOW_25 if parser == "25.10" else None)
     names = [process(row) for row in trace(tmp_path / "results")]
     assert "DNALM_ATTENTION_MOTIFS" not in names and names.count("DNALM_KMER_VOCAB") == 3  # kmer:2 for TF-IDF
     assert names.count("DNALM_NEXTKMER_FINETUNE") == names.count("DNALM_PRETRAIN") == 3  # bpe_100 and two k-mer
+
+
+EXT_PROBE = """
+process DNALM_REPORT {
+    output:
+    stdout
+
+    script:
+    "echo \\"ARGS ${task.ext.args} CODE ${task.ext.dnalm_code}\\""
+}
+
+workflow {
+    DNALM_REPORT().view()
+}
+"""
+
+
+@pytest.mark.parametrize("parser", ["v2", "v1"])
+def test_each_process_gets_its_own_ext_options_under_both_parsers(parser, tmp_path):
+    """conf/modules.config's `ext` values reach the task they are for: under the legacy config parser a
+    `process.ext.x` beside the selectors took every selector's `ext.args` (engine fact 30), which a `-stub`
+    run never shows, since a stub renders no command."""
+    root = copy_pipeline(tmp_path / "pipeline")
+    (root / "ext_probe.nf").write_text(EXT_PROBE)
+    out = nextflow(root, "run", "ext_probe.nf", "--outdir", str(tmp_path / "results"),
+                   env={"NXF_SYNTAX_PARSER": parser}).stdout
+    assert re.search(r"^ARGS --title 'dnalm report' CODE [0-9a-f]{32}$", out, re.M), out
