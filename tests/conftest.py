@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import ASSETS, BPE_CYCLES, HUMAN, KMER_VOCABS, PRETRAIN_STEPS, WARM, dnalm
+from helpers import (BPE_CYCLES, CHROMHMM, GENES, HUMAN, JASPAR, KMER_VOCABS, MOTIF, PEAKS, PRETRAIN_STEPS, REPEATS,
+                     TSS, WARM, dnalm)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -71,13 +72,65 @@ def pretrained(work, tokenized, windows) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ctcf_classifier(work, human_genome, pretrained) -> Path:
+def ctcf_classifier(work, tasks, pretrained) -> Path:
     """The CTCF task (`ctcf/`) and its classifier, fine-tuned briefly from the pretrained model and saved
     (finetune --save-model): `ft/seed42/model`."""
     base = work / "classifier"
-    annotation = ASSETS / "annotation"
-    dnalm("task-ctcf", "--genome", human_genome, "--motif", annotation / "JASPAR2022_MA0139.1_CTCF.jaspar",
-          "--peaks", annotation / "hg19_chr22_20-21Mb.ctcf_peaks.bed", "--out", base / "ctcf")
-    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", base / "ctcf", "--max-steps", 20,
+    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", tasks / "ctcf", "--max-steps", 20,
           "--save-model", "--out", base / "ft")
+    (base / "ctcf").symlink_to(tasks / "ctcf")
     return base
+
+
+@pytest.fixture(scope="session")
+def tasks(work, human_genome, vocabs) -> Path:
+    """The genome-biology tasks the workflow builds from the window's annotation (prom300, promscan, ctcf),
+    and prom300 with DNABERT's shuffled-nucleotide negatives (`dnabert`)."""
+    base = work / "tasks"
+    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--vocab", vocabs["bpe_600"], "--out", base / "prom300")
+    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--negatives", "nucleotides", "--out", base / "dnabert")
+    dnalm("task-promscan", "--genome", human_genome, "--tss", TSS, "--out", base / "promscan")
+    dnalm("task-ctcf", "--genome", human_genome, "--motif", MOTIF, "--peaks", PEAKS, "--out", base / "ctcf")
+    return base
+
+
+@pytest.fixture(scope="session")
+def nextkmer_data(work, human_genome) -> Path:
+    """The default holdout region (the last 5 %), a sample every 56 nt (no overlap), random split."""
+    out = work / "nextkmer_data"
+    dnalm("nextkmer-data", "--genome", human_genome, "--holdout-regions", human_genome / "holdout_default.bed",
+          "--stride", "56", "--out", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def embedding_sets(work, pretrained, tokenized, windows) -> Path:
+    """The pretrained model's token embeddings (`model`), word2vec's on the same tokens (`w2v`), and the
+    embedding report of both (`report`)."""
+    base = work / "embeddings"
+    dnalm("token-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          "--repeats", REPEATS, "--name", "bpe_600", "--out", base / "model")
+    dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
+          "--workers", "1", "--repeats", REPEATS, "--name", "w2v", "--out", base / "w2v")
+    dnalm("embedding-report", "--embeddings", base / "model", base / "w2v", "--out", base / "report")
+    return base
+
+
+@pytest.fixture(scope="session")
+def window_embeddings(work, pretrained, tokenized) -> Path:
+    """The pretrained model's window embeddings with the genes, repeats (and, where ../shared has one,
+    ChromHMM) overlaps: `out`, and its resume state in `resume`."""
+    base = work / "window_embeddings"
+    tracks = ["--tracks", f"genes={GENES}", f"repeats={REPEATS}", *(f"chromhmm={p}" for p in CHROMHMM[:1])]
+    dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
+          *tracks, "--umap-max", "200", "--resume-dir", base / "resume", "--out", base / "out")
+    return base
+
+
+@pytest.fixture(scope="session")
+def ctcf_motifs(work, ctcf_classifier) -> Path:
+    """`dnalm attention-motifs` on the CTCF classifier's task, against the bundled JASPAR collection."""
+    out = work / "attention" / "motifs"
+    dnalm("attention-motifs", "--classifier", ctcf_classifier / "ft" / "seed42" / "model", "--data",
+          ctcf_classifier / "ctcf", "--jaspar", JASPAR, "--background", "shuffled", "--out", out)
+    return out

@@ -2,7 +2,8 @@
 
 Each check takes the repository root and returns a list of problems (empty when the tree is sound), so
 tests can run it on the real tree and on copies with planted defects. `render_command` turns a module's
-`script:` line plus its `ext.args` into the argv the task runs, which the end-to-end test executes.
+`script:` line plus its `ext.args` into the argv the task runs, so tests can parse it with the CLI's own
+parser.
 """
 
 from __future__ import annotations
@@ -873,14 +874,3 @@ def _literal(text: str, root: Path):
         return float(text) if "." in text or "e" in text.lower() else int(text)
     return None  # an expression (e.g. the trace file suffix, a date): not a literal
 
-
-def publish_dir(root: Path, process: str, params: dict) -> str | None:
-    """The publishDir path of a process in conf/modules.config, rendered with `params` (None: not published)."""
-    text = (root / "conf" / "modules.config").read_text()
-    bodies = {name: body for names, body in re.findall(r"withName:\s*'([A-Z0-9_|]+)'\s*\{(.*?)\n    \}", text, re.S)
-              for name in names.split("|") if "publishDir" in body}
-    body = bodies[process]
-    if re.search(r"publishDir\s*=\s*\[enabled:\s*false\]", body):
-        return None
-    template = re.search(r'publishDir\s*=\s*\[path:\s*\{\s*"(.*?)"\s*\}', body).group(1)
-    return _interpolate(template, {"params": params})

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ASSETS, LAMBDA_SEQ, SHARED, dnalm, dnalm_fails
-
-TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
+from helpers import ASSETS, LAMBDA_SEQ, SHARED, TSS, dnalm, dnalm_fails
 
 
 def _as_sga(bed_lines, contig):

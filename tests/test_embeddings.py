@@ -9,46 +9,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ASSETS, LAMBDA, SHARED, dnalm, dnalm_log, read_tsv
-
-ANNOTATION = ASSETS / "annotation"
-GENES = ANNOTATION / "hg19_chr22_20-21Mb.genes.bed"
-REPEATS = ANNOTATION / "hg19_chr22_20-21Mb.repeats.bed"
-CHROMHMM = sorted((SHARED / "annotation").glob("*chromhmm_*.bed"))
-
-
-@pytest.fixture(scope="module")
-def sets(tmp_path_factory, pretrained, tokenized, windows):
-    base = tmp_path_factory.mktemp("embeddings")
-    dnalm("token-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
-          "--repeats", REPEATS, "--name", "bpe_600", "--out", base / "model")
-    dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
-          "--workers", "1", "--repeats", REPEATS, "--name", "w2v", "--out", base / "w2v")
-    dnalm("embedding-report", "--embeddings", base / "model", base / "w2v", "--out", base / "report")
-    return base
+from helpers import CHROMHMM, GENES, LAMBDA, REPEATS, dnalm, dnalm_log, read_tsv
 
 
 @pytest.mark.slow
-def test_mev_is_the_pc1_share_of_variance(sets):
+def test_mev_is_the_pc1_share_of_variance(embedding_sets):
     for name, d in (("bpe_600", "model"), ("w2v", "w2v")):
-        matrix = np.load(sets / d / "embeddings.npy")
-        rows = read_tsv(sets / d / "tokens.tsv")
+        matrix = np.load(embedding_sets / d / "embeddings.npy")
+        rows = read_tsv(embedding_sets / d / "tokens.tsv")
         keep = [i for i, r in enumerate(rows) if r["special"] == "0" and not np.isnan(matrix[i]).any()]
         x = matrix[keep].astype(np.float64)
         singular = np.linalg.svd(x - x.mean(0), compute_uv=False)
         expected = singular[0] ** 2 / (singular ** 2).sum()
-        reported = float(read_tsv(sets / "report" / f"{name}_pca.tsv")[0]["explained_variance_ratio"])
+        reported = float(read_tsv(embedding_sets / "report" / f"{name}_pca.tsv")[0]["explained_variance_ratio"])
         assert reported == pytest.approx(expected, rel=1e-4)
-        summary = {r["name"]: float(r["mev"]) for r in read_tsv(sets / "report" / "embedding_summary.tsv")}
+        summary = {r["name"]: float(r["mev"]) for r in read_tsv(embedding_sets / "report" / "embedding_summary.tsv")}
         assert summary[name] == pytest.approx(expected, rel=1e-4)
     for name in ("bpe_600", "w2v"):
         for suffix in ("_umap.png", "_dendrogram.png", "_pc_correlations.png"):
-            assert (sets / "report" / f"{name}{suffix}").read_bytes()[:4] == b"\x89PNG"
+            assert (embedding_sets / "report" / f"{name}{suffix}").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow
-def test_token_characteristics_are_those_of_the_token(sets, tokenized):
-    rows = {r["token"]: r for r in read_tsv(sets / "model" / "tokens.tsv")}
+def test_token_characteristics_are_those_of_the_token(embedding_sets, tokenized):
+    rows = {r["token"]: r for r in read_tsv(embedding_sets / "model" / "tokens.tsv")}
     counts = np.load(tokenized["bpe_600"] / "token_counts.npy")
     for token in ("GG", "CAG", "AAAA"):
         r = rows[token]
@@ -59,12 +43,12 @@ def test_token_characteristics_are_those_of_the_token(sets, tokenized):
 
 
 @pytest.mark.slow
-def test_word2vec_is_reproducible_with_a_seed_and_one_worker(sets, tokenized, windows, tmp_path):
+def test_word2vec_is_reproducible_with_a_seed_and_one_worker(embedding_sets, tokenized, windows, tmp_path):
     dnalm("word2vec", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--vector-size", "32",
           "--workers", "1", "--name", "w2v", "--out", tmp_path / "again")
-    assert np.array_equal(np.load(tmp_path / "again" / "embeddings.npy"), np.load(sets / "w2v" / "embeddings.npy"),
+    assert np.array_equal(np.load(tmp_path / "again" / "embeddings.npy"), np.load(embedding_sets / "w2v" / "embeddings.npy"),
                           equal_nan=True)
-    assert json.loads((sets / "w2v" / "embeddings.json").read_text())["reproducible"] is True
+    assert json.loads((embedding_sets / "w2v" / "embeddings.json").read_text())["reproducible"] is True
 
 
 def test_self_similarity_of_identical_vectors_is_one_and_of_random_vectors_about_zero():
@@ -170,11 +154,9 @@ def test_window_overlaps_equal_bedtools_on_every_bundled_track(tmp_path):
 
 
 @pytest.mark.slow
-def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretrained, tokenized, tmp_path):
-    tracks = ["--tracks", f"genes={GENES}", f"repeats={REPEATS}"] + [f"chromhmm={p}" for p in CHROMHMM[:1]]
-    out = tmp_path / "we"
-    dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
-          *tracks, "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", out)
+def test_window_embeddings_stream_the_genome_and_annotate_every_window(window_embeddings, pretrained, tokenized,
+                                                                       tmp_path):
+    out = window_embeddings / "out"
     rows = read_tsv(out / "windows.tsv")
     embeddings = np.load(out / "window_embeddings.npy")
     assert len(rows) == len(embeddings) > 300 and not np.isnan(embeddings).any()
@@ -189,15 +171,16 @@ def test_window_embeddings_stream_the_genome_and_annotate_every_window(pretraine
     if CHROMHMM:
         assert len({r["chromhmm_dominant"] for r in rows}) > 3
     # the run's state is two files; a run stopped after 3 batches of 16 continues after them, with the same result
-    (kept,) = [p.parent for p in (tmp_path / "resume").glob("*/fingerprint.json")]
+    resume = shutil.copytree(window_embeddings / "resume", tmp_path / "resume")  # the shared output links the state
+    (kept,) = [p.parent for p in resume.glob("*/fingerprint.json")]
     assert sorted(p.name for p in kept.iterdir()) == ["done.json", "fingerprint.json", "window_embeddings.npy"]
     assert json.loads((kept / "done.json").read_text()) == {"windows": len(embeddings)}
     (kept / "done.json").write_text('{"windows": 48}')
     state = np.load(kept / "window_embeddings.npy", mmap_mode="r+")
-    state[48:] = np.nan  # what a killed run had not computed (its output is a link to the same rows)
+    state[48:] = np.nan  # what a killed run had not computed
     state.flush()
     again = dnalm("window-embeddings", "--model", pretrained / "model" / "model", "--tokenized", tokenized["bpe_600"],
-                  "--umap-max", "200", "--resume-dir", tmp_path / "resume", "--out", tmp_path / "again")
+                  "--umap-max", "200", "--resume-dir", resume, "--out", tmp_path / "again")
     assert f"resuming after 48 of {len(embeddings)} windows" in again.stderr
     assert np.array_equal(np.load(tmp_path / "again" / "window_embeddings.npy"), embeddings)
     info = json.loads((tmp_path / "again" / "window_embeddings.json").read_text())

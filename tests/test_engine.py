@@ -145,6 +145,64 @@ def test_a_deepspeed_config_file_is_staged_into_pretraining(stub_run):
     assert dirs and all((d / "ds.json").is_symlink() for d in dirs)
 
 
+@pytest.fixture(scope="module")
+def test_profile(tmp_path_factory):
+    """`nextflow run main.nf -profile test,local` for real (minutes on 2 cores), then again with -resume."""
+    base = tmp_path_factory.mktemp("real")
+    args = ["run", str(ROOT / "main.nf"), "-profile", "test,local", "--outdir", str(base / "results"),
+            "--checkpoint_root", str(base / "checkpoints")]
+    nextflow(base, *args)
+    first = trace(base / "results")
+    nextflow(base, *args, "-resume")
+    return base, first, trace(base / "results")
+
+
+def documented_outputs() -> list[str]:
+    """The output paths docs/output.md names for the steps (`<...>` for a name part)."""
+    text = (ROOT / "docs" / "output.md").read_text()
+    section = text.split("## Pipeline information")[0]  # the rest only Nextflow writes
+    steps = "genome|annotations|vocabularies|tokenized|windows|pretraining|nextkmer|finetune|embeddings|" \
+            "variant_effects|dnalm_report"
+    return sorted(set(re.findall(rf"`((?:{steps})/[^`]+)`", section)))
+
+
+def test_the_test_profile_publishes_every_documented_output(test_profile):
+    base, rows, _resumed = test_profile
+    assert rows and all(row["status"] == "COMPLETED" for row in rows)
+    outputs = documented_outputs()
+    assert len(outputs) > 20
+    for pattern in outputs:
+        if pattern.startswith("variant_effects/") and "motifs" not in pattern:
+            continue  # scores need --variants or --mutagenesis_regions (tests/nextflow/default.nf.test)
+        assert list((base / "results").glob(re.sub(r"<[^>]+>", "*", pattern))), f"{pattern} was not published"
+
+
+def test_annotations_are_checked_and_normalised_once_per_role(test_profile):
+    results = test_profile[0] / "results"
+    published = sorted(p.name for p in (results / "annotations").glob("*_annotation"))
+    assert published == [f"{r}_annotation" for r in sorted(["repeats", "genes", "tss", "cpg", "ctcf_peaks", "motif"])]
+    tss = (results / "annotations" / "tss_annotation" / "tss.bed").read_text().splitlines()
+    assert len(tss) == 56 and all(line.split("\t")[0] == "chr22_20M_21M" for line in tss)
+
+
+def test_pretraining_checkpoints_live_under_the_checkpoint_root(test_profile):
+    """Outside the task's work folder, where a rerun of a killed task finds them."""
+    base, rows, _resumed = test_profile
+    pretrained = sorted(re.search(r"\((\w+)\)$", row["name"]).group(1) for row in rows
+                        if process(row) == "DNALM_PRETRAIN")
+    assert len(pretrained) == 5
+    assert sorted(p.name for p in (base / "checkpoints" / "hg19_chr22_window").iterdir()) == pretrained
+    for model in pretrained:
+        assert list((base / "checkpoints" / "hg19_chr22_window" / model).glob("*/checkpoint-*"))
+
+
+def test_resume_reruns_only_the_report(test_profile):
+    """Every task is cached but the report: its workflow summary holds the run's command line and start time."""
+    _base, first, resumed = test_profile
+    assert len(resumed) == len(first)
+    assert [process(row) for row in resumed if row["status"] != "CACHED"] == ["DNALM_REPORT"]
+
+
 KMER_VOCAB = """
 include { DNALM_KMER_VOCAB } from './modules/local/dnalm/kmer_vocab'
 

@@ -8,9 +8,10 @@ from collections import Counter
 import numpy as np
 import pytest
 from helpers import (
-    ASSETS,
     HUMAN,
+    PEAKS,
     SHARED,
+    TSS,
     dnalm,
     dnalm_fails,
     read_csv,
@@ -22,9 +23,6 @@ from helpers import (
 from dnalm.evaluation.finetune import LEARNING_RATES, learning_rate_for
 
 SEQ = next(iter(read_fasta_plain(HUMAN).values()))
-TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
-PEAKS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.ctcf_peaks.bed"
-MOTIF = ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar"
 GUE = SHARED / "benchmarks" / "GUE" / "prom" / "prom_300_tata"
 RC = str.maketrans("ACGT", "TGCA")
 
@@ -37,18 +35,8 @@ def tss_rows():
     return [line.split("\t") for line in TSS.read_text().splitlines()]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, human_genome, vocabs):
-    base = tmp_path_factory.mktemp("tasks")
-    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--vocab", vocabs["bpe_600"], "--out", base / "prom300")
-    dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--negatives", "nucleotides", "--out", base / "dnabert")
-    dnalm("task-promscan", "--genome", human_genome, "--tss", TSS, "--out", base / "promscan")
-    dnalm("task-ctcf", "--genome", human_genome, "--motif", MOTIF, "--peaks", PEAKS, "--out", base / "ctcf")
-    return base
-
-
-def test_prom300_reads_each_promoter_on_its_strand(built):
-    rows = [r for r in samples(built / "prom300") if r["label"] == "1"]
+def test_prom300_reads_each_promoter_on_its_strand(tasks):
+    rows = [r for r in samples(tasks / "prom300") if r["label"] == "1"]
     strands = Counter(r["strand"] for r in rows)
     assert strands["+"] > 5 and strands["-"] > 5
     by_name = {f[3]: (int(f[1]), f[5]) for f in tss_rows()}
@@ -64,8 +52,8 @@ def test_prom300_reads_each_promoter_on_its_strand(built):
 
 
 @pytest.mark.parametrize("negatives", ["prom300", "dnabert"])
-def test_shuffled_negatives_keep_the_composition_of_their_promoter(built, negatives):
-    rows = samples(built / negatives)
+def test_shuffled_negatives_keep_the_composition_of_their_promoter(tasks, negatives):
+    rows = samples(tasks / negatives)
     pairs = {}
     for r in rows:
         pairs.setdefault((r["contig"], r["start"], r["strand"]), {})[r["label"]] = r
@@ -81,9 +69,9 @@ def test_shuffled_negatives_keep_the_composition_of_their_promoter(built, negati
     assert all(len(s) == 1 for s in splits.values()) and len(seqs) > 60
 
 
-def test_promscan_windows_and_labels_are_exact_around_a_tss(built):
-    rows = samples(built / "promscan")
-    summary = json.loads((built / "promscan" / "task.json").read_text())
+def test_promscan_windows_and_labels_are_exact_around_a_tss(tasks):
+    rows = samples(tasks / "promscan")
+    summary = json.loads((tasks / "promscan" / "task.json").read_text())
     chosen = {}
     for f in tss_rows():
         pos, strand = int(f[1]), f[5]
@@ -106,8 +94,8 @@ def test_promscan_windows_and_labels_are_exact_around_a_tss(built):
     assert summary["positive_share"] == pytest.approx(positives / len(rows))
 
 
-def test_ctcf_motif_sites_are_enriched_in_ctcf_peaks(built):
-    rows = samples(built / "ctcf")
+def test_ctcf_motif_sites_are_enriched_in_ctcf_peaks(tasks):
+    rows = samples(tasks / "ctcf")
     peaks = [tuple(map(int, line.split("\t")[1:3])) for line in PEAKS.read_text().splitlines()]
     covered = np.zeros(len(SEQ), dtype=bool)
     for s, e in peaks:
@@ -150,9 +138,9 @@ def _check_against_predictions(result, n_classes=2):
 
 
 @pytest.mark.slow
-def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
+def test_finetune_and_baseline_on_prom300(tasks, pretrained, vocabs, tmp_path):
     out = tmp_path / "ft"
-    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", built / "prom300", "--epochs", "3",
+    dnalm("finetune", "--model", pretrained / "model" / "model", "--data", tasks / "prom300", "--epochs", "3",
           "--learning-rate", "1e-3", "--warmup-steps", "0", "--patience", "2", "--seeds", "1,2", "--out", out)
     for seed in (1, 2):
         metrics = _check_against_predictions(out / f"seed{seed}")
@@ -161,7 +149,7 @@ def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
     summary = json.loads((out / "metrics.json").read_text())
     runs = [json.loads((out / f"seed{s}" / "metrics.json").read_text())["mcc"] for s in (1, 2)]
     assert summary["mcc"] == pytest.approx(np.mean(runs)) and summary["mcc_sd"] == pytest.approx(np.std(runs, ddof=1))
-    dnalm("tfidf-baseline", "--data", built / "prom300", "--vocab", vocabs["kmer4"], "--trees", "50,100",
+    dnalm("tfidf-baseline", "--data", tasks / "prom300", "--vocab", vocabs["kmer4"], "--trees", "50,100",
           "--out", tmp_path / "tfidf")
     _check_against_predictions(tmp_path / "tfidf")
     dnalm("finetune-report", "--results", out, tmp_path / "tfidf", "--out", tmp_path / "report")
@@ -171,7 +159,7 @@ def test_finetune_and_baseline_on_prom300(built, pretrained, vocabs, tmp_path):
 
 
 @pytest.mark.slow
-def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
+def test_long_sequences_are_cut_into_pieces_and_pooled(tasks, tmp_path):
     """Prom300 (300 nt, one token per base) through a GPT-2 of 64 positions: 5 pieces per sequence."""
     from test_nextkmer import _gpt2_char_model
 
@@ -180,16 +168,16 @@ def test_long_sequences_are_cut_into_pieces_and_pooled(built, tmp_path):
     np.testing.assert_allclose(pool(np.array([[0.2, 0.8], [0.6, 0.4], [1.0, 0.0]]), np.array([0, 0, 1]), 2),
                                [[0.4, 0.6], [1.0, 0.0]])
     model = _gpt2_char_model(tmp_path / "gpt2_char")
-    seq = read_csv(built / "prom300" / "test.csv")[0]["sequence"]
+    seq = read_csv(tasks / "prom300" / "test.csv")[0]["sequence"]
     pieces = SequenceTokenizer(str(model)).pieces(seq, 64)
     assert [len(p) for p in pieces] == [64] * 4 + [44]  # this tokenizer adds no special token
     assert "".join("ACGT"[i - 3] for p in pieces for i in p) == seq
     out = tmp_path / "ft"
-    dnalm("finetune", "--model", model, "--data", built / "prom300", "--epochs", "1", "--learning-rate", "1e-3",
+    dnalm("finetune", "--model", model, "--data", tasks / "prom300", "--epochs", "1", "--learning-rate", "1e-3",
           "--warmup-steps", "0", "--patience", "0", "--out", out)
     metrics = _check_against_predictions(out / "seed42")
     assert metrics["max_tokens"] == 64 and metrics["pieces_per_sequence"] == 5
-    assert metrics["test_samples"] == len(read_csv(built / "prom300" / "test.csv"))
+    assert metrics["test_samples"] == len(read_csv(tasks / "prom300" / "test.csv"))
 
 
 @pytest.mark.skipif(not GUE.is_dir(), reason=f"{GUE} not present (GitHub-derived data is not bundled)")
@@ -243,10 +231,10 @@ def test_bad_task_input_gets_one_line(human_genome, pretrained, tmp_path):
                                                 one_class, "--out", out)
 
 
-def test_train_fraction_subsamples_training_only(built, human_genome, tmp_path):
+def test_train_fraction_subsamples_training_only(tasks, human_genome, tmp_path):
     dnalm("task-prom300", "--genome", human_genome, "--tss", TSS, "--negatives", "nucleotides",
           "--train-fraction", "0.5", "--out", tmp_path / "half")
-    full = json.loads((built / "dnabert" / "task.json").read_text())["class_balance"]
+    full = json.loads((tasks / "dnabert" / "task.json").read_text())["class_balance"]
     half = json.loads((tmp_path / "half" / "task.json").read_text())["class_balance"]
     assert half["dev"] == full["dev"] and half["test"] == full["test"]
     assert half["train"] == {label: round(n / 2) for label, n in full["train"].items()}
@@ -282,7 +270,7 @@ def test_a_multi_class_fasta_task_is_imported_and_classified(vocabs, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(built, vocabs, tmp_path):
+def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(tasks, vocabs, tmp_path):
     """The forest caps follow the class count: on a two-class task dnalm's TF-IDF baseline matches an
     unbounded scikit-learn forest of the same size and seed (the 256-leaf cap sized for 4,096-class
     next-k-mer forests used to cost two-class tasks up to 0.05 MCC)."""
@@ -290,13 +278,13 @@ def test_a_two_class_baseline_is_as_strong_as_an_unbounded_forest(built, vocabs,
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics import matthews_corrcoef
 
-    dnalm("tfidf-baseline", "--data", built / "promscan", "--vocab", vocabs["kmer4"], "--out", tmp_path / "tfidf")
+    dnalm("tfidf-baseline", "--data", tasks / "promscan", "--vocab", vocabs["kmer4"], "--out", tmp_path / "tfidf")
     metrics = json.loads((tmp_path / "tfidf" / "metrics.json").read_text())
     assert metrics["max_leaf_nodes"] is None and metrics["tree_samples"] == metrics["train_samples"]
     assert metrics["trees"] == 500 and not metrics["trees_chosen_on_validation"]  # 270 dev rows: no choice
 
     def split(name: str) -> tuple[list[str], list[int]]:
-        rows = read_csv(built / "promscan" / f"{name}.csv")
+        rows = read_csv(tasks / "promscan" / f"{name}.csv")
         return [" ".join(r["sequence"][i:i + 4] for i in range(0, len(r["sequence"]) - 3, 4)) for r in rows], \
             [int(r["label"]) for r in rows]
 

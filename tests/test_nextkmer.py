@@ -30,15 +30,6 @@ def predictions(result):
 
 
 @pytest.fixture(scope="module")
-def holdout_data(tmp_path_factory, human_genome):
-    """The default holdout region (the last 5 %), a sample every 56 nt (no overlap), random split."""
-    out = tmp_path_factory.mktemp("nextkmer") / "data"
-    dnalm("nextkmer-data", "--genome", human_genome, "--holdout-regions", human_genome / "holdout_default.bed",
-          "--stride", "56", "--out", out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def window_data(tmp_path_factory, human_genome):
     """The whole window as holdout, a sample every 56 nt, split in blocks (neighbours would leak)."""
     out = tmp_path_factory.mktemp("nextkmer") / "blocks"
@@ -47,10 +38,10 @@ def window_data(tmp_path_factory, human_genome):
     return out
 
 
-def test_labels_are_the_bases_after_the_input(holdout_data):
+def test_labels_are_the_bases_after_the_input(nextkmer_data):
     seq = GENOME[CONTIG]
-    samples = read_tsv(holdout_data / "train.tsv") + read_tsv(holdout_data / "test.tsv")
-    assert len(samples) == json.loads((holdout_data / "nextkmer_data.json").read_text())["samples"] > 500
+    samples = read_tsv(nextkmer_data / "train.tsv") + read_tsv(nextkmer_data / "test.tsv")
+    assert len(samples) == json.loads((nextkmer_data / "nextkmer_data.json").read_text())["samples"] > 500
     for r in samples:
         start = int(r["start"])
         assert len(r["input"]) == 50 and len(r["next"]) == 6
@@ -58,14 +49,14 @@ def test_labels_are_the_bases_after_the_input(holdout_data):
     from dnalm.evaluation.task_data import load_task
 
     for k in (2, 6):
-        task = load_task(holdout_data, k)
-        expected = [int(r["next"][:k].translate(str.maketrans("ACGT", "0123")), 4) for r in read_tsv(holdout_data / "test.tsv")]
+        task = load_task(nextkmer_data, k)
+        expected = [int(r["next"][:k].translate(str.maketrans("ACGT", "0123")), 4) for r in read_tsv(nextkmer_data / "test.tsv")]
         assert task.test.labels.tolist() == expected and task.n_classes == 4 ** k
 
 
-def test_no_sample_lies_in_a_pretraining_window(holdout_data, windows):
+def test_no_sample_lies_in_a_pretraining_window(nextkmer_data, windows):
     samples = [(int(line.split("\t")[1]), int(line.split("\t")[2]))
-               for line in (holdout_data / "samples.bed").read_text().splitlines()]
+               for line in (nextkmer_data / "samples.bed").read_text().splitlines()]
     for name, win in windows.items():
         spans = np.array([[int(f) for f in line.split("\t")[1:3]] for line in (win / "windows.bed").read_text().splitlines()])
         for s, e in samples:
@@ -91,10 +82,10 @@ def test_tfidf_2mers_beat_the_majority_class(window_data, vocabs, tmp_path):
 
 
 @pytest.mark.slow
-def test_tfidf_takes_any_vocabulary_kind(holdout_data, vocabs, tmp_path):
+def test_tfidf_takes_any_vocabulary_kind(nextkmer_data, vocabs, tmp_path):
     for name in ("bpe_600", "kmer6_overlap"):
         out = tmp_path / name
-        dnalm("tfidf-baseline", "--data", holdout_data, "--vocab", vocabs[name], "--k", "3", "--trees", "10,20",
+        dnalm("tfidf-baseline", "--data", nextkmer_data, "--vocab", vocabs[name], "--k", "3", "--trees", "10,20",
               "--out", out)
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["vocabulary"] == name and metrics["n_classes"] == 64
@@ -105,11 +96,11 @@ def test_tfidf_takes_any_vocabulary_kind(holdout_data, vocabs, tmp_path):
 
 
 @pytest.mark.slow
-def test_finetuning_learns_and_reports_its_predictions(holdout_data, pretrained, tmp_path):
+def test_finetuning_learns_and_reports_its_predictions(nextkmer_data, pretrained, tmp_path):
     from sklearn.metrics import f1_score
 
     out = tmp_path / "ft"
-    dnalm("nextkmer-finetune", "--model", pretrained / "model" / "model", "--data", holdout_data, "--k", "2",
+    dnalm("nextkmer-finetune", "--model", pretrained / "model" / "model", "--data", nextkmer_data, "--k", "2",
           "--epochs", "4", "--batch-size", "16", "--learning-rate", "1e-3", "--model-id", "bpe_600", "--out", out)
     losses = [float(r["loss"]) for r in read_tsv(out / "loss_curve.tsv")]
     third = max(1, len(losses) // 3)
@@ -139,14 +130,14 @@ def _gpt2_char_model(path):
 
 
 @pytest.mark.slow
-def test_an_external_model_of_another_architecture_runs_through_the_same_command(holdout_data, tmp_path):
+def test_an_external_model_of_another_architecture_runs_through_the_same_command(nextkmer_data, tmp_path):
     model = _gpt2_char_model(tmp_path / "gpt2_char")
     out = tmp_path / "ext"
-    dnalm("nextkmer-finetune", "--model", model, "--data", holdout_data, "--k", "2", "--epochs", "1",
+    dnalm("nextkmer-finetune", "--model", model, "--data", nextkmer_data, "--k", "2", "--epochs", "1",
           "--learning-rate", "1e-3", "--out", out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"] == "gpt2_char" and metrics["kind"] == "external"
-    assert metrics["vocab_size"] == 8 and metrics["test_samples"] == len(read_tsv(holdout_data / "test.tsv"))
+    assert metrics["vocab_size"] == 8 and metrics["test_samples"] == len(read_tsv(nextkmer_data / "test.tsv"))
 
 
 def _row(model, k, accuracy, size, kind="dnalm"):
@@ -194,7 +185,7 @@ def test_a_selection_by_tie_or_at_the_baseline_is_flagged():
 
 
 @pytest.mark.slow
-def test_bad_input_gets_one_line(human_genome, holdout_data, pretrained, tmp_path):
+def test_bad_input_gets_one_line(human_genome, nextkmer_data, pretrained, tmp_path):
     out = tmp_path / "out"
     assert "'chr21'" in dnalm_fails("nextkmer-data", "--genome", human_genome, "--holdout-contigs", "chr21",
                                     "--out", out)
@@ -202,9 +193,9 @@ def test_bad_input_gets_one_line(human_genome, holdout_data, pretrained, tmp_pat
     bare.mkdir()
     for name in ("config.json", "model.safetensors"):
         (bare / name).write_bytes((pretrained / "model" / "model" / name).read_bytes())
-    assert "has no tokenizer" in dnalm_fails("nextkmer-finetune", "--model", bare, "--data", holdout_data, "--k", "2",
+    assert "has no tokenizer" in dnalm_fails("nextkmer-finetune", "--model", bare, "--data", nextkmer_data, "--k", "2",
                                              "--out", out)
-    assert "--k 7: must be between 1 and 6" in dnalm_fails("tfidf-baseline", "--data", holdout_data, "--vocab",
+    assert "--k 7: must be between 1 and 6" in dnalm_fails("tfidf-baseline", "--data", nextkmer_data, "--vocab",
                                                            bare, "--k", "7", "--out", out)
 
 

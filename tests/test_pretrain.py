@@ -232,6 +232,32 @@ def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, 
 
 
 @pytest.mark.slow
+def test_a_second_run_of_the_same_model_waits_for_the_first(pretrained, tokenized, windows, tmp_path):
+    """A task left running by a dead engine and its rerun must not write the same checkpoints at once: the
+    second waits, saying for whom, then resumes from what the first left."""
+    from dnalm.core.fingerprint import one_writer
+
+    ck = tmp_path / "ck"
+    shutil.copytree(pretrained / "checkpoints", ck)
+    (kept,) = fingerprint_dirs(ck)
+    longer = [a if a != "30" else "40" for a in STEPS]
+    with one_writer(kept, "the first run"):
+        second = subprocess.Popen([sys.executable, str(DNALM), "pretrain", "--tokenized", str(tokenized["bpe_600"]),
+                                   "--windows", str(windows["bpe_600"]), "--checkpoint-dir", str(ck), *longer,
+                                   "--out", str(tmp_path / "m")], stderr=subprocess.PIPE, text=True)
+        seen = []
+        while not any("waiting for it to end" in line for line in seen) and second.poll() is None:
+            seen.append(second.stderr.readline())
+        assert f"another process (pid {os.getpid()} on " in "".join(seen), "".join(seen)
+        time.sleep(1)
+        assert not (kept / "checkpoint-40").exists() and second.poll() is None
+    rest = second.stderr.read()
+    assert second.wait() == 0, rest
+    assert "is free again" in rest and "resuming from checkpoint-30 (step 30) to step 40" in rest
+    assert (kept / "checkpoint-40" / "DNALM_CHECKPOINT_COMPLETE").is_file()
+
+
+@pytest.mark.slow
 def test_bad_pretrain_input(tmp_path, tokenized, windows):
     assert "cannot read windows" in dnalm_fails("pretrain", "--tokenized", tokenized["bpe_600"], "--windows",
                                                 tmp_path, "--checkpoint-dir", tmp_path / "ck", "--out", tmp_path / "o")

@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from helpers import ASSETS, LAMBDA_SEQ, SPLITS, dnalm, read_splits, write_task
-
-TSS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
-PEAKS = ASSETS / "annotation" / "hg19_chr22_20-21Mb.ctcf_peaks.bed"
-MOTIF = ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar"
+from helpers import LAMBDA_SEQ, MOTIF, PEAKS, SPLITS, TSS, dnalm, read_splits, write_task
 
 
 def rc(seq: str) -> str:

@@ -9,17 +9,23 @@ The digest depends only on the inputs, so every rank of a distributed run comput
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import socket
 from pathlib import Path
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 from dnalm.core.errors import InputError
+from dnalm.core.logs import log
 from dnalm.core.outputs import atomic_file, write_json
 
 #: Bump when the meaning of the inputs changes, so older directories are no longer matched.
 VERSION = 1
 FILE = "fingerprint.json"
+LOCK = ".writer.lock"
 CHUNK = 8 << 20
 
 
@@ -108,3 +114,35 @@ def directory(root: Path, inputs: dict, sources: dict | None = None, write: bool
     with atomic_file(record) as tmp:
         write_json(tmp, {"fingerprint": full, "inputs": inputs, "sources": sources or {}})
     return path, full
+
+
+@contextmanager
+def one_writer(path: Path, what: str) -> Iterator[None]:
+    """Wait until no other process writes into the fingerprint directory `path`, then hold it until the
+    block ends. A run whose engine died leaves its task running; the rerun must not write the same
+    checkpoints beside it, but wait and then reuse what it finished. The lock is the file system's (flock;
+    NFS, and Lustre mounted with flock, share it between nodes); where the file system has no locks this
+    says so and goes on."""
+    with open(Path(path) / LOCK, "a+") as handle:
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                log.warning("%s: another process (%s) writes into %s; waiting for it to end", what,
+                            handle.read().strip() or "unknown", path)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                log.info("%s: %s is free again", what, path)
+        except OSError as exc:
+            log.warning("%s: %s cannot be locked (%s): two runs of it at once would write the same files",
+                        what, path, exc)
+            yield
+            return
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ depend only on the seed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -186,10 +187,8 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     """Train (or resume) a masked-LM BERT; write the model, held-out metrics and the loss curve to `out`.
 
     Checkpoints go to `checkpoint_dir/<fingerprint>/` (see `training_inputs`). Under torchrun every rank trains;
-    only rank 0 (`out` given) evaluates and writes. `log_windows` records each rank's window indices, final
-    weights and checkpoint directory in `checkpoint_dir/ranks/` to check distributed runs. `kernels`: how each step
-    runs on the hardware (not in the fingerprint).
-    """
+    only rank 0 (`out` given) evaluates and writes. `log_windows` records each rank's window indices, final weights
+    and checkpoint directory in `checkpoint_dir/ranks/`. `kernels`: how a step runs (not in the fingerprint)."""
     from transformers import BertConfig, BertForMaskedLM, set_seed
 
     train = WindowDataset(tokenized_dir, Windows(windows_dir).path("train"))
@@ -225,8 +224,9 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     where = f"{model_id}: checkpoints in {checkpoint_dir} (fingerprint {fp[:16]}, inputs in {fingerprint.FILE})"
     sampler = _sampler(train.rows[:, 2], batch_size, seed, batching, model_id)
     _log_rank_setup(model_id, kernels, deepspeed)
-    model, history, trainer = _train_or_resume(model, args, train, train_collator, sampler, checkpoint_dir,
-                                               max_steps, where)
+    with _writing(checkpoint_dir, model_id):
+        model, history, trainer = _train_or_resume(model, args, train, train_collator, sampler, checkpoint_dir,
+                                                   max_steps, where)
     if trainer is not None and log_windows:
         _log_rank(root, checkpoint_dir, train_collator.indices, model, history, trainer)
     _leave_process_group()
@@ -294,6 +294,14 @@ def _training_arguments(checkpoint_dir: Path, *, max_steps: int, batch_size: int
         remove_unused_columns=False, use_cpu=not torch.cuda.is_available(),
         average_tokens_across_devices=False, disable_tqdm=not sys.stderr.isatty(), dataloader_num_workers=0,
         **kernels.training_arguments())
+
+
+def _writing(checkpoint_dir: Path, model_id: str):
+    """Rank 0 holds the checkpoint directory against a second run of this model (a task left running by a
+    dead engine), waiting for it to end; the other ranks wait for rank 0 where they join its process group."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        return fingerprint.one_writer(checkpoint_dir, model_id)
+    return contextlib.nullcontext()
 
 
 def _train_or_resume(model, args, train: WindowDataset, collator, sampler: GroupedBatches | None,
