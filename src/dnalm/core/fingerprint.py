@@ -14,8 +14,8 @@ import hashlib
 import json
 import os
 import socket
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from dnalm.core.errors import InputError

@@ -298,7 +298,8 @@ def _training_arguments(checkpoint_dir: Path, *, max_steps: int, batch_size: int
 
 def _writing(checkpoint_dir: Path, model_id: str):
     """Rank 0 holds the checkpoint directory against a second run of this model (a task left running by a
-    dead engine), waiting for it to end; the other ranks wait for rank 0 where they join its process group."""
+    dead engine), waiting for it to end; the other ranks wait for rank 0 at their first step together (where
+    the Trainer's ddp_timeout, 30 minutes, ends a longer wait: the task fails and is retried)."""
     if int(os.environ.get("RANK", "0")) == 0:
         return fingerprint.one_writer(checkpoint_dir, model_id)
     return contextlib.nullcontext()
