@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ASSETS, LAMBDA_SEQ, SHARED, TSS, dnalm, dnalm_fails
+from helpers import LAMBDA_SEQ, MOTIF, SHARED, TSS, dnalm, dnalm_fails
 
 
 def _as_sga(bed_lines, contig):
@@ -78,7 +78,7 @@ def test_bad_track_options(args, message, tmp_path, human_genome):
 
 
 def test_jaspar_matrix_is_validated(tmp_path, human_genome):
-    dnalm("prepare-annotation", "--track", ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar", "--name",
+    dnalm("prepare-annotation", "--track", MOTIF, "--name",
           "ctcf", "--format", "jaspar", "--role", "motif", "--genome", human_genome, "--out", tmp_path / "m")
     assert json.loads((tmp_path / "m" / "annotation.json").read_text())["motif_length"] == 19
     broken = tmp_path / "broken.jaspar"

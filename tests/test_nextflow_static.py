@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nfcheck
 import pytest
-from helpers import ASSETS, ROOT, dnalm
+from helpers import MOTIF, ROOT, TSS, dnalm
 
 from dnalm.genome.annotations import FORMATS
 
@@ -185,10 +185,8 @@ def test_each_check_fails_on_a_planted_defect(defect, tree):
 def test_the_workflow_finds_the_track_file_dnalm_writes_in_every_format(tmp_path, human_genome):
     """DNALM_PREPARE_ANNOTATION's `track` output pattern finds the one file `dnalm prepare-annotation` wrote, for
     every format the package reads, so the workflow never recomputes the file's name (engine fact 17)."""
-    tss = ASSETS / "annotation" / "hg19_chr22_20-21Mb.tss.bed"
-    first = tss.read_text().splitlines()[0].split("\t")
-    tracks = {"bed": tss, "jaspar": ASSETS / "annotation" / "JASPAR2022_MA0139.1_CTCF.jaspar",
-              "sga": tmp_path / "tss.sga"}
+    first = TSS.read_text().splitlines()[0].split("\t")
+    tracks = {"bed": TSS, "jaspar": MOTIF, "sga": tmp_path / "tss.sga"}
     tracks["sga"].write_text(f"{first[0]}\tTSS\t{int(first[1]) + 1}\t{first[5]}\t1\tx_1\n")
     assert set(tracks) == set(FORMATS)
     for fmt, track in tracks.items():
