@@ -272,6 +272,56 @@ def test_partials_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
     assert (out / "dnalm_vocab.json").is_file()
 
 
+def _dead_pid() -> int:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    return dead.pid
+
+
+def test_any_command_removes_the_partials_killed_runs_left_beside_its_out(tmp_path):
+    """A SIGKILL leaves an empty partial; rerunning into the same --out is not the only way on, so the next
+    command writing into the same folder removes what dead runs of this host left there, of any output and of
+    atomic_file's kept state too, and leaves live runs' and other hosts' alone."""
+    dead = _dead_pid()
+    killed_dir = _partial(tmp_path / "pretrained", dead)
+    killed_file = _partial(tmp_path / "scores.jsonl", dead)
+    running = _partial(tmp_path / "embeddings", os.getpid())
+    elsewhere = _partial(tmp_path / "pretrained", dead, host="another-node")
+    for partial in (killed_dir, running, elsewhere):
+        partial.mkdir()
+    killed_file.write_text("[[0, 0, ")
+    proc = dnalm("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", tmp_path / "k3")
+    assert not killed_dir.exists() and not killed_file.exists(), proc.stderr
+    assert running.is_dir() and elsewhere.is_dir()
+    assert "removed 2 partial output(s) of killed runs" in proc.stderr
+    assert (tmp_path / "k3" / "dnalm_vocab.json").is_file()
+
+
+def test_kept_state_is_written_beside_no_partial_of_a_killed_run(tmp_path):
+    """atomic_file names its partial by host and PID like atomic_directory, so the next write of kept state
+    (fingerprint records, resume batches) removes what a killed writer left and nothing of a live one."""
+    from dnalm.core.outputs import atomic_file
+
+    state = tmp_path / "fingerprint.json"
+    killed, running = _partial(state, _dead_pid()), _partial(tmp_path / "done.json", os.getpid())
+    killed.write_text('{"half')
+    running.write_text('{"busy')
+    with atomic_file(state) as tmp:
+        assert tmp == _partial(state, os.getpid())
+        tmp.write_text("{}")
+    assert state.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([state.name, running.name])
+
+
+@pytest.mark.parametrize("kind", ["empty file", "file"])
+def test_a_file_given_as_out_is_named_a_file(kind, tmp_path):
+    out = tmp_path / "out"
+    out.write_text("" if kind == "empty file" else "keep me")
+    error = dnalm_fails("kmer-vocab", "--kind", "kmer", "--k", "3", "--out", out)
+    assert error.endswith(f"--out {out}: is a file, not a directory; choose a new directory"), error
+    assert out.read_text() == ("" if kind == "empty file" else "keep me")
+
+
 def test_the_second_of_two_runs_into_one_out_fails_and_leaves_nothing(tmp_path, monkeypatch):
     """Two runs pass the "does --out exist" check; the first to finish publishes, the other must neither
     replace that output nor leave its partial behind."""

@@ -174,6 +174,47 @@ def test_a_longer_run_resumes_from_the_finished_checkpoints(pretrained, tokenize
 
 
 @pytest.mark.slow
+def test_a_longer_run_says_that_it_re_spans_the_learning_rate_schedule(pretrained, tokenized, windows, tmp_path):
+    """Continuing 30 finished steps to 40 re-spans the linear decay (warmup 3, 1e-3) from step 30: the learning
+    rate jumps from 0 back to 1e-3 * 10/37. The run says so, with both horizons, the Trainer's rates follow the
+    new span, and metrics.json and the checkpoints record both segments; loading that model again does not warn."""
+    ck = tmp_path / "ck"
+    shutil.copytree(pretrained / "checkpoints", ck)
+    (kept,) = fingerprint_dirs(ck)
+    longer = [a if a != "30" else "40" for a in STEPS]
+    args = ["pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir", ck,
+            *longer]
+    proc = dnalm(*args, "--out", tmp_path / "m")
+    assert ("checkpoint-30 was trained for --max-steps 30; continuing it to 40 re-spans the linear decay over 40 "
+            "steps, so the learning rate at step 30 jumps from 0 to 0.00027") in proc.stderr
+    segments = [{"from_step": 0, "max_steps": 30}, {"from_step": 30, "max_steps": 40}]
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["schedule"] == segments
+    history = json.loads((kept / "checkpoint-40" / "trainer_state.json").read_text())["log_history"]
+    rates = {h["step"]: h["learning_rate"] for h in history if "learning_rate" in h}  # that of the step logged
+    assert rates[30] == pytest.approx(1e-3 * 1 / 27) and rates[32] == pytest.approx(1e-3 * 9 / 37)
+    again = dnalm(*args, "--out", tmp_path / "again")
+    assert "not training again" in again.stderr and "re-spans" not in again.stderr
+    assert json.loads((tmp_path / "again" / "metrics.json").read_text())["schedule"] == segments
+
+
+@pytest.mark.slow
+def test_fewer_steps_than_the_checkpoints_reached_are_refused(pretrained, tokenized, windows, tmp_path):
+    """The linear decay spans --max-steps, so 20 steps of inputs whose checkpoints reached 30 is another model:
+    refused, naming the flag, the step reached and the checkpoint directory (it used to return the 30-step
+    model with exit 0 and metrics saying 30)."""
+    ck = tmp_path / "ck"
+    shutil.copytree(pretrained / "checkpoints", ck)
+    (kept,) = fingerprint_dirs(ck)
+    saved = sorted(p.name for p in kept.glob("checkpoint-*"))
+    shorter = [a if a != "30" else "20" for a in STEPS]
+    error = dnalm_fails("pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"],
+                        "--checkpoint-dir", ck, *shorter, "--out", tmp_path / "m", logs=True)
+    assert f"--max-steps 20: the checkpoints in {kept} already reached step 30" in error
+    assert "give --max-steps >= 30 or another --checkpoint-dir" in error
+    assert fingerprint_dirs(ck) == [kept] and sorted(p.name for p in kept.glob("checkpoint-*")) == saved
+
+
+@pytest.mark.slow
 def test_kernels_run_as_asked_and_resume_the_same_checkpoints(pretrained, tokenized, windows, tmp_path):
     """--attention, --precision and --fused-adamw change how a step runs, not what the model is: a run with
     other kernels continues the default run's checkpoints, the Trainer reports the kernels asked for, and the
@@ -196,6 +237,27 @@ def test_kernels_run_as_asked_and_resume_the_same_checkpoints(pretrained, tokeni
     assert runs["other"][1] == {"attention": "eager", "mixed_precision": "bf16", "fused_adamw": False}
     losses = [metrics["held_out_after"]["loss"] for _, _, metrics in runs.values()]
     assert abs(losses[0] - losses[1]) < 0.002, losses  # 1e-5 apart when measured; seeds differ by 0.009
+
+
+@pytest.mark.slow
+def test_the_checkpoint_of_a_killed_longer_run_is_not_taken_for_a_shorter_model(pretrained, tokenized, windows,
+                                                                                 tmp_path):
+    """A 30-step run killed after checkpoint-20 has not decayed its learning rate: --max-steps 20 is refused
+    (it used to return it as the 20-step model), while --max-steps 25 continues it with the decay re-spanned,
+    said and recorded."""
+    ck = tmp_path / "ck"
+    shutil.copytree(pretrained / "checkpoints", ck)
+    (kept,) = fingerprint_dirs(ck)
+    shutil.rmtree(kept / "checkpoint-30")  # as a kill after checkpoint-20 leaves it
+    args = ["pretrain", "--tokenized", tokenized["bpe_600"], "--windows", windows["bpe_600"], "--checkpoint-dir", ck]
+    error = dnalm_fails(*args, *[a if a != "30" else "20" for a in STEPS], "--out", tmp_path / "m20", logs=True)
+    assert (f"--max-steps 20: the checkpoints in {kept} reached step 20 of a run for --max-steps 30, whose learning "
+            "rate had not decayed yet") in error
+    proc = dnalm(*args, *[a if a != "30" else "25" for a in STEPS], "--out", tmp_path / "m25")
+    assert "checkpoint-20 was trained for --max-steps 30; continuing it to 25 re-spans" in proc.stderr
+    assert "jumps from 0.00037 to 0.000227" in proc.stderr  # 1e-3 * 10/27, 1e-3 * 5/22
+    assert json.loads((tmp_path / "m25" / "metrics.json").read_text())["schedule"] == [
+        {"from_step": 0, "max_steps": 30}, {"from_step": 20, "max_steps": 25}]
 
 
 @pytest.mark.slow
@@ -225,6 +287,8 @@ def test_killed_run_resumes_from_its_checkpoint(pretrained, tokenized, windows, 
     ours = json.loads((tmp_path / "second" / "metrics.json").read_text())
     reference = json.loads((pretrained / "model" / "metrics.json").read_text())
     assert ours["steps"] == reference["steps"] == 30
+    assert ours["schedule"] == reference["schedule"] == [{"from_step": 0, "max_steps": 30}]
+    assert "re-spans" not in resumed.stderr  # the same --max-steps: the same schedule
     final = load_file(str(tmp_path / "second" / "model" / "model.safetensors"))
     uninterrupted = load_file(str(pretrained / "model" / "model" / "model.safetensors"))
     for name, value in uninterrupted.items():

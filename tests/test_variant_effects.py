@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
-from helpers import ASSETS, dnalm, dnalm_fails, read_tsv
+from helpers import ASSETS, DNALM, dnalm, dnalm_fails, read_tsv
 
 CONTIG = "chr22_20M_21M"
 GAP = 509_432  # 0-based start of the real 100 kb N gap of the bundled window
@@ -308,6 +312,126 @@ def test_bad_vcfs_are_one_line_errors(tmp_path, human_genome, pretrained, sequen
     err = dnalm_fails("variant-effects", "--model", model, "--genome", human_genome, "--variants",
                       tmp_path / "big.vcf.gz", "--window", 5000, "--out", tmp_path / "big", logs=True)
     assert "--window 5000" in err and "does not fit the model's 512 positions" in err
+
+
+def _other(b: str) -> str:
+    return next(x for x in "ACGT" if x != b)
+
+
+@pytest.fixture(scope="module")
+def unscorable(tmp_path_factory, human_genome, pretrained, sequence):
+    """Records that cannot be scored as asked in a `--window 200` run, beside an SNV that can: the variant's
+    ID -> its TSV rows, the scored VCF's records by ID, and summary.json."""
+    import pysam
+
+    snv, dup = base(sequence, 100_000), base(sequence, 140_000)
+    records = [(CONTIG, 100_000, "snv", snv, _other(snv)),
+               (CONTIG, 110_000, "long_del", base(sequence, 110_000, 250), base(sequence, 110_000)),
+               (CONTIG, 120_000, "window_del", base(sequence, 120_000, 200), base(sequence, 120_000)),
+               (CONTIG, 130_000, "long_ins", base(sequence, 130_000), base(sequence, 130_000) + "GATTACA" * 40),
+               (CONTIG, 135_000, "same", base(sequence, 135_000, 3), base(sequence, 135_000, 3).lower()),
+               (CONTIG, 140_000, "first", dup, ",".join(b for b in "ACGT" if b != dup)),
+               (CONTIG, 140_000, "again", dup, _other(dup))]
+    tmp = tmp_path_factory.mktemp("unscorable")
+    write_vcf(tmp / "in.vcf", records)
+    dnalm("variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome, "--variants",
+          tmp / "in.vcf", "--window", 200, "--out", tmp / "out")
+    rows: dict[str, list[dict]] = {}
+    for r in read_tsv(tmp / "out" / "variant_effects.tsv"):
+        rows.setdefault(r["ID"], []).append(r)
+    with pysam.VariantFile(str(tmp / "out" / "variant_effects.vcf.gz")) as vcf:
+        return rows, {rec.id: rec for rec in vcf}, json.loads((tmp / "out" / "summary.json").read_text())
+
+
+def test_a_deletion_as_long_as_the_window_is_named_not_scored(unscorable):
+    """Its window would be its own bases alone (no context): once "scored" LLR 749.5."""
+    rows, vcf, _ = unscorable
+    assert rows["snv"][0]["status"] == "scored"
+    assert rows["long_del"][0]["status"] == "REF not shorter than --window (250 bp, --window 200: no room for context)"
+    assert rows["window_del"][0]["status"] == "REF not shorter than --window (200 bp, --window 200: no room for " \
+                                              "context)"
+    assert rows["long_del"][0]["mlm_llr"] == rows["window_del"][0]["mlm_llr"] == ""
+    assert "mlm_llr" in vcf["snv"].info and "mlm_llr" not in vcf["long_del"].info
+
+
+def test_an_insertion_longer_than_the_window_is_named_not_scored(unscorable):
+    rows, vcf, _ = unscorable
+    assert rows["long_ins"][0]["status"] == "ALT not shorter than --window (281 bp, --window 200: no room for context)"
+    assert rows["long_ins"][0]["mlm_llr"] == "" and "mlm_llr" not in vcf["long_ins"].info
+
+
+def test_an_alt_equal_to_ref_is_named_not_scored(unscorable):
+    """ALT the same bases as REF (in another case here) is no variant: once "scored" 0."""
+    rows, vcf, _ = unscorable
+    assert rows["same"][0]["status"] == "ALT equals REF (not a variant)" and rows["same"][0]["mlm_llr"] == ""
+    assert "mlm_llr" not in vcf["same"].info
+
+
+def test_a_repeated_record_is_scored_once_and_the_repeat_names_the_first(unscorable):
+    rows, vcf, summary = unscorable
+    assert [r["status"] for r in rows["first"]] == ["scored"] * 3
+    assert rows["again"][0]["ALT"] == rows["first"][0]["ALT"]
+    assert rows["again"][0]["status"] == "duplicate (of record 6 of the VCF, ID first)"
+    assert rows["again"][0]["mlm_llr"] == "" and "mlm_llr" not in vcf["again"].info
+    # counted by kind, the details left to the rows
+    assert summary["alleles"] == {"scored": 4, "REF not shorter than --window": 2, "ALT not shorter than --window": 1,
+                                  "ALT equals REF": 1, "duplicate": 1}
+
+
+def test_an_insertion_whose_window_does_not_fit_the_model_is_named_and_the_rest_scored(human_genome, sequence,
+                                                                                       tmp_path):
+    """A one-base-per-token model of 512 positions and `--window 400`: REF windows fit, the window of a 296 bp
+    insertion does not; it gets a status and the SNVs around it (in its batch) their scores, where the whole
+    run once failed blaming --window."""
+    model_dir = _hf_char_bert(tmp_path / "hf_char")
+    snvs = [(CONTIG, pos, f"snv{pos}", base(sequence, pos), _other(base(sequence, pos))) for pos in (50_000, 50_500)]
+    ins = base(sequence, 50_200)
+    write_vcf(tmp_path / "in.vcf", [snvs[0], (CONTIG, 50_200, "ins", ins, ins + "ACGTTGCA" * 37), snvs[1]])
+    dnalm("variant-effects", "--model", model_dir, "--genome", human_genome, "--variants", tmp_path / "in.vcf",
+          "--window", 400, "--out", tmp_path / "out")
+    rows = {r["ID"]: r for r in read_tsv(tmp_path / "out" / "variant_effects.tsv")}
+    assert rows["ins"]["status"] == "ALT window too long for the model (697 tokens, 512 positions)"
+    assert rows["ins"]["mlm_llr"] == ""
+    assert all(rows[vid]["status"] == "scored" and rows[vid]["mlm_llr"] != "" for vid in ("snv50000", "snv50500"))
+
+
+def test_a_wrong_ref_is_refused_whatever_the_alt(tmp_path, human_genome, pretrained, sequence):
+    """The REF check holds for records whose ALT is not scored too (symbolic, IUPAC, `*`, missing): a VCF of
+    another assembly is refused, not half-scored."""
+    ref = base(sequence, 5_000)
+    wrong = _other(ref)
+    for name, alt in {"symbolic": "<DEL>", "iupac": "R", "star": "*", "missing": "."}.items():
+        write_vcf(tmp_path / f"{name}.vcf", [(CONTIG, 5_000, "x", wrong, alt)])
+        err = dnalm_fails("variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome,
+                          "--variants", tmp_path / f"{name}.vcf", "--out", tmp_path / name)
+        assert f"--variants {tmp_path / f'{name}.vcf'}: record {CONTIG}:5001 {wrong}>{alt}: REF {wrong} does not " \
+               f"match the genome ({ref})" in err, (name, err)
+
+
+def test_a_killed_run_leaves_no_temporary_directory(scored, human_genome, pretrained, tmp_path):
+    """A gzip (not bgzip) VCF is read from a plain copy: made in the run's partial output, so that a SIGKILL
+    leaves nothing in $TMPDIR, the next run into that --out removes it, and the published output has none."""
+    tmp, _ = scored
+    with gzip.open(tmp_path / "in.vcf.gz", "wt") as fh:
+        fh.write((tmp / "in.vcf").read_text())
+    (tmp_path / "tmpdir").mkdir()
+    args = ["variant-effects", "--model", pretrained / "model" / "model", "--genome", human_genome, "--variants",
+            tmp_path / "in.vcf.gz", "--window", 200, "--out", tmp_path / "out"]
+    proc = subprocess.Popen([sys.executable, str(DNALM), *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path / "tmpdir")})
+    def copies() -> list:
+        return [*tmp_path.glob("tmpdir/tmp*/variants.vcf"), *tmp_path.glob(".out.partial-*/*/variants.vcf")]
+
+    deadline = time.time() + 120
+    while not copies() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL and copies()  # killed while the copy was there
+    assert not list((tmp_path / "tmpdir").glob("tmp*"))  # tempfile's, left for ever
+    dnalm(*args)
+    assert not list(tmp_path.glob(".out.partial-*")) and not list((tmp_path / "out").glob(".*"))
+    assert len(read_tsv(tmp_path / "out" / "variant_effects.tsv")) == len(read_tsv(tmp / "out" / "variant_effects.tsv"))
 
 
 @pytest.fixture(scope="module")

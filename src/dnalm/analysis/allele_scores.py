@@ -27,6 +27,20 @@ from dnalm.analysis.span_tokens import SpanTokenizer
 from dnalm.evaluation.genome_tasks import reverse_complement
 
 
+class DoesNotFit(ValueError):
+    """A window of more tokens than the model has positions: which pair of the batch (`pair`) and whose window
+    (`allele`, REF or ALT), since a REF window too long is --window's fault and an ALT window too long the
+    allele's (a long insertion)."""
+
+    def __init__(self, pair: int, allele: str, tokens: int, positions: int):
+        super().__init__(f"a window of {tokens} tokens does not fit the model's {positions} positions")
+        self.pair, self.allele, self.tokens, self.positions = pair, allele, tokens, positions
+
+
+#: The key of the score dict of an allele its window does not let be scored: the reason, instead of scores.
+STATUS = "status"
+
+
 @dataclass(frozen=True)
 class Tokens:
     """A window's token ids and where each token starts and ends (bp), counted from both ends."""
@@ -139,11 +153,11 @@ def classifier_scores(model, tok: SpanTokenizer, pairs: list[tuple[str, str]], b
     class's probability with ALT minus with REF (negative: ALT lowers it), and `cls_log_odds`, the log-odds
     ratio logit(p_alt) - logit(p_ref); with `cls_p_ref` and `cls_p_alt`."""
     rows = []
-    for ref_seq, alt_seq in pairs:
-        for seq in (ref_seq, alt_seq, reverse_complement(ref_seq), reverse_complement(alt_seq)):
+    for i, (ref_seq, alt_seq) in enumerate(pairs):
+        for k, seq in enumerate((ref_seq, alt_seq, reverse_complement(ref_seq), reverse_complement(alt_seq))):
             row = tok.wrap(tok.spans(seq)[0])
             if len(row) > max_tokens:
-                raise ValueError(f"a window of {len(row)} tokens does not fit the model's {max_tokens} positions")
+                raise DoesNotFit(i, ("REF", "ALT")[k % 2], len(row), max_tokens)
             rows.append(row)
     p = positive_probabilities(model, rows, batch_size, positive, tok.pad)
     p = p.reshape(len(pairs), 2, 2)  # pair, strand, allele
@@ -158,13 +172,13 @@ def score_alleles(model, tok: SpanTokenizer, pairs: list[tuple[str, str]], batch
     """`mlm_llr` (mean of both strands), `mlm_llr_forward`, `mlm_llr_reverse` and the masked token counts of
     each (REF window, ALT window) pair."""
     rows, counts = [], []
-    for ref_seq, alt_seq in pairs:
+    for i, (ref_seq, alt_seq) in enumerate(pairs):
         for ref_strand, alt_strand in ((ref_seq, alt_seq), (reverse_complement(ref_seq), reverse_complement(alt_seq))):
             ref, alt = Tokens.of(tok, ref_strand), Tokens.of(tok, alt_strand)
             pair = masked_rows(tok, ref, alt)
-            if max(len(ids) for ids, _ in pair) > max_tokens:
-                raise ValueError(f"a window of {max(len(ids) for ids, _ in pair)} tokens does not fit the model's "
-                                 f"{max_tokens} positions")
+            for (ids, _), allele in zip(pair, ("REF", "ALT")):
+                if len(ids) > max_tokens:
+                    raise DoesNotFit(i, allele, len(ids), max_tokens)
             rows += pair
             counts.append([w.stop - w.start for _, w in pair])
     ll = log_likelihoods(model, tok, rows, batch_size).reshape(len(pairs), 2, 2)  # pair, strand, (ref, alt)

@@ -16,14 +16,15 @@ import numpy as np
 from dnalm.analysis.allele_scores import _padded
 from dnalm.analysis.span_tokens import SpanTokenizer
 from dnalm.core.logs import progress
+from dnalm.vocab.model_dir import load_pretrained
 
 
 def load_classifier(model_dir: Path):
     """The classifier with eager attention: the fused kernels do not return attention weights."""
     import torch
-    from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").eval()
+    model = load_pretrained("AutoModelForSequenceClassification", model_dir, "--classifier",
+                            attn_implementation="eager")
     return model.to("cuda" if torch.cuda.is_available() else "cpu")
 
 

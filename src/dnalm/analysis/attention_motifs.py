@@ -44,7 +44,8 @@ from dnalm.core.outputs import write_json, write_tsv
 from dnalm.core.plotting import figure
 from dnalm.evaluation.genome_tasks import reverse_complement
 from dnalm.evaluation.task_data import load_task
-from dnalm.vocab.vocabulary import CONFIG, Vocabulary
+from dnalm.vocab.model_dir import check_dnalm_tokenizer
+from dnalm.vocab.vocabulary import CONFIG
 
 SPLITS = ("train", "valid", "test")
 
@@ -138,10 +139,11 @@ def shuffled_background(data: Sequences, seed: int) -> Sequences:
                      np.arange(2 * len(positives)) < len(positives))
 
 
-def read_sequences(data: Path, splits: list[str], positive: int) -> Sequences:
-    """The chosen splits' sequences and whether each is of class `positive`; sequences with other bases than
-    A/C/G/T are left out (counted in the log)."""
-    task = load_task(data)
+def read_sequences(data: Path, splits: list[str], positive: int, label_map: str | None = None) -> Sequences:
+    """The chosen splits' sequences and whether each is of class `positive` (the classifier's class: the
+    file's labels as `label_map` maps them, as fine-tuning did); sequences with other bases than A/C/G/T are
+    left out (counted in the log)."""
+    task = load_task(data, label_map=label_map)
     seqs, labels, skipped = [], [], 0
     for name in splits:
         split = getattr(task, name)
@@ -251,17 +253,17 @@ def _check_classifier(classifier: Path, positive: int) -> None:
 def attention_motifs(classifier: Path, data: Path, out: Path, *, model_id: str, jaspar: Path, positive: int,
                      splits: list[str], min_region: int, seed_length: int, min_sequences: int, alpha: float,
                      flank: int, min_bits: float, max_motifs: int, background: str, seed: int,
-                     batch_size: int) -> dict:
+                     batch_size: int, label_map: str | None = None) -> dict:
     """Find the motifs (module docstring) and write `kmers.tsv`, `motifs.tsv`, `motifs.meme`, a logo per motif
     (`logos/`) and all in one picture (`<model_id>_motifs.png`), `attention_profile.tsv` and
     `<model_id>_attention.png` (mean attention along the sequences, by class), the report's table
     (`motifs_mqc.tsv`) and `summary.json`."""
     _check_classifier(classifier, positive)
     targets = read_jaspar_collection(jaspar, "--jaspar")
-    sequences = read_sequences(data, splits, positive)
+    sequences = read_sequences(data, splits, positive, label_map)
     model = load_classifier(classifier)
-    scores, probs = base_attention(model, dnalm_tokenizer(Vocabulary.load(classifier)), sequences.seqs, batch_size,
-                                   positive)
+    scores, probs = base_attention(model, dnalm_tokenizer(check_dnalm_tokenizer(classifier, "--classifier")),
+                                   sequences.seqs, batch_size, positive)
     regions = [high_attention_regions(s, min_region) if p else [] for s, p in zip(scores, sequences.positive)]
     tested = sequences
     if background == "shuffled":

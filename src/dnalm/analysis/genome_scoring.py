@@ -13,31 +13,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from dnalm.analysis.allele_scores import classifier_scores, score_alleles, window_pair
+from dnalm.analysis.allele_scores import STATUS, DoesNotFit, classifier_scores, score_alleles, window_pair
 from dnalm.analysis.span_tokens import SpanTokenizer, span_tokenizer
 from dnalm.analysis.vcf import Allele
 from dnalm.core import fingerprint
-from dnalm.core.errors import InputError, first_line
+from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import atomic_file
 from dnalm.genome.prepare import RUNS_BED, RUNS_FASTA, iter_runs, read_runs_bed
-from dnalm.vocab.vocabulary import CONFIG
-
-
-def check_classifier(model_dir: Path) -> None:
-    """Before any long step: a classifier is a local model directory, dnalm's or HuggingFace's."""
-    if not ((Path(model_dir) / CONFIG).is_file() or (Path(model_dir) / "config.json").is_file()):
-        raise InputError(f"--classifier {model_dir}: not a model directory (no {CONFIG} or config.json)")
-
-
-def check_masked_lm(model_ref: Path) -> None:
-    """Before any long step: the masked-LM is a dnalm model directory, a HuggingFace model directory, or a hub
-    id (`org/name`, read by HuggingFace)."""
-    path = Path(model_ref)
-    if not ((path / CONFIG).is_file() or (path / "config.json").is_file()
-            or (not path.exists() and str(model_ref).count("/") == 1)):
-        raise InputError(f"--model {model_ref}: neither a dnalm nor a HuggingFace model directory (no {CONFIG} or "
-                         "config.json) nor a hub id")
+from dnalm.vocab.model_dir import check_reference, load_pretrained
 
 
 #: Scores a batch of (REF window, ALT window) pairs: one dict of named scores per pair.
@@ -46,13 +30,8 @@ Scorer = Callable[[list[tuple[str, str]]], list[dict]]
 
 def _load(model_ref: Path, auto_class: str, flag: str):
     import torch
-    import transformers
 
-    try:
-        model = getattr(transformers, auto_class).from_pretrained(str(model_ref)).eval()
-    except (OSError, ValueError, KeyError) as exc:  # what transformers raises for a model of another kind
-        raise InputError(f"{flag} {model_ref}: cannot load it as {auto_class} ({first_line(exc)})") from None
-    return model.to("cuda" if torch.cuda.is_available() else "cpu")
+    return load_pretrained(auto_class, model_ref, flag).to("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _max_tokens(model, tok: SpanTokenizer) -> int:
@@ -61,7 +40,6 @@ def _max_tokens(model, tok: SpanTokenizer) -> int:
 
 def masked_lm_scorer(model_ref: Path, batch_size: int) -> Scorer:
     """The masked-LM log-likelihood ratios (`allele_scores.score_alleles`) of a dnalm or HuggingFace model."""
-    check_masked_lm(model_ref)
     tok = span_tokenizer(model_ref)
     if tok.mask is None:
         raise InputError(f"--model {model_ref}: its tokenizer has no mask token; the scores need a masked-LM")
@@ -72,7 +50,6 @@ def masked_lm_scorer(model_ref: Path, batch_size: int) -> Scorer:
 def classifier_scorer(model_dir: Path, batch_size: int, positive: int) -> Scorer:
     """DNABERT's difference score and log-odds ratio (`allele_scores.classifier_scores`) of a fine-tuned
     classifier (`finetune --save-model`, of a dnalm or a HuggingFace model), for class `positive`."""
-    check_classifier(model_dir)
     tok = span_tokenizer(model_dir, "--classifier")
     model = _load(model_dir, "AutoModelForSequenceClassification", "--classifier")
     if not 0 <= positive < model.config.num_labels:
@@ -97,9 +74,9 @@ CLASSIFIER_FIELDS = {
 
 def check_models(model_dir: Path, classifier: Path | None) -> None:
     """Before reading any input: the masked-LM, and the classifier where one is given."""
-    check_masked_lm(model_dir)
+    check_reference(model_dir, "--model")
     if classifier:
-        check_classifier(classifier)
+        check_reference(classifier, "--classifier")
 
 
 def scorers(model_dir: Path, classifier: Path | None, positive: int, batch_size: int) -> tuple[list[Scorer], dict]:
@@ -124,7 +101,8 @@ def score_with_models(genome_dir: Path, alleles: list[Allele], by_run: dict[int,
 
 def alleles_by_run(genome_dir: Path, alleles: list[Allele],
                    unscorable: dict[tuple[int, int], str]) -> dict[int, list[Allele]]:
-    """The alleles whose REF lies inside each N-free run (by run index); the rest marked unscorable."""
+    """The alleles whose REF lies inside each N-free run (by run index); the rest marked unscorable (unless
+    marked already)."""
     runs: dict[str, tuple[list[int], list[tuple[int, int, int]]]] = {}
     for index, (contig, start, end) in enumerate(read_runs_bed(genome_dir)):
         starts, spans = runs.setdefault(contig, ([], []))
@@ -137,7 +115,7 @@ def alleles_by_run(genome_dir: Path, alleles: list[Allele],
         if i >= 0 and a.start + len(a.ref) <= spans[i][1]:
             found.setdefault(spans[i][2], []).append(a)
         else:
-            unscorable[(a.record, a.alt_index)] = "REF outside the genome's N-free runs"
+            unscorable.setdefault((a.record, a.alt_index), "REF outside the genome's N-free runs")
     return found
 
 
@@ -199,8 +177,9 @@ def kept_scores(resume_dir: Path, genome_dir: Path, alleles: list[Allele], model
 
 def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: list[Scorer], *, window: int,
                     batch_size: int, kept: KeptScores | None = None) -> dict[tuple[int, int], dict]:
-    """Every allele's scores from every scorer, by (record, alt index); with `kept`, those scored before are
-    read back and the new ones written there as they come."""
+    """Every allele's scores from every scorer, by (record, alt index), or, where its ALT window has more tokens
+    than a model has positions, why not (`{STATUS: reason}`); with `kept`, those scored before are read back
+    and the new ones written there as they come."""
     scores: dict[tuple[int, int], dict] = dict(kept.done) if kept else {}
     bar = progress(total=sum(map(len, by_run.values())), desc="scoring alleles", unit="allele")
     bar.update(len(scores))
@@ -208,13 +187,7 @@ def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: 
         inside = [a for a in by_run.get(run.index, []) if (a.record, a.alt_index) not in scores]
         for lo in range(0, len(inside), batch_size):
             chunk = inside[lo:lo + batch_size]
-            pairs = [_window(run, a, window) for a in chunk]
-            try:
-                scored = [scorer(pairs) for scorer in scorers]
-            except ValueError as exc:
-                raise InputError(f"--window {window}: {exc}; give a smaller --window") from None
-            batch = [(a.record, a.alt_index, {k: v for one in scored for k, v in one[i].items()})
-                     for i, a in enumerate(chunk)]
+            batch = _score_batch(run, chunk, scorers, window)
             scores.update({(r, j): s for r, j, s in batch})
             if kept:
                 kept.add(batch)
@@ -223,6 +196,27 @@ def score_in_genome(genome_dir: Path, by_run: dict[int, list[Allele]], scorers: 
     if kept:
         kept.close()
     return scores
+
+
+def _score_batch(run, chunk: list[Allele], scorers: list[Scorer], window: int) -> list[tuple[int, int, dict]]:
+    """(record, alt index, scores) of each allele of `chunk`; an allele whose ALT window does not fit a model (a
+    long insertion) gets the reason instead, and the rest are scored. A REF window that does not fit is
+    --window's fault: an error, naming the record where it shows."""
+    chunk, unfit = list(chunk), []
+    while chunk:
+        pairs = [_window(run, a, window) for a in chunk]
+        try:
+            scored = [scorer(pairs) for scorer in scorers]
+        except DoesNotFit as exc:
+            a = chunk.pop(exc.pair)
+            if exc.allele == "REF":
+                raise InputError(f"--window {window}: record {a.name}: {exc}; give a smaller --window") from None
+            why = f"ALT window too long for the model ({exc.tokens} tokens, {exc.positions} positions)"
+            unfit.append((a.record, a.alt_index, {STATUS: why}))
+            continue
+        return unfit + [(a.record, a.alt_index, {k: v for one in scored for k, v in one[i].items()})
+                        for i, a in enumerate(chunk)]
+    return unfit
 
 
 def _window(run, allele: Allele, window: int) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnalm.analysis.allele_scores import STATUS
 from dnalm.analysis.genome_scoring import alleles_by_run, check_models, score_with_models
 from dnalm.analysis.vcf import Allele
 from dnalm.core.errors import InputError
@@ -45,6 +46,7 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
     scores, fields = score_with_models(genome_dir, alleles, by_run, model_dir=model_dir, classifier=classifier,
                                        positive=positive, window=window, batch_size=batch_size,
                                        resume_dir=resume_dir)
+    _check_fit(alleles, scores, window)
     out.mkdir(parents=True, exist_ok=True)
     write_tsv(out / "mutagenesis.tsv", ["region", "chrom", "pos", "ref", "alt", *fields],
               [[a.vid, a.chrom, a.start + 1, a.ref, a.alt, *(scores[(a.record, a.alt_index)][f] for f in fields)]
@@ -58,6 +60,16 @@ def saturation_mutagenesis(model_dir: Path, genome_dir: Path, regions: Path, out
     write_json(out / "summary.json", summary)
     log.info("%s: %d SNVs of %d regions scored", model_id, len(alleles), len(intervals))
     return summary
+
+
+def _check_fit(alleles: list[Allele], scores: dict[tuple[int, int], dict], window: int) -> None:
+    """Every SNV scored: an SNV's ALT window is as long as its REF window, so one that does not fit the model
+    (a BPE segmentation a token longer) is --window's to fix, and a map with a hole would look complete."""
+    unfit = [a for a in alleles if STATUS in scores[(a.record, a.alt_index)]]
+    if unfit:
+        why = scores[(unfit[0].record, unfit[0].alt_index)][STATUS]
+        raise InputError(f"--window {window}: SNV {unfit[0].name}: {why} ({len(unfit)} such SNVs); give a smaller "
+                         "--window")
 
 
 def _per_position(alleles: list[Allele], scores: dict[tuple[int, int], dict]) -> list[list]:

@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 
 from dnalm.core.errors import InputError
-from dnalm.vocab.vocabulary import CONFIG, SPECIAL_TOKENS, Vocabulary
+from dnalm.vocab.model_dir import check_dnalm_tokenizer, dnalm_vocabulary
+from dnalm.vocab.vocabulary import SPECIAL_TOKENS, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def hf_tokenizer(model_ref: str, flag: str = "--model") -> SpanTokenizer:
     """A HuggingFace model's fast tokenizer, with the special tokens it puts around a sequence."""
     from dnalm.evaluation.finetune import SequenceTokenizer
 
-    sequence_tokenizer = SequenceTokenizer(model_ref)
+    sequence_tokenizer = SequenceTokenizer(model_ref, flag=flag)
     tok = sequence_tokenizer.hf
     if not tok.is_fast:
         raise InputError(f"{flag} {model_ref}: its tokenizer ({type(tok).__name__}) gives no token offsets (not a "
@@ -65,7 +66,7 @@ def hf_tokenizer(model_ref: str, flag: str = "--model") -> SpanTokenizer:
 
 
 def span_tokenizer(model_ref: str | Path, flag: str = "--model") -> SpanTokenizer:
-    """A dnalm model's vocabulary (its directory has the vocabulary's config), else a HuggingFace tokenizer."""
-    if (Path(model_ref) / CONFIG).is_file():
-        return dnalm_tokenizer(Vocabulary.load(Path(model_ref)))
+    """A dnalm model's vocabulary (checked to be the model's), else a HuggingFace tokenizer."""
+    if dnalm_vocabulary(model_ref):
+        return dnalm_tokenizer(check_dnalm_tokenizer(Path(model_ref), flag))
     return hf_tokenizer(str(model_ref), flag)

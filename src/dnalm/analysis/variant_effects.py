@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from pathlib import Path
 
 import numpy as np
 
+from dnalm.analysis.allele_scores import STATUS
 from dnalm.analysis.genome_scoring import alleles_by_run, check_models, score_with_models
-from dnalm.analysis.vcf import SYMBOLIC, Allele, check_ref, read_alleles, readable, write_tsv_table, write_vcf
+from dnalm.analysis.vcf import (SYMBOLIC, Allele, check_ref, read_alleles, readable, scorable, write_tsv_table,
+                                write_vcf)
 from dnalm.core import mqc
 from dnalm.core.logs import log
 from dnalm.core.outputs import write_json
@@ -24,11 +26,17 @@ def variant_effects(model_dir: Path, genome_dir: Path, variants: Path, out: Path
                     classifier: Path | None, positive: int, window: int, batch_size: int,
                     resume_dir: Path | None = None) -> dict:
     """Score every ALT allele of `variants`; write `variant_effects.tsv`, `variant_effects.vcf.gz` (+ .tbi),
-    `summary.json` and the distribution of scores (`mlm_llr.png`). With `classifier`, its scores too."""
-    with tempfile.TemporaryDirectory() as scratch:
-        return _variant_effects(model_dir, genome_dir, variants, readable(variants, Path(scratch)), out,
+    `summary.json` and the distribution of scores (`mlm_llr.png`). With `classifier`, its scores too. Scratch
+    files (a plain copy of a gzipped VCF) are kept in `out` (the CLI's partial output, removed with it after a
+    kill) and removed before it is published."""
+    scratch = Path(out) / ".scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        return _variant_effects(model_dir, genome_dir, variants, readable(variants, scratch), out,
                                 model_id=model_id, classifier=classifier, positive=positive, window=window,
                                 batch_size=batch_size, resume_dir=resume_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: Path, out: Path, *, model_id: str,
@@ -37,14 +45,15 @@ def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: P
     check_models(model_dir, classifier)
     lengths = {row["contig"]: row["length"]
                for row in read_stats(genome_dir)["per_contig"]}
-    alleles, unscorable = read_alleles(variants, set(lengths), shown)
+    alleles, unscorable = read_alleles(variants, set(lengths), shown, window)
     by_run = alleles_by_run(genome_dir, alleles, unscorable)
-    for run in iter_runs(genome_dir):  # every REF first: a VCF of another assembly fails in seconds
-        for a in by_run.get(run.index, []):
-            check_ref(shown, a, run.seq[a.start - run.start:a.start - run.start + len(a.ref)])
+    _check_refs(genome_dir, by_run, shown)
+    alleles = scorable(alleles, unscorable)
+    by_run = {index: scorable(inside, unscorable) for index, inside in by_run.items()}
     scores, fields = score_with_models(genome_dir, alleles, by_run, model_dir=model_dir, classifier=classifier,
                                        positive=positive, window=window, batch_size=batch_size,
                                        resume_dir=resume_dir)
+    scores = _scored(scores, unscorable)
     out.mkdir(parents=True, exist_ok=True)
     statuses = write_tsv_table(out / "variant_effects.tsv", variants, [*fields, *TOKEN_COUNTS], scores, unscorable)
     log.info("%s: %s", shown.name, ", ".join(f"{n} {status}" for status, n in statuses.items()))
@@ -64,6 +73,20 @@ def _variant_effects(model_dir: Path, genome_dir: Path, shown: Path, variants: P
                       summary["alt_less_likely"]]], {"ALT less likely": mqc.PERCENT})
     _top_variants(out / "top_variants_mqc.tsv", alleles, scores, fields, model_id)
     return summary
+
+
+def _check_refs(genome_dir: Path, by_run: dict[int, list[Allele]], shown: Path) -> None:
+    """Every REF inside the genome's runs against the genome, scored or not, before any scoring: a VCF of
+    another assembly fails in seconds, whatever its ALTs."""
+    for run in iter_runs(genome_dir):
+        for a in by_run.get(run.index, []):
+            check_ref(shown, a, run.seq[a.start - run.start:a.start - run.start + len(a.ref)])
+
+
+def _scored(scores: dict[tuple[int, int], dict], unscorable: dict[tuple[int, int], str]) -> dict[tuple[int, int], dict]:
+    """The alleles that were scored; those whose window did not let them be (`STATUS`) added to `unscorable`."""
+    unscorable.update({key: got[STATUS] for key, got in scores.items() if STATUS in got})
+    return {key: got for key, got in scores.items() if STATUS not in got}
 
 
 def _top_variants(path: Path, alleles: list[Allele], scores: dict[tuple[int, int], dict], fields: dict[str, str],

@@ -3,13 +3,18 @@
 pysam (htslib, what bcftools is built on) reads and writes, so the output reads back in bcftools without
 warnings. What each kind of record becomes:
 - a contig the genome lacks: an error naming the record (chr1 against 1: the VCF needs renaming first);
-- a REF that differs from the genome: an error naming the record (the VCF is for another assembly);
+- a REF that differs from the genome: an error naming the record (the VCF is for another assembly), whatever
+  its ALTs (symbolic or not): each A/C/G/T base of every REF inside an N-free run is checked;
 - several ALT alleles: each scored on its own (one TSV row each; INFO fields with one value per ALT);
 - SNVs, MNVs and indels: scored;
-- an ALT that is not a sequence (`<DEL>`, `*`, breakends, missing), a REF or ALT with bases other than A/C/G/T,
-  or a REF outside the genome's N-free runs (in a gap): kept in both outputs without a score, the reason in
-  the TSV, a count in the log. htslib writes the END it reads a symbolic allele with (POS + len(REF) - 1)
-  into INFO, so such records gain END where they had none, and the header declares END if it did not.
+- what cannot be scored as asked: an ALT that is not a sequence (`<DEL>`, `*`, breakends, missing), a REF or
+  ALT with bases other than A/C/G/T (IUPAC codes, N), an ALT equal to REF, a REF or ALT not shorter than
+  `--window` (no room for context: a long deletion would be scored on its own bases), a repeat of an
+  earlier record's allele (same CHROM, POS, REF, ALT: scored once, the repeat names the first), a REF outside
+  the genome's N-free runs (in a gap), or an ALT window of more tokens than the model has positions: kept in
+  both outputs without a score, the reason in the TSV, a count in the log. htslib writes the END it reads a
+  symbolic allele with (POS + len(REF) - 1) into INFO, so such records gain END where they had none, and
+  the header declares END if it did not.
 """
 
 from __future__ import annotations
@@ -64,13 +69,16 @@ def readable(path: Path, scratch: Path) -> Path:
     return plain
 
 
-def read_alleles(path: Path, contigs: set[str], shown: Path) -> tuple[list[Allele], dict[tuple[int, int], str]]:
-    """Every ALT allele of the VCF at `path` (`shown` in messages), and why those that cannot be scored are
-    not (by (record, alt index))."""
+def read_alleles(path: Path, contigs: set[str], shown: Path,
+                 window: int | None = None) -> tuple[list[Allele], dict[tuple[int, int], str]]:
+    """Every ALT allele of the VCF at `path` (`shown` in messages), those that cannot be scored as asked too (so
+    that every REF is checked), and why those are not scored (by (record, alt index)). `window`: the bp each
+    allele is scored in (None: no limit)."""
     import pysam
 
     unscorable: dict[tuple[int, int], str] = {}
-    alleles = []
+    alleles: list[Allele] = []
+    first: dict[tuple[str, int, str, str], Allele] = {}
     pysam.set_verbosity(0)  # htslib's warnings (contigs missing from the header): the checks here say more
     try:
         vcf = pysam.VariantFile(str(path))
@@ -82,33 +90,55 @@ def read_alleles(path: Path, contigs: set[str], shown: Path) -> tuple[list[Allel
                 raise InputError(f"--variants {shown}: record {rec.chrom}:{rec.pos} is on contig {rec.chrom!r}, which "
                                  f"the genome lacks (it has {', '.join(sorted(contigs)[:5])}"
                                  f"{', ...' if len(contigs) > 5 else ''})")
+            ref = rec.ref.upper()
             for j, alt in enumerate(rec.alts or (None,)):
-                ref = rec.ref.upper()
-                reason = _unscorable(ref, alt)
+                reason = _unscorable(ref, alt, window)
+                allele = Allele(i, j, rec.chrom, rec.start, ref, (alt or ".") if reason == SYMBOLIC else alt.upper(),
+                                rec.id or ".")
+                reason = reason or _repeat(allele, first)
                 if reason:
                     unscorable[(i, j)] = reason
-                else:
-                    alleles.append(Allele(i, j, rec.chrom, rec.start, ref, alt.upper(), rec.id or "."))
+                alleles.append(allele)
     return alleles, unscorable
+
+
+def scorable(alleles: list[Allele], unscorable: dict[tuple[int, int], str]) -> list[Allele]:
+    """The alleles with no reason not to be scored."""
+    return [a for a in alleles if (a.record, a.alt_index) not in unscorable]
 
 
 #: Why a symbolic ALT (<DEL>, a breakend, `*`) is not scored; such a VCF's output declares END.
 SYMBOLIC = "ALT is not a sequence"
 
 
-def _unscorable(ref: str, alt: str | None) -> str | None:
+def _unscorable(ref: str, alt: str | None, window: int | None) -> str | None:
+    """Why an allele cannot be scored as asked, from its own REF and ALT; None where it can."""
     if alt is None or alt in (".", "*") or alt.startswith("<") or "[" in alt or "]" in alt:
         return SYMBOLIC
     if not ACGT.fullmatch(ref) or not ACGT.fullmatch(alt.upper()):
         return "bases other than A/C/G/T"
+    if alt.upper() == ref:
+        return "ALT equals REF (not a variant)"
+    for name, seq in (("REF", ref), ("ALT", alt)):
+        if window is not None and len(seq) >= window:
+            return f"{name} not shorter than --window ({len(seq)} bp, --window {window}: no room for context)"
     return None
 
 
+def _repeat(allele: Allele, first: dict[tuple[str, int, str, str], Allele]) -> str | None:
+    """Why an allele seen before (same CHROM, POS, REF, ALT) is not scored again, naming the first; None, and
+    `allele` remembered, where it is new."""
+    seen = first.setdefault((allele.chrom, allele.start, allele.ref, allele.alt), allele)
+    return None if seen is allele else f"duplicate (of record {seen.record + 1} of the VCF, ID {seen.vid})"
+
+
 def check_ref(path: Path, allele: Allele, genome_bases: bytes) -> None:
-    """The genome's bases where the allele's REF lies must be REF."""
-    if genome_bases.decode() != allele.ref:
+    """The genome's bases where the allele's REF lies must be REF's, wherever REF has a base (A/C/G/T; not an
+    N or an IUPAC code, whose allele is not scored), whatever the ALT."""
+    genome = genome_bases.decode()
+    if any(r in "ACGT" and r != g for r, g in zip(allele.ref, genome)):
         raise InputError(f"--variants {path}: record {allele.name}: REF {allele.ref} does not match the genome "
-                         f"({genome_bases.decode()}); is the VCF for another assembly?")
+                         f"({genome}); is the VCF for another assembly?")
 
 
 def _qual(qual: float | None) -> str:
@@ -120,7 +150,8 @@ def _qual(qual: float | None) -> str:
 def write_tsv_table(path: Path, source: Path, fields: list[str], scores: dict[tuple[int, int], dict],
                     unscorable: dict[tuple[int, int], str]) -> dict[str, int]:
     """One row per ALT allele: the VCF's CHROM POS ID REF ALT QUAL FILTER, the scores, and `status`; the
-    number of rows of each status."""
+    number of rows of each kind of status (its text before ` (`, the allele's own details: a thousand
+    duplicates are one count in the log and summary, not a thousand)."""
     import pysam
 
     rows = []
@@ -133,7 +164,7 @@ def write_tsv_table(path: Path, source: Path, fields: list[str], scores: dict[tu
                              _qual(rec.qual), ";".join(rec.filter.keys()) or ".",
                              *[got.get(f, "") for f in fields], status])
     write_tsv(path, ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", *fields, "status"], rows)
-    return dict(Counter(r[-1] for r in rows).most_common())
+    return dict(Counter(r[-1].split(" (")[0] for r in rows).most_common())
 
 
 def write_vcf(path: Path, source: Path, fields: dict[str, str], scores: dict[tuple[int, int], dict],

@@ -12,6 +12,7 @@ from dnalm.cli.options import (
     SHARE,
     Interval,
     add_device,
+    add_label_map,
     add_seed,
     classifier_dir,
     model_name,
@@ -23,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier", type=classifier_dir, required=True,
                    help="a fine-tuned dnalm classifier (finetune --save-model's output or its seed<N>/model)")
     p.add_argument("--data", type=Path, required=True, help="its task folder: train.csv, dev.csv, test.csv")
+    add_label_map(p)
     p.add_argument("--model-id", help="name in reports (default: from --classifier)")
     p.add_argument("--jaspar", type=Path, required=True,
                    help="JASPAR-format matrices to match the motifs to (the pipeline's: assets/motifs/"
@@ -59,4 +61,5 @@ def run(args: argparse.Namespace, out: Path) -> None:
                      jaspar=args.jaspar, positive=args.positive_class, splits=args.splits,
                      min_region=args.min_region, seed_length=args.seed_length, min_sequences=args.min_sequences,
                      alpha=args.alpha, flank=args.flank, min_bits=args.min_bits, max_motifs=args.max_motifs,
-                     background=args.background, seed=args.seed, batch_size=args.batch_size)
+                     background=args.background, seed=args.seed, batch_size=args.batch_size,
+                     label_map=args.label_map)

@@ -8,6 +8,7 @@ from pathlib import Path
 from dnalm.cli.options import (
     NON_NEGATIVE_INT,
     add_finetuning,
+    add_label_map,
     add_model,
     add_model_id,
     finetuning_settings,
@@ -19,6 +20,7 @@ from dnalm.cli.options import (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model(p)
     p.add_argument("--data", type=Path, required=True, help="task folder: train.csv, dev.csv, test.csv")
+    add_label_map(p)
     add_model_id(p)
     add_finetuning(p, epochs=10.0, batch_size=16, dropout=0.1, warmup_steps=50, weight_decay=0.01)
     p.add_argument("--patience", type=NON_NEGATIVE_INT, default=3,
@@ -32,5 +34,6 @@ def run(args: argparse.Namespace, out: Path) -> None:
     from dnalm.evaluation.finetune import finetune_seeds
     from dnalm.evaluation.task_data import load_task
 
-    finetune_seeds(args.model, load_task(args.data), out, args.model_id or model_name(args.model), args.seeds,
+    task = load_task(args.data, label_map=args.label_map)
+    finetune_seeds(args.model, task, out, args.model_id or model_name(args.model), args.seeds,
                    patience=args.patience, save_model=args.save_model, **finetuning_settings(args))

@@ -85,14 +85,14 @@ def identifier(text: str) -> str:
     return text
 
 
-def model_name(ref: str) -> str:
+def model_name(ref: str | Path) -> str:
     """A readable model name: the directory's name (its parent's for `<name>_pretrained/model`) or the hub id
     with '/' as '_'. The workflow's externalModel (subworkflows/local/utils_dnalm_pipeline) applies the same rule."""
     path = Path(ref)
     if path.exists():
         path = path.resolve()
         return path.parent.name if path.name == "model" else path.name
-    return ref.replace("/", "_")
+    return str(ref).replace("/", "_")
 
 
 def classifier_dir(text: str) -> Path:
@@ -230,6 +230,14 @@ def add_task(p: argparse.ArgumentParser, genome: bool = True) -> None:
     p.add_argument("--train-fraction", type=SHARE, default=1.0,
                    help="keep this share of the training samples, stratified (label scarcity)")
     add_seed(p)
+
+
+def add_label_map(p: argparse.ArgumentParser) -> None:
+    """--label-map of the commands that read a labelled task folder."""
+    p.add_argument("--label-map", metavar="LABEL=CLASS,...",
+                   help="the class (0..C-1) of each label of the task's files, where the labels are not already "
+                        "0..C-1: --label-map=-1=0,1=1 (with '=' after the flag where a label is negative); "
+                        "results show the files' labels")
 
 
 def add_tss(p: argparse.ArgumentParser) -> None:

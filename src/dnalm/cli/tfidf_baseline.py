@@ -12,6 +12,7 @@ from dnalm.cli.options import (
     POSITIVE,
     POSITIVE_INT,
     K,
+    add_label_map,
     add_seed,
     add_subset,
     int_list,
@@ -22,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="nextkmer-data output or a folder of train/dev/test.csv")
     p.add_argument("--vocab", type=Path, required=True, help="vocabulary directory that tokenizes the sequences")
     p.add_argument("--k", type=K, help="next-k-mer data: predict the next k nt (1..8)")
+    add_label_map(p)
     p.add_argument("--trees", type=int_list, default=[100, 200, 500, 1000, 2000],
                    help="forest sizes tried; the best validation MCC (accuracy over 32 classes) is kept. Under "
                         "1,000 validation rows none is chosen: the largest up to 500 is used")
@@ -46,4 +48,4 @@ def run(args: argparse.Namespace, out: Path) -> None:
     tfidf_baseline(data_dir=args.data, vocab_dir=args.vocab, out=out, k=args.k, trees=args.trees,
                    max_leaf_nodes=args.max_leaf_nodes, max_train=args.max_train, memory_gb=args.memory_gb,
                    valid_fraction=args.valid_fraction, seed=args.seed, threads=args.threads,
-                   tree_samples=args.tree_samples)
+                   tree_samples=args.tree_samples, label_map=args.label_map)

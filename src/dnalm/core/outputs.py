@@ -2,16 +2,17 @@
 
 Nextflow's `-resume` and users alike trust that an output directory which exists is whole, so every
 subcommand builds its `--out` directory under a hidden temporary sibling and renames it into place only
-after the last file is written. A failure removes the temporary directory.
+after the last file is written. A failure removes the temporary directory; a killed run cannot, so the
+next run on the same host that writes beside it removes the partials whose process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import json
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -25,16 +26,15 @@ from dnalm.core.logs import log
 def atomic_directory(out: Path) -> Iterator[Path]:
     """Yield a temporary directory that becomes `out` when the block finishes without error.
 
-    Partials left by killed runs of the same `out` on this host are removed first. A complete `out` is never
-    replaced: of two runs into one `out`, the second to finish fails and removes its partial. Errors about the
-    hidden partial name `--out` instead, the path the user knows."""
+    Partials that killed runs on this host left in `out`'s parent (of any output) are removed first. A
+    complete `out` is never replaced: of two runs into one `out`, the second to finish fails and removes its
+    partial. Errors about the hidden partial name `--out` instead, the path the user knows."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"--out {out}: already exists and is not empty; choose a new directory")
+    _refuse_existing(out)
     tmp = _partial(out, os.getpid())
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_partials(out)
+        remove_stale_partials(out.parent)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
     except OSError as exc:
@@ -50,27 +50,43 @@ def atomic_directory(out: Path) -> Iterator[Path]:
     log.info("wrote %s", out)
 
 
-def _partial(out: Path, pid: int) -> Path:
-    return out.parent / f"{_partial_prefix(out)}{pid}"
+def _refuse_existing(out: Path) -> None:
+    """An `out` that exists is refused unless it is an empty directory: nothing complete is ever replaced."""
+    if out.is_dir() and not any(out.iterdir()):
+        return
+    if out.is_dir():
+        raise InputError(f"--out {out}: already exists and is not empty; choose a new directory")
+    if out.exists() or out.is_symlink():
+        raise InputError(f"--out {out}: is a file, not a directory; choose a new directory")
 
 
-def _partial_prefix(out: Path) -> str:
-    """The hidden sibling a run builds `out` in is this plus its PID: named by host too, so that a later run
-    can tell whether its owner is alive (PIDs of other hosts on a shared file system say nothing)."""
-    return f".{out.name}.partial-{socket.gethostname()}-"
+def _partial(path: Path, pid: int) -> Path:
+    """The hidden sibling a run builds `path` in: named by host and PID, so that a later run can tell whether
+    its owner is alive (PIDs of other hosts on a shared file system say nothing)."""
+    return path.parent / f".{path.name}.partial-{socket.gethostname()}-{pid}"
 
 
-def _remove_stale_partials(out: Path) -> None:
-    """Remove the partials of `out` whose run (on this host) is dead: every killed run leaves one."""
-    prefix = _partial_prefix(out)
+def remove_stale_partials(directory: Path) -> None:
+    """Remove the partials in `directory` (of `atomic_directory` and `atomic_file`, of any output) whose run
+    on this host is dead: a killed run cannot remove its own, and nothing else would. Those of live runs and
+    of other hosts are left alone."""
+    own = re.compile(rf"\..+\.partial-{re.escape(socket.gethostname())}-(\d+)")
     removed = []
-    for path in out.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = path.name[len(prefix):]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
+    for path in Path(directory).glob(".*.partial-*"):
+        match = own.fullmatch(path.name)
+        if match and not _alive(int(match.group(1))):
+            _remove(path)
             removed.append(path.name)
     if removed:
-        log.info("removed %d partial output(s) of killed runs: %s", len(removed), ", ".join(removed))
+        log.info("removed %d partial output(s) of killed runs in %s: %s", len(removed), directory,
+                 ", ".join(sorted(removed)))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -110,9 +126,11 @@ def _out_error(exc: OSError, tmp: Path, out: Path) -> InputError:
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling that becomes `path` when the block finishes without error: state kept
-    between runs (resume batches, fingerprint records) is then whole or absent, never truncated."""
+    between runs (resume batches, fingerprint records) is then whole or absent, never truncated. The siblings
+    that killed runs left beside it are removed first."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    remove_stale_partials(path.parent)
+    tmp = _partial(path, os.getpid())
     try:
         yield tmp
     except BaseException:

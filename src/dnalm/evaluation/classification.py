@@ -1,8 +1,8 @@
 """Results of a classifier on a labelled task, written the same way by language models and baselines.
 
 Each result directory holds `predictions.tsv` (true label, the 5 best-ranked classes per test sample and,
-for tasks of few classes, every class probability) and `metrics.json`, so every reported number can be
-recomputed from the saved predictions.
+for tasks of few classes, every class probability; labels as the task's files write them) and `metrics.json`,
+so every reported number can be recomputed from the saved predictions.
 """
 
 from __future__ import annotations
@@ -81,17 +81,23 @@ def probability_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]
 
 
 def write_result(out: Path, info: dict[str, Any], labels: np.ndarray, ranked: np.ndarray, n_classes: int,
-                 train_labels: np.ndarray, probs: np.ndarray | None = None) -> dict[str, Any]:
+                 train_labels: np.ndarray, probs: np.ndarray | None = None,
+                 class_labels: list[int] | None = None) -> dict[str, Any]:
     """Write predictions.tsv and metrics.json (`info` first: model, task, settings).
 
-    Probabilities keep full precision: rounding would tie close scores and shift the AUCs recomputed from
-    the file."""
-    header = ["label", "predicted", f"top{TOP}"] + ([f"p{c}" for c in range(n_classes)] if probs is not None else [])
+    predictions.tsv names each class by its label in the task's files (`class_labels`, where they are not
+    the class numbers), so a row reads as the file does; metrics.json records the map (`label_map`: file
+    label -> class) under which its class-numbered fields (confusion matrix, the positive class 1 of a
+    binary F1) are read. Probabilities keep full precision: rounding would tie close scores and shift the
+    AUCs recomputed from the file."""
+    names = np.asarray(class_labels if class_labels is not None else range(n_classes))
+    header = ["label", "predicted", f"top{TOP}"] + ([f"p{c}" for c in names] if probs is not None else [])
     write_tsv(Path(out) / "predictions.tsv", header,
-              [[int(y), int(r[0]), ",".join(map(str, r.tolist()))]
+              [[int(names[y]), int(names[r[0]]), ",".join(map(str, names[r].tolist()))]
                + ([] if probs is None else list(map(repr, probs[i].tolist())))
                for i, (y, r) in enumerate(zip(labels, ranked))])
     metrics = {**info, "n_classes": n_classes, "train_samples": len(train_labels),
+               **({} if class_labels is None else {"label_map": {str(c): i for i, c in enumerate(class_labels)}}),
                **summarize(labels, ranked, n_classes, train_labels),
                **(probability_metrics(labels, probs) if probs is not None else {})}
     metrics["below_chance"] = below_chance(metrics)

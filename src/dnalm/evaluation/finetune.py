@@ -23,30 +23,39 @@ from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
 from dnalm.evaluation.task_data import Split, Task
+from dnalm.vocab.model_dir import (
+    check_dnalm_tokenizer,
+    check_reference,
+    check_token_ids,
+    dnalm_vocabulary,
+    record_vocabulary,
+)
 from dnalm.vocab.vocabulary import CONFIG, SPECIAL_TOKENS, TOKENIZER_FILES, Vocabulary
 
 
 class SequenceTokenizer:
     """Raw DNA to the input ids a model was pretrained on, with its special tokens."""
 
-    def __init__(self, model_ref: str, trust_remote_code: bool = False):
+    def __init__(self, model_ref: str, trust_remote_code: bool = False, flag: str = "--model"):
         path = Path(model_ref)
         self.vocab: Vocabulary | None = None
         self.hf = None
-        if (path / CONFIG).is_file():
-            self.vocab = Vocabulary.load(path)
+        check_reference(model_ref, flag)
+        if dnalm_vocabulary(path):
+            self.vocab = check_dnalm_tokenizer(path, flag)
             self.pad_id = SPECIAL_TOKENS.index("[PAD]")
             self.name, self.size = self.vocab.name, len(self.vocab)
             return
         from transformers import AutoTokenizer
 
         if path.is_dir() and not any(path.glob("tok*")) and not any(path.glob("vocab*")):
-            raise InputError(f"--model {model_ref}: the model directory has no tokenizer (tokenizer.json, "
+            raise InputError(f"{flag} {model_ref}: the model directory has no tokenizer (tokenizer.json, "
                              "tokenizer_config.json or vocab file)")
         try:
             self.hf = AutoTokenizer.from_pretrained(model_ref, trust_remote_code=trust_remote_code)
         except Exception as exc:  # transformers raises OSError, ValueError or KeyError by case
-            raise InputError(f"--model {model_ref}: cannot load its tokenizer ({first_line(exc)})") from None
+            raise InputError(f"{flag} {model_ref}: cannot load its tokenizer ({first_line(exc)})") from None
+        check_token_ids(model_ref, flag, list(self.hf.get_vocab().values()))
         pad = self.hf.pad_token_id
         self.pad_id = pad if pad is not None else (self.hf.eos_token_id or 0)
         self.name, self.size = type(self.hf).__name__, len(self.hf)
@@ -212,6 +221,9 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
     tokenizer = SequenceTokenizer(model_ref, trust_remote_code)
     set_seed(seed)
     model = load_classifier(model_ref, task.n_classes, dropout, tokenizer.pad_id, trust_remote_code)
+    if task.class_labels is not None:  # a saved classifier (--save-model) names its classes as the files do
+        model.config.id2label = {i: str(label) for i, label in enumerate(task.class_labels)}
+        model.config.label2id = {str(label): i for i, label in enumerate(task.class_labels)}
     if not learning_rate:
         learning_rate = learning_rate_for(model.config)
         log.info("learning rate %g, the default for a model %s wide", learning_rate,
@@ -242,7 +254,8 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
             "max_tokens": max_tokens, "pieces_per_sequence": len(test) / max(1, test.n_sequences),
             "best_validation_mcc": trainer.state.best_metric if stopping else None, "task_leaks": task.leaks,
             **(extra or {})}
-    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, task.train.labels, probs)
+    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, task.train.labels, probs,
+                           task.class_labels)
     log.info("%s on %s: training loss %.4f -> %.4f, test accuracy %.4f%s (majority %.4f)", model_id, task.name,
              losses[0][1] if losses else float("nan"), losses[-1][1] if losses else float("nan"),
              metrics["accuracy"], f", MCC {metrics['mcc']:.4f}" if "mcc" in metrics else "",
@@ -267,6 +280,8 @@ def _validation_mcc(task: Task, valid: EncodedSplit):
 def _save_classifier(model, model_ref: str, tokenizer: SequenceTokenizer, out: Path) -> None:
     """The classifier's weights and config, with the files its tokenizer is read from, loadable as the model
     it was fine-tuned from (for `variant-effects --classifier`)."""
+    if tokenizer.vocab is not None:
+        record_vocabulary(model.config, tokenizer.vocab)
     model.save_pretrained(out)
     if tokenizer.vocab is not None:
         for name in TOKENIZER_FILES:
@@ -325,6 +340,8 @@ def finetune_seeds(model_ref: str, task: Task, out: Path, model_id: str, seeds: 
         runs.append(finetune(model_ref, task, Path(out) / f"seed{seed}", model_id, seed=seed, **settings))
     summary = {k: runs[0][k] for k in ("model", "kind", "vocabulary", "task", "n_classes", "test_samples")}
     summary["seeds"] = list(seeds)
+    if "label_map" in runs[0]:  # how the classes of the confusion matrices read as the task's labels
+        summary["label_map"] = runs[0]["label_map"]
     for name in SUMMARY_METRICS:
         values = np.array([r[name] for r in runs], dtype=float)
         summary[name] = float(values.mean())

@@ -17,7 +17,6 @@ leaks are reported, and removed only with `--dedup`.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import re
@@ -33,7 +32,13 @@ from dnalm.evaluation.genome_tasks import (
     split_task,
     write_task,
 )
-from dnalm.evaluation.task_data import check_nucleotides, parse_label
+from dnalm.evaluation.task_data import (
+    check_fields,
+    check_nucleotides,
+    parse_label,
+    table_reader,
+    task_sequence,
+)
 
 TABLES = (".csv", ".tsv", ".parquet", ".csv.gz", ".tsv.gz")
 FASTA = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
@@ -58,8 +63,9 @@ class Columns:
         unit, start = first
         rows = []
         for n, record in enumerate(records, start=start):
+            check_fields(record, f"{where}: {unit} {n}")
             seq, label = (("" if record[c] is None else str(record[c])).strip() for c in (self.sequence, self.label))
-            seq = seq.upper()
+            seq = task_sequence(seq, f"{where}: {unit} {n}")
             if not seq or not label or label.lower() in ("nan", "none"):
                 raise InputError(f"{where}: {unit} {n}: empty sequence or label")
             row = {"sequence": seq, "label": parse_label(label, f"{where}: {unit} {n}")}
@@ -91,7 +97,7 @@ def read_table(path: Path, columns: Columns) -> list[dict[str, Any]]:
         return columns.rows(iter(table.to_pylist()), table.column_names, str(path))
     opener = gzip.open if kind.endswith(".gz") else open
     with opener(path, "rt", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t" if kind.startswith(".tsv") else ",")
+        reader = table_reader(fh, "\t" if kind.startswith(".tsv") else ",")
         return columns.rows(reader, list(reader.fieldnames or []), str(path), ("line", 2))
 
 

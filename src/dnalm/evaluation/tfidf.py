@@ -104,13 +104,13 @@ def _predict(forest, features, n_classes: int) -> tuple[np.ndarray, np.ndarray |
 
 def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, *, k: int | None, trees: list[int],
                    max_leaf_nodes: int, max_train: int, memory_gb: float, valid_fraction: float, seed: int,
-                   threads: int, tree_samples: int) -> dict:
+                   threads: int, tree_samples: int, label_map: str | None = None) -> dict:
     """Fit TF-IDF + random forest on a task's training split; report on its test split."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics import matthews_corrcoef
 
-    task = load_task(data_dir, k)
+    task = load_task(data_dir, k, label_map)
     vocab = Vocabulary.load(vocab_dir)
     train, valid = task.train, task.valid
     if valid is None:  # the last share of the training rows: a block, as the rows are in genome order
@@ -151,7 +151,8 @@ def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, *, k: int | None,
             "features": len(vectorizer.vocabulary_), "trees": count, "trees_chosen_on_validation": len(sizes) > 1,
             "max_leaf_nodes": leaves, "tree_samples": samples, "validation_accuracy": valid_accuracy,
             "validation_mcc": valid_mcc, "validation_samples": len(valid), "seed": seed, "task_leaks": task.leaks}
-    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, train.labels, probs)
+    metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, train.labels, probs,
+                           task.class_labels)
     log.info("%s on %s: %d trees (validation MCC %.4f), test accuracy %.4f (majority %.4f, random %.4f)",
              info["model"], task.name, count, valid_mcc, metrics["accuracy"], metrics["majority_baseline"],
              metrics["random_baseline"])

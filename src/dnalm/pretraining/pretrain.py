@@ -4,9 +4,11 @@ Training follows HuggingFace's `run_mlm.py`: `BertForMaskedLM`, the `Trainer`, A
 decay, gradient clipping. Checkpoints go to a directory outside the task's work directory (Nextflow
 `--checkpoint_root`), under a sub-directory named by the fingerprint of everything that determines the
 model (see `training_inputs`). A step that starts again with the same inputs resumes from the newest
-complete checkpoint there, so a killed cluster job loses at most `--save-steps` steps, and a longer
-`--max-steps` continues it; any other change trains afresh in another directory. Data order and masks
-depend only on the seed.
+complete checkpoint there, so a killed cluster job loses at most `--save-steps` steps. A longer
+`--max-steps` continues finished checkpoints, with a warning: the linear decay is re-spanned from there (the
+learning rate jumps back up), and metrics.json records the schedule's segments. Checkpoints beyond
+`--max-steps`, or at it from a killed longer run, are refused (they are another model); any other change
+trains afresh in another directory. Data order and masks depend only on the seed.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from dnalm.core.plotting import figure
 from dnalm.pretraining.data import IGNORE, GroupedBatches, MlmCollator, WindowDataset, padding_share
 from dnalm.pretraining.kernels import Kernels
 from dnalm.pretraining.windows import Windows
+from dnalm.vocab.model_dir import record_vocabulary
 from dnalm.vocab.tokenized import TOKENS
-from dnalm.vocab.vocabulary import TOKENIZER_FILES
+from dnalm.vocab.vocabulary import TOKENIZER_FILES, Vocabulary
 
 #: Model sizes. `base` is GROVER's and DNABERT's BERT-base; `tiny` is for tests and laptops.
 PRESETS = {
@@ -235,7 +238,7 @@ def pretrain(tokenized_dir: Path, windows_dir: Path, out: Path | None, checkpoin
     after = evaluate_mlm(model, test, collator, eval_batch_size, top_k, sample, keep_probs=20_000,
                          desc="evaluating after training") if evaluate else None
     per_token = per_token_metrics(after.pop("probs"), after.pop("labels"), vocab.tokens) if after else []
-    _write_model(model, vocab.path, out / "model")
+    _write_model(model, vocab, out / "model")
     return _write_metrics(out, model_id, before, after, per_token, history, model.config.to_dict(), top_k,
                           masking, len(test))
 
@@ -308,16 +311,19 @@ def _writing(checkpoint_dir: Path, model_id: str):
 def _train_or_resume(model, args, train: WindowDataset, collator, sampler: GroupedBatches | None,
                      checkpoint_dir: Path, max_steps: int, where: str):
     """(model, log history, trainer): trained from the newest complete checkpoint, or afresh; a checkpoint
-    that already reached `max_steps` is loaded instead (trainer None). The last steps since a save are
-    saved as a complete checkpoint too, so a rerun with the same settings trains nothing again. `sampler`
-    orders the training windows (None: the Trainer's seeded random order)."""
+    that already reached `max_steps` is loaded instead (trainer None); one that cannot be it is refused (see
+    `_schedule`).
+    The last steps since a save are saved as a complete checkpoint too, so a rerun with the same settings
+    trains nothing again. `sampler` orders the training windows (None: the Trainer's seeded random order).
+    The history carries the learning-rate schedule's segments (`SCHEDULE` entries), kept in every checkpoint."""
     from transformers import BertForMaskedLM, Trainer, TrainerCallback
 
     resume = complete_checkpoints(checkpoint_dir)
+    schedule = _schedule(resume[-1] if resume else None, max_steps, args, where)
     if resume and int(resume[-1].name.split("-")[1]) >= max_steps:
         log.info("%s: %s already reached %d steps; not training again", where, resume[-1].name, max_steps)
         history = json.loads((resume[-1] / "trainer_state.json").read_text())["log_history"]
-        return BertForMaskedLM.from_pretrained(resume[-1]), history, None
+        return BertForMaskedLM.from_pretrained(resume[-1]), _with_schedule(history, schedule), None
     if resume:
         log.info("%s: resuming from %s (step %s) to step %d", where, resume[-1].name,
                  resume[-1].name.split("-")[1], max_steps)
@@ -325,7 +331,11 @@ def _train_or_resume(model, args, train: WindowDataset, collator, sampler: Group
         log.info("%s: no checkpoint with these inputs; training afresh", where)
 
     class MarkComplete(TrainerCallback):
-        """Marks a checkpoint complete once the Trainer has written all of it."""
+        """Records the schedule in the (resumed) state, and marks a checkpoint complete once the Trainer has
+        written all of it."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            state.log_history[:] = _with_schedule(state.log_history, schedule)
 
         def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
@@ -344,6 +354,71 @@ def _train_or_resume(model, args, train: WindowDataset, collator, sampler: Group
         trainer.state.save_to_json(str(final / "trainer_state.json"))
         (final / COMPLETE).touch()
     return trainer.model, trainer.state.log_history, trainer
+
+
+#: The key of a log-history entry that starts a segment of the learning-rate schedule: from its `step` on, the
+#: linear decay spans this many steps (the --max-steps of the run that trained that segment).
+SCHEDULE = "schedule_max_steps"
+
+
+def _schedule(checkpoint: Path | None, max_steps: int, args, where: str) -> list[dict]:
+    """The learning-rate schedule's segments, [{"from_step", "max_steps"}]: those `checkpoint` was trained
+    under, and a new one from its step where `max_steps` is not the horizon it was trained for (its
+    trainer_state.json `max_steps`), said in a warning, as the learning rate jumps there.
+
+    Checkpoints that cannot be a `max_steps` model are refused (see `_refuse_another_model`)."""
+    if checkpoint is None:
+        return [{"from_step": 0, "max_steps": max_steps}]
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    step, horizon = int(state["global_step"]), int(state["max_steps"])
+    _refuse_another_model(checkpoint.parent, step, horizon, max_steps)
+    segments = [{"from_step": h["step"], "max_steps": h[SCHEDULE]} for h in state["log_history"] if SCHEDULE in h]
+    segments = segments or [{"from_step": 0, "max_steps": horizon}]  # a checkpoint from before they were kept
+    if horizon != max_steps:
+        _warn_of_a_new_horizon(checkpoint.name, step, horizon, max_steps, args, where)
+        segments.append({"from_step": step, "max_steps": max_steps})
+    return segments
+
+
+def _refuse_another_model(checkpoint_dir: Path, step: int, horizon: int, max_steps: int) -> None:
+    """The linear decay spans --max-steps, so checkpoints beyond `max_steps`, or at it but trained for more
+    steps (a killed longer run), are another model than a `max_steps` run of these inputs, and no training
+    can make them one (they used to be returned silently as the finished model)."""
+    if step > max_steps:
+        raise InputError(f"--max-steps {max_steps}: the checkpoints in {checkpoint_dir} already reached step "
+                         f"{step}, and the learning rate decays linearly over --max-steps, so a {max_steps}-step "
+                         f"run of these inputs is another model; give --max-steps >= {step} or another "
+                         "--checkpoint-dir")
+    if step == max_steps and horizon != max_steps:
+        raise InputError(f"--max-steps {max_steps}: the checkpoints in {checkpoint_dir} reached step {step} of a "
+                         f"run for --max-steps {horizon}, whose learning rate had not decayed yet, so they are not "
+                         f"a {max_steps}-step model of these inputs; give more --max-steps to continue them, or "
+                         "another --checkpoint-dir")
+
+
+def _warn_of_a_new_horizon(name: str, step: int, horizon: int, max_steps: int, args, where: str) -> None:
+    """Continuing a checkpoint under another --max-steps re-spans the linear decay from its step: the model is
+    then not the one a single run of --max-steps trains. Allowed (a longer run is how training is extended),
+    but said, with the learning rate before and after."""
+    before, after = _linear_rate(step, horizon, args), _linear_rate(step, max_steps, args)
+    log.warning("%s: %s was trained for --max-steps %d; continuing it to %d re-spans the linear decay over %d "
+                "steps, so the learning rate at step %d jumps from %.3g to %.3g (a run of %d steps from the start "
+                "would be another model; metrics.json records the schedule)", where, name, horizon, max_steps,
+                max_steps, step, before, after, max_steps)
+
+
+def _linear_rate(step: int, horizon: int, args) -> float:
+    """The learning rate after `step` steps of transformers' linear schedule with warmup over `horizon` steps."""
+    warmup = args.get_warmup_steps(horizon)
+    if step < warmup:
+        return args.learning_rate * step / max(1, warmup)
+    return args.learning_rate * max(0.0, (horizon - step) / max(1, horizon - warmup))
+
+
+def _with_schedule(history: list[dict], schedule: list[dict]) -> list[dict]:
+    """`history` with the schedule's segments as its `SCHEDULE` entries (first, in order), replacing any."""
+    entries = [{"step": s["from_step"], SCHEDULE: s["max_steps"]} for s in schedule]
+    return entries + [h for h in history if SCHEDULE not in h]
 
 
 def _leave_process_group() -> None:
@@ -426,16 +501,20 @@ def _plot_loss(losses: list[tuple[int, float]], after: dict | None, model_id: st
         ax.legend()
 
 
-def _write_model(model, vocab_dir: Path, out: Path) -> None:
-    """A HuggingFace model directory: weights, config and the vocabulary's tokenizer files."""
+def _write_model(model, vocab: Vocabulary, out: Path) -> None:
+    """A HuggingFace model directory: weights, config (with the vocabulary's fingerprint) and the vocabulary's
+    tokenizer files."""
+    record_vocabulary(model.config, vocab)
     model.save_pretrained(out)
     for name in TOKENIZER_FILES:
-        if (Path(vocab_dir) / name).is_file():
-            shutil.copy(Path(vocab_dir) / name, out / name)
+        if (vocab.path / name).is_file():
+            shutil.copy(vocab.path / name, out / name)
 
 
 def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | None, per_token: list[dict],
                    history: list[dict], config: dict, top_k: int, masking: str, test_windows: int) -> dict:
+    """metrics.json (with the learning-rate schedule's segments, from `history`), the per-token, loss and
+    MultiQC tables and the loss plot."""
     losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
     aucs = [r["auc"] for r in per_token if not math.isnan(r["auc"])]
     if after:
@@ -444,7 +523,8 @@ def _write_metrics(out: Path, model_id: str, before: dict | None, after: dict | 
               [[r[k] for k in ("token", "length", "count", "accuracy", "auc")] for r in per_token])
     summary = {"model": model_id, "masking": masking, "held_out_before": before, "held_out_after": after,
                "steps": max((h.get("step", 0) for h in history), default=0), "top_k": top_k,
-               "test_windows": test_windows,
+               "test_windows": test_windows, "schedule": [{"from_step": h["step"], "max_steps": h[SCHEDULE]}
+                                                          for h in history if SCHEDULE in h],
                "config": {k: config[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers",
                                                  "num_attention_heads", "intermediate_size")}}
     write_json(out / "metrics.json", summary)

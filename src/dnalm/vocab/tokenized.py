@@ -21,6 +21,7 @@ from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json
 from dnalm.genome.prepare import Run, iter_runs, read_runs_bed
+from dnalm.vocab.model_dir import check_dnalm_tokenizer
 from dnalm.vocab.vocabulary import CONFIG, Vocabulary
 
 TOKENS = "tokens.npy"
@@ -128,7 +129,7 @@ class TokenizedGenome:
         it (beyond its embedding table) or, worse, silently stand for other tokens."""
         if not (Path(model_dir) / CONFIG).is_file():
             raise InputError(f"--model {model_dir}: not a dnalm model directory (no {CONFIG})")
-        model_vocab = Vocabulary.load(model_dir)
+        model_vocab = check_dnalm_tokenizer(model_dir, "--model")
         if model_vocab.tokens != self.vocab.tokens:
             raise InputError(f"--model {model_dir}: its vocabulary ({model_vocab.name}, {len(model_vocab)} tokens) "
                              f"is not the one of --tokenized {self.path} ({self.vocab.name}, {len(self.vocab)} "
