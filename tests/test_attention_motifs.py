@@ -8,7 +8,7 @@ import gzip
 
 import numpy as np
 import pytest
-from helpers import JASPAR, dnalm_fails, read_tsv, write_task
+from helpers import JASPAR, dnalm, dnalm_fails, read_tsv, write_task
 
 
 def rows(task, split: str) -> list[dict[str, str]]:
@@ -126,3 +126,18 @@ def test_bad_inputs_are_one_line_errors(tmp_path, ctcf_classifier):
     for extra, message in cases:
         err = dnalm_fails("attention-motifs", "--classifier", model, *extra, "--out", tmp_path / "out")
         assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_task_labelled_1_and_2_needs_its_label_map_and_then_finds_the_same_motifs(tmp_path, ctcf_classifier,
+                                                                                     ctcf_motifs):
+    """The CTCF task with its labels written 1 and 2: refused rather than renumbered; with `--label-map` that
+    says which is which, the same motifs as the task labelled 0 and 1."""
+    relabelled = write_task(tmp_path / "ctcf_12", {split: [(r["sequence"], int(r["label"]) + 1)
+                                                           for r in rows(ctcf_classifier / "ctcf", split)]
+                                                   for split in ("train", "dev", "test")})
+    args = ["attention-motifs", "--classifier", ctcf_classifier / "ft" / "seed42" / "model", "--data", relabelled,
+            "--jaspar", JASPAR, "--background", "shuffled"]
+    assert "declare which label is which class with --label-map" in dnalm_fails(*args, "--out", tmp_path / "refused")
+    dnalm(*args, "--label-map=1=0,2=1", "--out", tmp_path / "mapped")
+    assert (tmp_path / "mapped" / "motifs.tsv").read_text() == (ctcf_motifs / "motifs.tsv").read_text()
+    assert (tmp_path / "mapped" / "kmers.tsv").read_text() == (ctcf_motifs / "kmers.tsv").read_text()
