@@ -44,7 +44,7 @@ from dnalm.core.outputs import write_json, write_tsv
 from dnalm.core.plotting import figure
 from dnalm.evaluation.genome_tasks import reverse_complement
 from dnalm.evaluation.task_data import load_task
-from dnalm.vocab.model_dir import check_dnalm_tokenizer
+from dnalm.vocab.model_dir import check_dnalm_tokenizer, dnalm_vocabulary
 from dnalm.vocab.vocabulary import CONFIG
 
 SPLITS = ("train", "valid", "test")
@@ -242,7 +242,7 @@ def discover(data: Sequences, index: RegionIndex, kmers: list[dict], *, k: int, 
 def _check_classifier(classifier: Path, positive: int) -> None:
     from transformers import AutoConfig
 
-    if not (Path(classifier) / CONFIG).is_file():
+    if not dnalm_vocabulary(classifier):
         raise InputError(f"--classifier {classifier}: not a dnalm classifier (no {CONFIG}); attention per base needs "
                          "a dnalm vocabulary's token spans")
     labels = AutoConfig.from_pretrained(classifier).num_labels

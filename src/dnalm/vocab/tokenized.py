@@ -21,7 +21,7 @@ from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json
 from dnalm.genome.prepare import Run, iter_runs, read_runs_bed
-from dnalm.vocab.model_dir import check_dnalm_tokenizer
+from dnalm.vocab.model_dir import check_dnalm_tokenizer, dnalm_vocabulary
 from dnalm.vocab.vocabulary import CONFIG, Vocabulary
 
 TOKENS = "tokens.npy"
@@ -127,7 +127,7 @@ class TokenizedGenome:
     def check_model(self, model_dir: Path) -> None:
         """A model reads the token ids of the vocabulary it was pretrained on: ids of another vocabulary crash
         it (beyond its embedding table) or, worse, silently stand for other tokens."""
-        if not (Path(model_dir) / CONFIG).is_file():
+        if not dnalm_vocabulary(model_dir):
             raise InputError(f"--model {model_dir}: not a dnalm model directory (no {CONFIG})")
         model_vocab = check_dnalm_tokenizer(model_dir, "--model")
         if model_vocab.tokens != self.vocab.tokens:
