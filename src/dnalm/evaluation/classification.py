@@ -18,6 +18,8 @@ from dnalm.core.outputs import write_json, write_tsv
 
 TOP = 5
 MAX_PROB_CLASSES = 32  # tasks with more classes (next-k-mer) keep rankings only
+#: The metrics summarised over seeds (mean, sd, 95 % interval) wherever a result has several seeds.
+SUMMARY_METRICS = ("mcc", "f1", "precision", "recall", "accuracy", "roc_auc", "pr_auc")
 
 
 def ranked_classes(scores: np.ndarray, classes: np.ndarray | None = None, top: int = TOP) -> np.ndarray:
@@ -121,3 +123,33 @@ def below_chance(metrics: dict[str, Any]) -> str | None:
     if "mcc" in metrics and metrics["mcc"] < -2 / math.sqrt(n):
         found.append(f"MCC {metrics['mcc']:.3f} below 0")
     return ", ".join(found) or None
+
+
+def seed_statistics(values: list[float]) -> dict[str, float | None]:
+    """Mean, sample sd and the 95 % confidence interval of the mean (Student's t) of one metric over seeds.
+
+    One seed has no spread to speak of: its sd and interval are None, not 0, so nobody reads a single run
+    as an exact number."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return {"mean": float(x.mean()), "sd": None, "ci95": None}
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.975, len(x) - 1)) * sd / math.sqrt(len(x))
+    return {"mean": float(x.mean()), "sd": sd, "ci95": [float(x.mean() - half), float(x.mean() + half)]}
+
+
+def summarize_seeds(runs: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """The metrics.json of a result run once per seed (`seed<N>/`): what the runs share, and per metric its
+    mean (`mcc`), sd (`mcc_sd`) and 95 % interval (`mcc_ci95`) over seeds."""
+    first = runs[0]
+    summary = {k: first[k] for k in ("model", "kind", "vocabulary", "task", "n_classes", "test_samples") if k in first}
+    summary["seeds"] = list(seeds)
+    if "label_map" in first:  # how the classes of the confusion matrices read as the task's labels
+        summary["label_map"] = first["label_map"]
+    for name in SUMMARY_METRICS:
+        if name in first:
+            stats = seed_statistics([r[name] for r in runs])
+            summary.update({name: stats["mean"], f"{name}_sd": stats["sd"], f"{name}_ci95": stats["ci95"]})
+    return summary

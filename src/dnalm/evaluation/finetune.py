@@ -21,7 +21,7 @@ import numpy as np
 from dnalm.core.errors import InputError, first_line
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
-from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
+from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, summarize_seeds, write_result
 from dnalm.evaluation.task_data import Split, Task
 from dnalm.vocab.model_dir import (
     check_dnalm_tokenizer,
@@ -328,23 +328,13 @@ def _write_history(out: Path, history: list[dict], stopping: bool) -> list[tuple
     return losses
 
 
-SUMMARY_METRICS = ("mcc", "f1", "precision", "recall", "accuracy", "roc_auc", "pr_auc")
-
-
 def finetune_seeds(model_ref: str, task: Task, out: Path, model_id: str, seeds: list[int],
                    **settings: Any) -> dict:
-    """`finetune` once per seed (in `seed<N>/`), and the mean and sd of every metric in metrics.json."""
+    """`finetune` once per seed (in `seed<N>/`), and the summary over seeds in metrics.json."""
     runs = []
     for seed in seeds:
         (Path(out) / f"seed{seed}").mkdir()
         runs.append(finetune(model_ref, task, Path(out) / f"seed{seed}", model_id, seed=seed, **settings))
-    summary = {k: runs[0][k] for k in ("model", "kind", "vocabulary", "task", "n_classes", "test_samples")}
-    summary["seeds"] = list(seeds)
-    if "label_map" in runs[0]:  # how the classes of the confusion matrices read as the task's labels
-        summary["label_map"] = runs[0]["label_map"]
-    for name in SUMMARY_METRICS:
-        values = np.array([r[name] for r in runs], dtype=float)
-        summary[name] = float(values.mean())
-        summary[f"{name}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    summary = summarize_seeds(runs, seeds)
     write_json(Path(out) / "metrics.json", summary)
     return summary

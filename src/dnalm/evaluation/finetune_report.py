@@ -18,8 +18,10 @@ from dnalm.core.errors import InputError
 from dnalm.core.logs import log
 from dnalm.core.outputs import write_tsv
 from dnalm.core.plotting import figure
-from dnalm.evaluation.finetune import SUMMARY_METRICS
+from dnalm.evaluation.classification import SUMMARY_METRICS
 
+#: Result kinds that are baselines, not models under study: TF-IDF + random forest, the one-hot CNN.
+BASELINE_KINDS = ("tfidf", "cnn")
 #: What a model must beat: the majority-class accuracy, by more than the accuracy's standard error.
 BASELINE = ("accuracy_se", "majority_baseline")
 COLUMNS = ["task", "model", "kind", "vocabulary", "seed", *SUMMARY_METRICS, *BASELINE, "test_samples"]
@@ -46,7 +48,7 @@ def read_runs(dirs: list[Path]) -> list[dict[str, Any]]:
             if "mcc" not in m:
                 raise InputError(f"--results {d}: not a fine-tuning or baseline result of a labelled task")
             rows.append({**{c: m.get(c) for c in COLUMNS}, **{c: m.get(c) for c in CHECKS}})
-    return sorted(rows, key=lambda r: (r["task"], r["kind"] == "tfidf", r["model"], r["seed"] or 0))
+    return sorted(rows, key=lambda r: (r["task"], r["kind"] in BASELINE_KINDS, r["model"], r["seed"] or 0))
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -78,7 +80,7 @@ def _label(row: dict[str, Any]) -> str:
 def plot_task(summary: list[dict[str, Any]], task: str, path: Path) -> None:
     """MCC of every model (mean ± sd over seeds), TF-IDF baselines in grey."""
     rows = [r for r in summary if r["task"] == task]
-    colours = ["tab:grey" if r["kind"] == "tfidf" else "tab:blue" for r in rows]
+    colours = ["tab:grey" if r["kind"] in BASELINE_KINDS else "tab:blue" for r in rows]
     with figure(path, figsize=(1.2 + 0.6 * len(rows), 3.4)) as (_fig, ax):
         ax.bar(range(len(rows)), [r["mcc"] for r in rows], yerr=[r["mcc_sd"] for r in rows], color=colours,
                capsize=3)

@@ -1,7 +1,8 @@
 /*
  * FINETUNE: genome biology tasks built from the annotation (Prom300 and PromScan from the first `tss` track,
  * CTCF binding from the `motif` and `ctcf_peaks` tracks) and imported benchmarks (GUE folders, NT FASTA);
- * every task fine-tunes the selected model and any model listed, next to TF-IDF baselines; one report.
+ * every task fine-tunes the selected model and any model listed, next to TF-IDF and one-hot CNN baselines;
+ * one report.
  */
 
 include { DNALM_TASK_PROM300                          } from '../../../modules/local/dnalm/task_prom300'
@@ -10,6 +11,7 @@ include { DNALM_TASK_CTCF                             } from '../../../modules/l
 include { DNALM_TASK_IMPORT                           } from '../../../modules/local/dnalm/task_import'
 include { DNALM_FINETUNE                              } from '../../../modules/local/dnalm/finetune'
 include { DNALM_TFIDF_BASELINE as DNALM_TFIDF_TASK    } from '../../../modules/local/dnalm/tfidf_baseline'
+include { DNALM_CNN_BASELINE                          } from '../../../modules/local/dnalm/cnn_baseline'
 include { DNALM_FINETUNE_REPORT                       } from '../../../modules/local/dnalm/finetune_report'
 include { externalModel; importedTaskId; firstTrack  } from '../utils_dnalm_pipeline'
 
@@ -23,6 +25,7 @@ workflow FINETUNE {
     external_tasks      // string: comma-separated GUE-style folders or NT-style FASTA files, '' for none
     ch_tfidf_vocabs     // channel: [ meta (id, kind, k, stride), vocab_dir ] of the TF-IDF baselines
     keep_classifiers    // boolean: keep the selected model's classifiers (for VARIANT_EFFECTS)
+    cnn_baseline        // boolean: train the one-hot CNN baseline on every task
 
     main:
     ch_genome_dir = ch_genome.map { _meta, dir -> dir }
@@ -58,8 +61,12 @@ workflow FINETUNE {
             .map { meta, vocab, task_meta, task -> [meta + [task: task_meta.id], vocab, task] }
     )
 
+    DNALM_CNN_BASELINE(
+        ch_tasks.filter { _meta, _dir -> cnn_baseline }.map { meta, task -> [[id: 'cnn_onehot', task: meta.id], task] }
+    )
+
     ch_results = DNALM_FINETUNE.out.results
-        .mix(DNALM_TFIDF_TASK.out.results)
+        .mix(DNALM_TFIDF_TASK.out.results, DNALM_CNN_BASELINE.out.results)
         .map { _meta, dir -> dir }
         .collect(sort: true)
         .map { dirs -> [dirs] }
