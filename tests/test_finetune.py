@@ -155,7 +155,7 @@ def test_finetune_and_baseline_on_prom300(tasks, pretrained, vocabs, tmp_path):
     dnalm("finetune-report", "--results", out, tmp_path / "tfidf", "--out", tmp_path / "report")
     table = read_tsv(tmp_path / "report" / "finetune_results.tsv")
     assert {(r["model"], r["seed"]) for r in table} == {("model", "1"), ("model", "2"), ("tfidf_kmer4", "42")}
-    assert (tmp_path / "report" / "prom300_mcc.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "report" / "prom300_seeds.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow

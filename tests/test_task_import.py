@@ -176,4 +176,4 @@ def test_a_baseline_below_chance_is_called_a_split_problem(vocabs, tmp_path):
     inverted = checks[f"{tmp_path.name}/inverted"]  # an imported folder's task is named parent/folder
     assert inverted["seen before"] == "3" and inverted["two labels"] == "0" and inverted["below chance"] == "tfidf_kmer4"
     assert checks["normal"]["seen before"] == "n/a" and checks["normal"]["below chance"] == "none"
-    assert (tmp_path / "report" / f"{tmp_path.name}_inverted_mcc.png").is_file()
+    assert (tmp_path / "report" / f"{tmp_path.name}_inverted_seeds.png").is_file()

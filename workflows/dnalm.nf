@@ -38,6 +38,7 @@ workflow DNALM {
     // CLI values are strings under the strict syntax parser and typed under the legacy one: convert here
     def trust_remote_code = params.trust_remote_code.toString() == 'true'
     def skip_cnn_baseline = params.skip_cnn_baseline.toString() == 'true'
+    def skip_embedding_probe = params.skip_embedding_probe.toString() == 'true'
     // VOCABULARIES.out.tfidf feeds two subworkflows: a DSL2 channel is forked to every consumer (engine fact 16)
     NEXTKMER(PREPARE_GENOME.out.genome, ch_holdout, PRETRAIN.out.models, params.nextkmer_k.toString(),
              params.nextkmer_models.toString(), trust_remote_code, VOCABULARIES.out.tfidf)
@@ -46,7 +47,7 @@ workflow DNALM {
     def keep_classifiers = motif_database != null || (classifier_task && (variants || mutagenesis_regions))
     FINETUNE(PREPARE_GENOME.out.genome, ANNOTATIONS.out, NEXTKMER.out.selected, params.finetune_models.toString(),
              trust_remote_code, params.finetune_tasks.toString(), VOCABULARIES.out.tfidf, keep_classifiers as boolean,
-             !skip_cnn_baseline)
+             !skip_cnn_baseline, !skip_embedding_probe)
     EMBEDDINGS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, VOCABULARIES.out.tokenized, VOCABULARIES.out.windows,
                ANNOTATIONS.out)
     VARIANT_EFFECTS(PREPARE_GENOME.out.genome, NEXTKMER.out.selected, FINETUNE.out.classifiers, variants,

@@ -31,7 +31,7 @@ from dnalm.core.outputs import atomic_directory
 
 #: The subcommands, in the order of the pipeline (and of `dnalm --help`).
 COMMANDS = ("prepare-genome", "prepare-annotation", "vocab-sweep", "kmer-vocab", "tokenize-genome", "make-windows",
-            "pretrain", "nextkmer-data", "nextkmer-finetune", "finetune", "tfidf-baseline", "cnn-baseline", "task-prom300",
+            "pretrain", "nextkmer-data", "nextkmer-finetune", "finetune", "tfidf-baseline", "cnn-baseline", "embedding-probe", "task-prom300",
             "task-promscan", "task-ctcf", "task-import", "select-vocabulary", "finetune-report", "token-embeddings",
             "word2vec", "embedding-report", "self-similarity", "mask-predictions", "window-embeddings", "report",
             "launch", "vocab-stats", "variant-effects", "saturation-mutagenesis", "attention-motifs")

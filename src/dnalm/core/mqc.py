@@ -124,17 +124,19 @@ def below_baseline(results: Sequence[tuple[str, float, float, float]], baseline:
 
 
 def accuracy_verdict(rows: Sequence[dict[str, Any]], group: str, label: Callable[[dict[str, Any]], str],
-                     baselines: dict[str, str]) -> str:
-    """What to make of the models' accuracies (rows of kind "tfidf" are baselines), in words: those that do
-    not beat a baseline column of their row (`baselines`: column -> its name in words), or the best TF-IDF
-    accuracy of their `group` (a task, a k), by more than their standard error."""
-    models = [r for r in rows if r["kind"] != "tfidf"]
-    best_tfidf: dict[Any, float] = {}
+                     baselines: dict[str, str], baseline_kinds: dict[str, str] | None = None) -> str:
+    """What to make of the models' accuracies, in words: those that do not beat a baseline column of their row
+    (`baselines`: column -> its name in words), or the best accuracy of a baseline kind in their `group` (a
+    task, a k; `baseline_kinds`: kind -> its name in words, TF-IDF by default), by more than their standard
+    error. Rows of a baseline kind are not models."""
+    baseline_kinds = baseline_kinds or {"tfidf": "TF-IDF"}
+    models = [r for r in rows if r["kind"] not in baseline_kinds]
+    best: dict[Any, float] = {}
     for r in rows:
-        if r["kind"] == "tfidf":
-            best_tfidf[r[group]] = max(r["accuracy"], best_tfidf.get(r[group], -1.0))
+        if r["kind"] in baseline_kinds:
+            best[r[group]] = max(r["accuracy"], best.get(r[group], -1.0))
     against = [(words, lambda r, c=column: r[c]) for column, words in baselines.items()]
-    against.append(("best TF-IDF baseline", lambda r: best_tfidf.get(r[group])))
+    against.append((f"best {' or '.join(baseline_kinds.values())} baseline", lambda r: best.get(r[group])))
     notes = [below_baseline([(label(r), r["accuracy"], r["accuracy_se"], base(r)) for r in models
                              if base(r) is not None], words) for words, base in against]
     return " ".join(n for n in notes if n) or "Every model beats its baselines by more than its standard error."

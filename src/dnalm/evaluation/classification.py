@@ -144,7 +144,8 @@ def summarize_seeds(runs: list[dict[str, Any]], seeds: list[int]) -> dict[str, A
     """The metrics.json of a result run once per seed (`seed<N>/`): what the runs share, and per metric its
     mean (`mcc`), sd (`mcc_sd`) and 95 % interval (`mcc_ci95`) over seeds."""
     first = runs[0]
-    summary = {k: first[k] for k in ("model", "kind", "vocabulary", "task", "n_classes", "test_samples") if k in first}
+    summary = {k: first[k] for k in ("model", "kind", "vocabulary", "task", "benchmark", "benchmark_task", "n_classes",
+                                       "test_samples") if k in first}
     summary["seeds"] = list(seeds)
     if "label_map" in first:  # how the classes of the confusion matrices read as the task's labels
         summary["label_map"] = first["label_map"]

@@ -31,7 +31,7 @@ from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, summarize_seeds, write_result
 from dnalm.evaluation.settings import CnnSettings
-from dnalm.evaluation.task_data import Split, Task
+from dnalm.evaluation.task_data import Task, train_and_validation
 
 MODEL = "cnn_onehot"
 #: Byte -> base code: A C G T are 0-3 (either case), anything else 4 (an all-zero column).
@@ -126,22 +126,13 @@ def _validation_score(labels: np.ndarray, probs: np.ndarray, n_classes: int) -> 
     return float(matthews_corrcoef(labels, predicted))
 
 
-def validation_split(task: Task, fraction: float) -> tuple[Split, Split]:
-    """Training and validation rows: the task's dev split, else the last `fraction` of the training rows (a
-    block: imported and built tasks keep genome order, so neighbours do not straddle the two)."""
-    if task.valid is not None:
-        return task.train, task.valid
-    n_valid = max(1, round(fraction * len(task.train)))
-    return task.train.head(len(task.train) - n_valid), task.train.tail(n_valid)
-
-
 def train_cnn(task: Task, out: Path, settings: CnnSettings, seed: int) -> dict[str, Any]:
     """One seed: train with early stopping, test the best epoch's weights, write the result into `out`."""
     import torch
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    train, valid = validation_split(task, settings.valid_fraction)
+    train, valid = train_and_validation(task, settings.valid_fraction)
     train_codes, valid_codes, test_codes = encode(train.sequences), encode(valid.sequences), encode(task.test.sequences)
     network = build_network(task.n_classes, settings)
     optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
@@ -173,11 +164,10 @@ def train_cnn(task: Task, out: Path, settings: CnnSettings, seed: int) -> dict[s
     write_tsv(out / "training.tsv", ["epoch", "train_loss", "validation_score"], history)
     probs = predict_probabilities(network, test_codes, 256)
     best_epoch = max(history, key=lambda h: h[2])[0]
-    info = {"model": MODEL, "kind": "cnn", "vocabulary": "one-hot", "vocab_kind": "one-hot", "task": task.name,
+    info = {"model": MODEL, "kind": "cnn", "vocabulary": "one-hot", "vocab_kind": "one-hot", **task.facts(),
             "seed": seed, **asdict(settings), "epochs_run": len(history), "steps": steps, "best_epoch": best_epoch,
             "best_validation_score": best, "validation_samples": len(valid),
-            "parameters": sum(p.numel() for p in network.parameters()), "train_seconds": round(seconds, 2),
-            "task_leaks": task.leaks}
+            "parameters": sum(p.numel() for p in network.parameters()), "train_seconds": round(seconds, 2)}
     few = task.n_classes <= MAX_PROB_CLASSES
     metrics = write_result(out, info, task.test.labels, ranked_classes(probs), task.n_classes, train.labels,
                            probs if few else None, task.class_labels)

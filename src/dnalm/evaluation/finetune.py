@@ -228,7 +228,7 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
         learning_rate = learning_rate_for(model.config)
         log.info("learning rate %g, the default for a model %s wide", learning_rate,
                  getattr(model.config, "hidden_size", "of unknown width"))
-    max_tokens = _max_tokens(model, tokenizer)
+    max_tokens = max_tokens_of(model, tokenizer)
     train = EncodedSplit(task.train, tokenizer, max_tokens)
     test = EncodedSplit(task.test, tokenizer, max_tokens)
     stopping = patience > 0 and task.valid is not None
@@ -248,11 +248,11 @@ def finetune(model_ref: str, task: Task, out: Path, model_id: str, *, epochs: fl
         _save_classifier(trainer.model, model_ref, tokenizer, Path(out) / "model")
     losses = _write_history(Path(out), trainer.state.log_history, stopping)
     ranked, probs = predict(trainer.model, test, tokenizer.pad_id, batch_size, task.n_classes)
-    info = {"model": model_id, **tokenizer.describe(model_ref), "task": task.name,
+    info = {"model": model_id, **tokenizer.describe(model_ref), **task.facts(),
             "epochs": epochs, "steps": trainer.state.global_step, "batch_size": batch_size,
             "learning_rate": learning_rate, "dropout": dropout, "seed": seed,
             "max_tokens": max_tokens, "pieces_per_sequence": len(test) / max(1, test.n_sequences),
-            "best_validation_mcc": trainer.state.best_metric if stopping else None, "task_leaks": task.leaks,
+            "best_validation_mcc": trainer.state.best_metric if stopping else None,
             **(extra or {})}
     metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, task.train.labels, probs,
                            task.class_labels)
@@ -291,7 +291,7 @@ def _save_classifier(model, model_ref: str, tokenizer: SequenceTokenizer, out: P
         tokenizer.hf.save_pretrained(out)
 
 
-def _max_tokens(model, tokenizer: SequenceTokenizer) -> int:
+def max_tokens_of(model, tokenizer: SequenceTokenizer) -> int:
     """The longest input the model takes: its position embeddings, or its tokenizer's stated maximum."""
     return min(getattr(model.config, "max_position_embeddings", None) or sys.maxsize,
                getattr(tokenizer.hf, "model_max_length", sys.maxsize) if tokenizer.hf else sys.maxsize)

@@ -21,6 +21,7 @@ import numpy as np
 
 from dnalm.core.errors import InputError
 from dnalm.evaluation.nextkmer import SUMMARY, kmer_class
+from dnalm.evaluation.published import benchmark_task
 
 _WHITESPACE = re.compile(r"\s")
 _NOT_ACGT = re.compile(r"[^ACGT]")
@@ -56,6 +57,23 @@ class Task:
     #: The file's label of each class 0..C-1 (a CSV task), so results show the labels the user wrote; None
     #: where the classes are the labels (next-k-mer data: a k-mer's base-4 value).
     class_labels: list[int] | None = None
+    #: (benchmark, task) where the task is one of a benchmark's with published results (`published`).
+    benchmark: tuple[str, str] | None = None
+
+    def facts(self) -> dict:
+        """What every result of this task records about it: its name, benchmark task and leaks."""
+        benchmark, task = self.benchmark or (None, None)
+        return {"task": self.name, "benchmark": benchmark, "benchmark_task": task, "task_leaks": self.leaks}
+
+
+def train_and_validation(task: Task, fraction: float) -> tuple[Split, Split]:
+    """The rows a classifier trains on and those it is chosen on (early stopping, a forest size, a probe's
+    regularisation): the task's dev split, else the last `fraction` of the training rows (a block: tasks keep
+    genome order, so neighbours do not straddle the two)."""
+    if task.valid is not None:
+        return task.train, task.valid
+    n_valid = max(1, round(fraction * len(task.train)))
+    return task.train.head(len(task.train) - n_valid), task.train.tail(n_valid)
 
 
 def load_task(path: Path, k: int | None = None, label_map: str | None = None) -> Task:
@@ -154,8 +172,9 @@ def _csv_task(path: Path, label_map: str | None) -> Task:
     meta_file = path / "task.json"  # written by the task-* builders
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
     leaks = {kind: n for kind, n in meta.get("leaks", {}).items() if isinstance(n, int)}
+    benchmark = (meta["benchmark"], meta["benchmark_task"]) if meta.get("benchmark") else benchmark_task(path)
     return Task(meta.get("task", path.name), len(classes), built["train"], built.get("dev"), built["test"], leaks,
-                classes)
+                classes, benchmark)
 
 
 def class_labels(path: Path, found: list[int], label_map: str | None) -> list[int]:

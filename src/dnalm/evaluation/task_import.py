@@ -32,6 +32,7 @@ from dnalm.evaluation.genome_tasks import (
     split_task,
     write_task,
 )
+from dnalm.evaluation.published import benchmark_task
 from dnalm.evaluation.task_data import (
     check_fields,
     check_nucleotides,
@@ -222,6 +223,9 @@ def import_task(source: Path, out: Path, *, name: str | None, columns: Columns, 
     parts, kind = read_source(source, columns or Columns(), test_fold)
     name = name or default_name(source)
     extra: dict[str, Any] = {"source": str(source), "source_kind": kind, "dedup": dedup}
+    published = benchmark_task(source)
+    if published:  # the report shows this task's published results, whatever name it is given
+        extra["benchmark"], extra["benchmark_task"] = published
     if "all" in parts:  # split here: see assign_splits for what stays together
         if dedup:  # no split yet, so only the rows whose sequence carries two labels go
             parts, extra["dedup_removed"] = dedup_splits(parts)

@@ -29,7 +29,7 @@ import numpy as np
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_tsv
 from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
-from dnalm.evaluation.task_data import Split, load_task
+from dnalm.evaluation.task_data import Split, load_task, train_and_validation
 from dnalm.vocab.vocabulary import Vocabulary
 
 FEW_CLASSES = 32  # up to this many classes, trees are unbounded where memory allows
@@ -112,10 +112,7 @@ def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, *, k: int | None,
 
     task = load_task(data_dir, k, label_map)
     vocab = Vocabulary.load(vocab_dir)
-    train, valid = task.train, task.valid
-    if valid is None:  # the last share of the training rows: a block, as the rows are in genome order
-        n_valid = max(1, round(valid_fraction * len(train)))
-        train, valid = train.head(len(train) - n_valid), train.tail(n_valid)
+    train, valid = train_and_validation(task, valid_fraction)
     if len(train) > max_train:
         keep = np.sort(np.random.default_rng(seed).choice(len(train), size=max_train, replace=False))
         train = Split([train.sequences[i] for i in keep], train.labels[keep])
@@ -146,11 +143,11 @@ def tfidf_baseline(data_dir: Path, vocab_dir: Path, out: Path, *, k: int | None,
     count, _, ranked, probs = best
     valid_accuracy, valid_mcc = next(row[1:] for row in selection if row[0] == count)
     write_tsv(out / "tree_selection.tsv", ["trees", "validation_accuracy", "validation_mcc"], selection)
-    info = {"model": f"tfidf_{vocab.name}", "kind": "tfidf", "task": task.name, "k": k,
+    info = {"model": f"tfidf_{vocab.name}", "kind": "tfidf", **task.facts(), "k": k,
             "vocabulary": vocab.name, "vocab_kind": vocab.kind, "vocab_size": len(vocab),
             "features": len(vectorizer.vocabulary_), "trees": count, "trees_chosen_on_validation": len(sizes) > 1,
             "max_leaf_nodes": leaves, "tree_samples": samples, "validation_accuracy": valid_accuracy,
-            "validation_mcc": valid_mcc, "validation_samples": len(valid), "seed": seed, "task_leaks": task.leaks}
+            "validation_mcc": valid_mcc, "validation_samples": len(valid), "seed": seed}
     metrics = write_result(out, info, task.test.labels, ranked, task.n_classes, train.labels, probs,
                            task.class_labels)
     log.info("%s on %s: %d trees (validation MCC %.4f), test accuracy %.4f (majority %.4f, random %.4f)",

@@ -33,6 +33,11 @@ IMAGES = {
                               "Accuracy of the BPE models against merge cycles per k (± standard error), a fit "
                               "in log cycles with its 95% confidence band, and the references as lines "
                               "(GROVER Fig. 2a-c)."),
+    "*_seeds.png": ("Fine-tuning: {} per seed",
+                    "Test MCC of each model on the task, one point per seed, with the mean and its 95% interval; "
+                    "baselines as lines (grey dashed: TF-IDF; brown: one-hot CNN, mean over seeds; purple: embedding "
+                    "probe) and published "
+                    "values of the same benchmark task as green dotted lines (the table above names the source)."),
     "mlm_llr.png": ("Variant effects: score distribution",
                     "Masked-LM log-likelihood ratio of ALT vs REF of every scored allele; left of 0 the model finds "
                     "ALT less likely than REF."),
@@ -106,7 +111,7 @@ def stage(results: Path, staging: Path, versions: Path | None, summary: Path | N
 #: Study order of the sections: (pattern, place); a section takes the place of the first pattern it matches.
 ORDER = (("dnalm_genome*", 0), ("dnalm_vocab_*", 1), ("dnalm_window_lengths", 2), ("dnalm_pretraining*", 3),
          ("dnalm_nextkmer*", 4), ("nextkmer_accuracy*", 5), ("dnalm_vocabulary_selection", 6),
-         ("dnalm_finetune*", 7), ("dnalm_task_checks", 7), ("dnalm_embeddings", 8), ("dnalm_pc_correlations_*", 9),
+         ("dnalm_finetune*", 7), ("dnalm_task_checks", 7), ("*_seeds*", 7), ("dnalm_embeddings", 8), ("dnalm_pc_correlations_*", 9),
          ("window_umap*", 16), ("*_umap*", 10), ("*_dendrogram*", 11), ("dnalm_self_similarity", 12),
          ("self_similarity*", 13), ("dnalm_mask_*", 14), ("dnalm_window_embeddings", 15),
          ("dnalm_variant_effects", 17), ("mlm_llr*", 18), ("dnalm_top_variants", 19), ("*_mutations*", 20),

@@ -1,8 +1,8 @@
 /*
  * FINETUNE: genome biology tasks built from the annotation (Prom300 and PromScan from the first `tss` track,
  * CTCF binding from the `motif` and `ctcf_peaks` tracks) and imported benchmarks (GUE folders, NT FASTA);
- * every task fine-tunes the selected model and any model listed, next to TF-IDF and one-hot CNN baselines;
- * one report.
+ * every task fine-tunes the selected model and any model listed, next to TF-IDF and one-hot CNN baselines
+ * and each model's frozen-embedding probe; one report.
  */
 
 include { DNALM_TASK_PROM300                          } from '../../../modules/local/dnalm/task_prom300'
@@ -12,6 +12,7 @@ include { DNALM_TASK_IMPORT                           } from '../../../modules/l
 include { DNALM_FINETUNE                              } from '../../../modules/local/dnalm/finetune'
 include { DNALM_TFIDF_BASELINE as DNALM_TFIDF_TASK    } from '../../../modules/local/dnalm/tfidf_baseline'
 include { DNALM_CNN_BASELINE                          } from '../../../modules/local/dnalm/cnn_baseline'
+include { DNALM_EMBEDDING_PROBE                       } from '../../../modules/local/dnalm/embedding_probe'
 include { DNALM_FINETUNE_REPORT                       } from '../../../modules/local/dnalm/finetune_report'
 include { externalModel; importedTaskId; firstTrack  } from '../utils_dnalm_pipeline'
 
@@ -26,6 +27,7 @@ workflow FINETUNE {
     ch_tfidf_vocabs     // channel: [ meta (id, kind, k, stride), vocab_dir ] of the TF-IDF baselines
     keep_classifiers    // boolean: keep the selected model's classifiers (for VARIANT_EFFECTS)
     cnn_baseline        // boolean: train the one-hot CNN baseline on every task
+    embedding_probe     // boolean: probe each model's frozen embeddings on every task
 
     main:
     ch_genome_dir = ch_genome.map { _meta, dir -> dir }
@@ -52,9 +54,9 @@ workflow FINETUNE {
     ch_models = ch_selected
         .map { meta, dir -> [[id: meta.id] + (keep_classifiers ? [save_model: true] : [:]), dir] }
         .mix(channel.fromList(extra_models.tokenize(',').collect { ref -> externalModel(ref.trim(), trust_remote_code) }))
-    DNALM_FINETUNE(
-        ch_models.combine(ch_tasks).map { meta, model, task_meta, task -> [meta + [task: task_meta.id], model, task] }
-    )
+    ch_model_tasks = ch_models.combine(ch_tasks).map { meta, model, task_meta, task -> [meta + [task: task_meta.id], model, task] }
+    DNALM_FINETUNE(ch_model_tasks)
+    DNALM_EMBEDDING_PROBE(ch_model_tasks.filter { _meta, _model, _task -> embedding_probe })
 
     DNALM_TFIDF_TASK(
         ch_tfidf_vocabs.combine(ch_tasks)
@@ -66,7 +68,7 @@ workflow FINETUNE {
     )
 
     ch_results = DNALM_FINETUNE.out.results
-        .mix(DNALM_TFIDF_TASK.out.results, DNALM_CNN_BASELINE.out.results)
+        .mix(DNALM_TFIDF_TASK.out.results, DNALM_CNN_BASELINE.out.results, DNALM_EMBEDDING_PROBE.out.results)
         .map { _meta, dir -> dir }
         .collect(sort: true)
         .map { dirs -> [dirs] }
