@@ -153,6 +153,7 @@ def train_cnn(task: Task, out: Path, settings: CnnSettings, seed: int) -> dict[s
             steps += 1
         score = _validation_score(valid.labels, predict_probabilities(network, valid_codes, 256), task.n_classes)
         history.append([epoch, float(np.mean(losses)), score])
+        log.info("seed %d epoch %d: training loss %.4f, validation %.4f", seed, epoch, history[-1][1], score)
         if score > best:
             best, best_state, waited = score, copy.deepcopy(network.state_dict()), 0
         else:
