@@ -125,6 +125,16 @@ def below_chance(metrics: dict[str, Any]) -> str | None:
     return ", ".join(found) or None
 
 
+def selection_score(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    """What a baseline is chosen by on validation (an epoch, a regularisation): MCC, or accuracy for tasks of
+    more than MAX_PROB_CLASSES classes (next-k-mer data), whose confusion matrix would be large."""
+    from sklearn.metrics import matthews_corrcoef
+
+    if n_classes > MAX_PROB_CLASSES:
+        return float((predicted == labels).mean())
+    return float(matthews_corrcoef(labels, predicted))
+
+
 def seed_statistics(values: list[float]) -> dict[str, float | None]:
     """Mean, sample sd and the 95 % confidence interval of the mean (Student's t) of one metric over seeds.
 

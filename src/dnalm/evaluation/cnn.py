@@ -29,7 +29,13 @@ import numpy as np
 
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_json, write_tsv
-from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, summarize_seeds, write_result
+from dnalm.evaluation.classification import (
+    MAX_PROB_CLASSES,
+    ranked_classes,
+    selection_score,
+    summarize_seeds,
+    write_result,
+)
 from dnalm.evaluation.settings import CnnSettings
 from dnalm.evaluation.task_data import Task, train_and_validation
 
@@ -116,16 +122,6 @@ def predict_probabilities(network, codes: list[np.ndarray], batch_size: int) -> 
     return np.concatenate(out)
 
 
-def _validation_score(labels: np.ndarray, probs: np.ndarray, n_classes: int) -> float:
-    """What early stopping maximises: MCC, or accuracy over 32 classes (as the TF-IDF baseline chooses)."""
-    from sklearn.metrics import matthews_corrcoef
-
-    predicted = probs.argmax(1)
-    if n_classes > MAX_PROB_CLASSES:
-        return float((predicted == labels).mean())
-    return float(matthews_corrcoef(labels, predicted))
-
-
 def train_cnn(task: Task, out: Path, settings: CnnSettings, seed: int) -> dict[str, Any]:
     """One seed: train with early stopping, test the best epoch's weights, write the result into `out`."""
     import torch
@@ -151,7 +147,8 @@ def train_cnn(task: Task, out: Path, settings: CnnSettings, seed: int) -> dict[s
             optimiser.step()
             losses.append(loss.item())
             steps += 1
-        score = _validation_score(valid.labels, predict_probabilities(network, valid_codes, 256), task.n_classes)
+        predicted = predict_probabilities(network, valid_codes, 256).argmax(1)
+        score = selection_score(valid.labels, predicted, task.n_classes)
         history.append([epoch, float(np.mean(losses)), score])
         log.info("seed %d epoch %d: training loss %.4f, validation %.4f", seed, epoch, history[-1][1], score)
         if score > best:

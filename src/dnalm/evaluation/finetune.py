@@ -154,16 +154,24 @@ class EncodedSplit:
         return {"input_ids": self.ids[i], "labels": int(self.labels[i])}
 
 
-def pad_batch(items: list[dict], pad_id: int) -> dict:
-    """Pad input_ids to the longest of the batch; attention mask 1 on real tokens."""
+def pad_ids(sequences: list[list[int]], pad_id: int):
+    """Input ids padded to the longest of the batch, and the attention mask (1 on real tokens)."""
     import torch
 
-    width = max(len(it["input_ids"]) for it in items)
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
-    for row, it in enumerate(items):
-        ids[row, : len(it["input_ids"])] = torch.tensor(it["input_ids"])
-        mask[row, : len(it["input_ids"])] = 1
+    width = max(len(ids) for ids in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+def pad_batch(items: list[dict], pad_id: int) -> dict:
+    """The Trainer's batch: padded input_ids, attention mask and labels."""
+    import torch
+
+    ids, mask = pad_ids([it["input_ids"] for it in items], pad_id)
     return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([it["labels"] for it in items])}
 
 

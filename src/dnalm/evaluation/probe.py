@@ -19,8 +19,8 @@ import numpy as np
 from dnalm.core.errors import InputError
 from dnalm.core.logs import log, progress
 from dnalm.core.outputs import write_tsv
-from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, write_result
-from dnalm.evaluation.finetune import SequenceTokenizer, max_tokens_of
+from dnalm.evaluation.classification import MAX_PROB_CLASSES, ranked_classes, selection_score, write_result
+from dnalm.evaluation.finetune import SequenceTokenizer, max_tokens_of, pad_ids
 from dnalm.evaluation.task_data import Split, Task, train_and_validation
 from dnalm.vocab.model_dir import load_pretrained
 
@@ -64,12 +64,7 @@ def embed(model, tokenizer: SequenceTokenizer, split: Split, layer: int, pooling
     with torch.no_grad():
         for lo in progress(range(0, len(pieces), batch_size), desc="embedding", unit="batch"):
             batch = pieces[lo:lo + batch_size]
-            width = max(len(p) for p in batch)
-            ids = torch.full((len(batch), width), tokenizer.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, p in enumerate(batch):
-                ids[row, :len(p)] = torch.tensor(p)
-                mask[row, :len(p)] = 1
+            ids, mask = pad_ids(batch, tokenizer.pad_id)
             states = model(input_ids=ids.to(device), attention_mask=mask.to(device),
                            output_hidden_states=True).hidden_states[layer].float().cpu().numpy()
             for row, i in enumerate(range(lo, lo + len(batch))):
@@ -83,14 +78,11 @@ def choose_regularisation(x_train, y_train, x_valid, y_valid, n_classes: int) ->
     """The logistic regression of the C with the best validation MCC (accuracy over 32 classes), and every
     C's score."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import matthews_corrcoef
 
     best, table = None, []
     for c in C_GRID:
         clf = LogisticRegression(C=c, max_iter=2000).fit(x_train, y_train)
-        predicted = clf.predict(x_valid)
-        score = (float(matthews_corrcoef(y_valid, predicted)) if n_classes <= MAX_PROB_CLASSES
-                 else float((predicted == y_valid).mean()))
+        score = selection_score(y_valid, clf.predict(x_valid), n_classes)
         table.append([c, score])
         if best is None or score > best[1]:
             best = (clf, score)
